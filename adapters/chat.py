@@ -1,0 +1,362 @@
+"""The AI chat platform: Standard Webhooks signatures and the chat event payloads.
+
+Signing follows Standard Webhooks 1.0 (https://www.standardwebhooks.com/): the signed
+content is "<webhook-id>.<webhook-timestamp>.<raw body>", HMAC-SHA256 keyed with the
+base64-decoded part of a `whsec_` secret, sent as space-separated `v1,<base64>` entries.
+
+`verify` and `parse` are pure functions of their arguments; they raise RejectedDelivery
+with the HTTP status and stable error code that CONTRACT section 2 gives.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from events.chat import (
+    CHAT_EVENT_TYPES,
+    RESOLUTIONS,
+    ROLES,
+    TOOL_STATUSES,
+    ChatEvent,
+    ConversationEscalated,
+    ConversationResolved,
+    ConversationStarted,
+    Customer,
+    IntentsDetected,
+    MessageCreated,
+    ToolExecuted,
+)
+from events.errors import ConfigError, RejectedDelivery
+
+SECRET_PREFIX = "whsec_"
+TOLERANCE_SECONDS = 300
+MAX_ID_LENGTH = 255
+# A delivery may carry a few signatures (one per secret during a rotation); more than
+# this is not a rotation, and each costs an HMAC.
+MAX_SIGNATURES = 8
+
+
+def generate_secret() -> str:
+    """A new random `whsec_` secret (24 bytes of key)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def decode_secret(secret: str) -> bytes:
+    """The HMAC key of a `whsec_` secret; raises ConfigError when it is not base64."""
+    text = secret.strip()
+    text = text.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError("a chat webhook secret is not valid base64 after 'whsec_'") from None
+    if not key:
+        raise ConfigError("a chat webhook secret is empty")
+    return key
+
+
+def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value (one `v1,` entry) for a delivery."""
+    content = b"%s.%d.%s" % (webhook_id.encode(), timestamp, body)
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(secret: str, webhook_id: str, body: bytes, now: float) -> dict[str, str]:
+    """The three Standard Webhooks headers for a delivery, signed with one secret."""
+    timestamp = math.floor(now)
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(decode_secret(secret), webhook_id, timestamp, body),
+    }
+
+
+def _unauthorized(code: str, detail: str) -> RejectedDelivery:
+    return RejectedDelivery(401, code, detail)
+
+
+def read_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
+    """The delivery id, timestamp and signatures, checked for presence and form only."""
+    webhook_id = headers.get("webhook-id")
+    timestamp_text = headers.get("webhook-timestamp")
+    signature_text = headers.get("webhook-signature")
+    missing = [
+        name
+        for name, value in (
+            ("webhook-id", webhook_id),
+            ("webhook-timestamp", timestamp_text),
+            ("webhook-signature", signature_text),
+        )
+        if not value
+    ]
+    if missing:
+        return_missing = ", ".join(missing)
+        raise _unauthorized("missing_signature", f"missing header(s): {return_missing}")
+    assert webhook_id is not None
+    assert timestamp_text is not None
+    assert signature_text is not None
+    if len(webhook_id) > MAX_ID_LENGTH or not webhook_id.isprintable():
+        raise _unauthorized(
+            "malformed_signature",
+            f"webhook-id must be printable and at most {MAX_ID_LENGTH} characters",
+        )
+    if not timestamp_text.isascii() or not timestamp_text.isdigit() or len(timestamp_text) > 12:
+        raise _unauthorized(
+            "malformed_signature", "webhook-timestamp must be a whole number of unix seconds"
+        )
+    signatures: list[bytes] = []
+    entries = signature_text.split()
+    if len(entries) > MAX_SIGNATURES:
+        raise _unauthorized(
+            "malformed_signature", f"webhook-signature has more than {MAX_SIGNATURES} entries"
+        )
+    for entry in entries:
+        version, comma, value = entry.partition(",")
+        if not comma or not version or not value:
+            raise _unauthorized(
+                "malformed_signature", "webhook-signature entries must look like 'v1,<base64>'"
+            )
+        if version != "v1":
+            # Other schemes (v1a: asymmetric) may sit beside ours; they are not ours to check.
+            continue
+        try:
+            signatures.append(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError):
+            raise _unauthorized(
+                "malformed_signature", "a webhook-signature entry is not valid base64"
+            ) from None
+    return webhook_id, int(timestamp_text), signatures
+
+
+def verify(body: bytes, headers: Mapping[str, str], keys: Sequence[bytes], now: float) -> str:
+    """Check a delivery's signature and timestamp; return its webhook-id.
+
+    Raises RejectedDelivery(401) when a header is missing or malformed, the timestamp is
+    more than 300 s from `now`, or no `v1` signature matches any of `keys`.
+    """
+    webhook_id, timestamp, signatures = read_headers(headers)
+    if abs(now - timestamp) > TOLERANCE_SECONDS:
+        raise _unauthorized(
+            "stale_timestamp",
+            f"webhook-timestamp is more than {TOLERANCE_SECONDS} s from the server clock",
+        )
+    content = b"%s.%d.%s" % (webhook_id.encode(), timestamp, body)
+    matched = False
+    for key in keys:
+        expected = hmac.new(key, content, hashlib.sha256).digest()
+        for candidate in signatures:
+            # compare_digest takes the same time wherever the bytes differ; `|=` rather
+            # than an early return keeps the loop's length independent of which matched.
+            matched |= hmac.compare_digest(expected, candidate)
+    if not matched:
+        raise _unauthorized("invalid_signature", "no webhook-signature matches a configured secret")
+    return webhook_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatDelivery:
+    """A verified, well-formed chat payload: its envelope, and its event when the type is known."""
+
+    type: str
+    occurred_at: datetime
+    conversation_id: str
+    event: ChatEvent | None  # None: a well-formed payload of a type ticketsync does not know
+    data: dict[str, Any]
+
+
+def _bad_request(code: str, detail: str, field: str | None = None) -> RejectedDelivery:
+    return RejectedDelivery(400, code, detail, field)
+
+
+def _invalid(detail: str, field: str) -> RejectedDelivery:
+    return RejectedDelivery(422, "invalid_data", detail, field)
+
+
+def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
+    """An aware UTC datetime from an ISO-8601 string; naive times are taken as UTC."""
+    if not isinstance(value, str):
+        raise _bad_request("invalid_payload", f"{field} must be an ISO-8601 string", field)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad_request(
+            "invalid_payload", f"{field} is not an ISO-8601 time: {value[:40]!r}", field
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse(body: bytes) -> ChatDelivery:
+    """Parse and validate a chat payload.
+
+    Raises RejectedDelivery: 400 when the body is not a JSON object or the envelope
+    (`type`, `timestamp`, `data`, `data.conversation_id`) is missing or mistyped,
+    422 when a known type's `data` is invalid.
+    """
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise _bad_request("invalid_payload", "body must be a JSON object")
+    event_type = payload.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise _bad_request("invalid_payload", "type must be a non-empty string", "type")
+    if "timestamp" not in payload:
+        raise _bad_request("invalid_payload", "timestamp is required", "timestamp")
+    occurred_at = parse_timestamp(payload["timestamp"])
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise _bad_request("invalid_payload", "data must be a JSON object", "data")
+    conversation_id = data.get("conversation_id")
+    if not _is_id(conversation_id):
+        raise _bad_request(
+            "invalid_payload",
+            f"data.conversation_id must be a non-empty string of at most {MAX_ID_LENGTH}"
+            " characters",
+            "data.conversation_id",
+        )
+    builder = _BUILDERS.get(event_type)
+    event = builder(_Fields(data), conversation_id, occurred_at) if builder else None
+    return ChatDelivery(
+        type=event_type,
+        occurred_at=occurred_at,
+        conversation_id=conversation_id,
+        event=event,
+        data=data,
+    )
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
+
+
+class _Fields:
+    """Typed access to `data`, raising 422 with the field's path."""
+
+    def __init__(self, data: dict[str, Any], prefix: str = "data"):
+        self.data = data
+        self.prefix = prefix
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def id(self, name: str) -> str:
+        value = self.data.get(name)
+        if not _is_id(value):
+            raise _invalid(
+                f"{self.path(name)} must be a non-empty string of at most {MAX_ID_LENGTH}"
+                " characters",
+                self.path(name),
+            )
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.data.get(name)
+        if not isinstance(value, str):
+            raise _invalid(f"{self.path(name)} must be a string", self.path(name))
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _invalid(f"{self.path(name)} must be a string or null", self.path(name))
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> Any:
+        value = self.data.get(name)
+        if value not in choices:
+            allowed = ", ".join(choices)
+            raise _invalid(f"{self.path(name)} must be one of: {allowed}", self.path(name))
+        return value
+
+    def object(self, name: str) -> _Fields:
+        value = self.data.get(name)
+        if not isinstance(value, dict):
+            raise _invalid(f"{self.path(name)} must be an object", self.path(name))
+        return _Fields(value, self.path(name))
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _started(f: _Fields, conversation_id: str, at: datetime) -> ConversationStarted:
+    customer = f.object("customer")
+    return ConversationStarted(
+        conversation_id=conversation_id,
+        customer=Customer(
+            id=customer.id("id"),
+            email=customer.optional_text("email"),
+            name=customer.optional_text("name"),
+        ),
+        subject=f.optional_text("subject"),
+        channel=f.optional_text("channel"),
+        occurred_at=at,
+    )
+
+
+def _message(f: _Fields, conversation_id: str, at: datetime) -> MessageCreated:
+    return MessageCreated(
+        conversation_id=conversation_id,
+        message_id=f.id("message_id"),
+        role=f.choice("role", ROLES),
+        content=f.text("content"),
+        occurred_at=at,
+    )
+
+
+def _tool(f: _Fields, conversation_id: str, at: datetime) -> ToolExecuted:
+    f.object("input")
+    return ToolExecuted(
+        conversation_id=conversation_id,
+        tool=f.id("tool"),
+        input_json=_json_text(f.data["input"]),
+        output_json=_json_text(f.data.get("output")),
+        status=f.choice("status", TOOL_STATUSES),
+        occurred_at=at,
+    )
+
+
+def _intents(f: _Fields, conversation_id: str, at: datetime) -> IntentsDetected:
+    intents = f.data.get("intents")
+    if not isinstance(intents, list) or not all(_is_id(intent) for intent in intents):
+        raise _invalid("data.intents must be a list of non-empty strings", "data.intents")
+    return IntentsDetected(conversation_id=conversation_id, intents=tuple(intents), occurred_at=at)
+
+
+def _escalated(f: _Fields, conversation_id: str, at: datetime) -> ConversationEscalated:
+    return ConversationEscalated(
+        conversation_id=conversation_id, reason=f.text("reason"), occurred_at=at
+    )
+
+
+def _resolved(f: _Fields, conversation_id: str, at: datetime) -> ConversationResolved:
+    return ConversationResolved(
+        conversation_id=conversation_id,
+        resolution=f.choice("resolution", RESOLUTIONS),
+        occurred_at=at,
+    )
+
+
+_BUILDERS = {
+    "conversation.started": _started,
+    "message.created": _message,
+    "tool.executed": _tool,
+    "intents.detected": _intents,
+    "conversation.escalated": _escalated,
+    "conversation.resolved": _resolved,
+}
+assert set(_BUILDERS) == set(CHAT_EVENT_TYPES)

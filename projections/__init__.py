@@ -1,0 +1,1 @@
+"""Read models and the reconciliation policy, as pure functions of state and event."""

@@ -1,0 +1,1 @@
+"""Wiring: the HTTP app, the CLI, configuration and the workers."""

@@ -1,0 +1,177 @@
+"""The `ticketsync` command (CONTRACT section 1)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from events.errors import ConfigError, StoreUnavailable, TicketsyncError
+from service import audit, config
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"ticketsync: {message}", file=sys.stderr)
+    return code
+
+
+def _save_generated(generated: dict[str, str], path: Path) -> None:
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = [] if not existing or existing.endswith("\n") else [""]
+    lines += [f"{name}={value}" for name, value in generated.items()]
+    with path.open("a", encoding="utf-8") as file:
+        file.write("\n".join(lines) + "\n")
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service import bootstrap, http, logs
+
+    settings = config.load()
+    missing = config.missing_secrets(settings)
+    if missing and not args.dev:
+        names = " and ".join(missing)
+        verb, pronoun = ("is", "it") if len(missing) == 1 else ("are", "them")
+        return _fail(
+            f"{names} {verb} not set (set {pronoun} in the environment or .env, or use --dev)"
+        )
+    if missing:
+        settings, generated = config.with_generated_secrets(settings)
+        env_file = Path.cwd() / ".env"
+        _save_generated(generated, env_file)
+        print("ticketsync: --dev generated what was missing (saved to .env, shown only now):")
+        for name, value in generated.items():
+            print(f"  {name}={value}")
+    logs.configure(dev=args.dev)
+    try:
+        container = bootstrap.build(settings)
+    except StoreUnavailable as error:
+        return _fail(str(error), 1)
+    print(
+        f"ticketsync: serving on http://{args.host}:{args.port} "
+        f"(log: {settings.database.describe()}, ticketing: {settings.ticketing})",
+        flush=True,
+    )
+    try:
+        uvicorn.run(
+            http.asgi(container),
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+        )
+    finally:
+        container.log.close()
+    return 0
+
+
+def audit_command(args: argparse.Namespace) -> int:
+    from service.log import EventLog
+
+    settings = config.load()
+    params = {"limit": str(audit.MAX_LIMIT)}
+    if args.conversation:
+        params["conversation_id"] = args.conversation
+    if args.ticket:
+        params["ticket"] = args.ticket
+    if args.type:
+        params["type"] = args.type
+    if args.since:
+        params["since"] = args.since
+    try:
+        query = audit.query_from(params)
+    except audit.BadQuery as bad:
+        return _fail(f"--{bad.field}: {bad.detail}")
+    log = EventLog(settings.database)
+    try:
+        rows = []
+        while True:
+            entries, cursor = log.query(query)
+            for entry in entries:
+                event = audit.render(entry)
+                if args.json:
+                    sys.stdout.write(orjson.dumps(event).decode() + "\n")
+                else:
+                    rows.append(event)
+            if cursor is None:
+                break
+            query = audit.AuditQuery(**{**query.__dict__, "after": cursor})
+    finally:
+        log.close()
+    if not args.json:
+        _print_table(rows)
+    return 0
+
+
+def _print_table(events: list[dict]) -> None:
+    if not events:
+        print("no events")
+        return
+    header = ("POSITION", "RECORDED AT", "SOURCE", "TYPE", "SUMMARY")
+    rows = [
+        (
+            str(e["position"]),
+            e["recorded_at"][:19].replace("T", " "),
+            e["source"],
+            e["type"],
+            audit.summarize(e),
+        )
+        for e in events
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[4]
+        )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="ticketsync",
+        description="Keeps AI support conversations and help-desk tickets in sync.",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("serve", help="run the HTTP service and its workers")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--dev", action="store_true", help="generate missing secrets; readable logs")
+    run.add_argument(
+        "--no-workers", action="store_true", help="HTTP only: no projection runners or outbox"
+    )
+    run.set_defaults(handler=serve)
+
+    trail = commands.add_parser("audit", help="print what happened to a conversation or ticket")
+    target = trail.add_mutually_exclusive_group(required=True)
+    target.add_argument("--conversation", metavar="ID")
+    target.add_argument("--ticket", metavar="SYSTEM:ID")
+    trail.add_argument("--type", metavar="T", help="only events of this type")
+    trail.add_argument(
+        "--since", metavar="T", help="only events recorded at or after this ISO-8601 time"
+    )
+    trail.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    trail.set_defaults(handler=audit_command)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        return _fail(str(error))
+    except StoreUnavailable as error:
+        return _fail(str(error), 1)
+    except TicketsyncError as error:
+        return _fail(str(error), 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""Settings: read once from the environment (and a `.env` file), validated, frozen.
+
+This module is the only reader of `os.environ`. Every variable starts with `TICKETSYNC_`;
+a bad value fails at start-up with a ConfigError that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from adapters import chat
+from events.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./ticketsync.db"
+TICKETING_SYSTEMS = ("local", "zendesk", "jira")
+TICKET_POLICIES = ("default", "always")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Database:
+    """Where the log lives. `kind` is "sqlite" (with `path`) or "postgres"."""
+
+    kind: Literal["sqlite", "postgres"]
+    path: str = ""
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = field(default="", repr=False)
+    dbname: str = ""
+    schema: str = "public"
+
+    def describe(self) -> str:
+        """A one-line description without the password."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.path}"
+        return (
+            f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}?schema={self.schema}"
+        )
+
+
+class _Secret(str):
+    """A string that prints as '***' so it cannot leak through a repr or a log line."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database: Database
+    chat_webhook_secrets: tuple[str, ...] = ()
+    zendesk_webhook_secrets: tuple[str, ...] = ()
+    jira_webhook_secrets: tuple[str, ...] = ()
+    admin_token: str | None = None
+    ticketing: Literal["local", "zendesk", "jira"] = "local"
+    zendesk_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: str | None = None
+    zendesk_conversation_field_id: int | None = None
+    zendesk_summary_field_id: int | None = None
+    chat_reply_url: str | None = None
+    chat_reply_secret: str | None = None
+    routing_file: str | None = None
+    ticket_policy: Literal["default", "always"] = "default"
+    outbox_backoff_base: float = 1.0
+    outbox_backoff_max: float = 600.0
+    outbox_max_attempts: int = 25
+
+    @property
+    def chat_webhook_keys(self) -> tuple[bytes, ...]:
+        return tuple(chat.decode_secret(secret) for secret in self.chat_webhook_secrets)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a .env file; `#` comments, `export ` and quotes are allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        text = text.removeprefix("export ").strip()
+        key, equals, value = text.partition("=")
+        key = key.strip()
+        if not equals or not key.isidentifier():
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def environment(cwd: Path | None = None) -> dict[str, str]:
+    """The process environment over the `.env` file of the working directory."""
+    merged = read_dotenv((cwd or Path.cwd()) / ".env")
+    merged.update(os.environ)
+    return merged
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `environ` (default: the process environment and `.env`).
+
+    Raises ConfigError naming the variable at fault.
+    """
+    env = environment() if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value and value.strip() else None
+
+    def number(name: str, default: float, *, minimum: float = 0.0) -> float:
+        text = get(name)
+        if text is None:
+            return default
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds, got {text!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum:g}, got {text!r}")
+        return value
+
+    def integer(name: str, *, minimum: int = 1) -> int | None:
+        text = get(name)
+        if text is None:
+            return None
+        if not text.isdigit() or int(text) < minimum:
+            raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {text!r}")
+        return int(text)
+
+    def choice(name: str, choices: tuple[str, ...], default: str) -> str:
+        value = get(name) or default
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def secrets(name: str) -> tuple[str, ...]:
+        text = get(name)
+        return (
+            tuple(_Secret(part.strip()) for part in text.split(",") if part.strip()) if text else ()
+        )
+
+    chat_secrets = secrets("TICKETSYNC_CHAT_WEBHOOK_SECRET")
+    for secret in chat_secrets:
+        try:
+            chat.decode_secret(secret)
+        except ConfigError as error:
+            raise ConfigError(f"TICKETSYNC_CHAT_WEBHOOK_SECRET: {error}") from None
+
+    admin_token = get("TICKETSYNC_ADMIN_TOKEN")
+    api_token = get("TICKETSYNC_ZENDESK_API_TOKEN")
+    reply_secret = get("TICKETSYNC_CHAT_REPLY_SECRET")
+    if reply_secret:
+        try:
+            chat.decode_secret(reply_secret)
+        except ConfigError as error:
+            raise ConfigError(f"TICKETSYNC_CHAT_REPLY_SECRET: {error}") from None
+    backoff_base = number("TICKETSYNC_OUTBOX_BACKOFF_BASE", 1.0, minimum=0.001)
+    backoff_max = number("TICKETSYNC_OUTBOX_BACKOFF_MAX", 600.0, minimum=0.001)
+    if backoff_max < backoff_base:
+        raise ConfigError(
+            "TICKETSYNC_OUTBOX_BACKOFF_MAX must not be below TICKETSYNC_OUTBOX_BACKOFF_BASE"
+        )
+    zendesk_url = get("TICKETSYNC_ZENDESK_URL")
+    if zendesk_url and urlsplit(zendesk_url).scheme not in ("http", "https"):
+        raise ConfigError(f"TICKETSYNC_ZENDESK_URL must be an http(s) URL, got {zendesk_url!r}")
+    return Settings(
+        database=parse_database_url(get("TICKETSYNC_DATABASE_URL") or DEFAULT_DATABASE_URL),
+        chat_webhook_secrets=chat_secrets,
+        zendesk_webhook_secrets=secrets("TICKETSYNC_ZENDESK_WEBHOOK_SECRET"),
+        jira_webhook_secrets=secrets("TICKETSYNC_JIRA_WEBHOOK_SECRET"),
+        admin_token=_Secret(admin_token) if admin_token else None,
+        ticketing=choice("TICKETSYNC_TICKETING", TICKETING_SYSTEMS, "local"),  # type: ignore[arg-type]
+        zendesk_url=zendesk_url.rstrip("/") if zendesk_url else None,
+        zendesk_email=get("TICKETSYNC_ZENDESK_EMAIL"),
+        zendesk_api_token=_Secret(api_token) if api_token else None,
+        zendesk_conversation_field_id=integer("TICKETSYNC_ZENDESK_CONVERSATION_FIELD_ID"),
+        zendesk_summary_field_id=integer("TICKETSYNC_ZENDESK_SUMMARY_FIELD_ID"),
+        chat_reply_url=get("TICKETSYNC_CHAT_REPLY_URL"),
+        chat_reply_secret=_Secret(reply_secret) if reply_secret else None,
+        routing_file=get("TICKETSYNC_ROUTING_FILE"),
+        ticket_policy=choice("TICKETSYNC_TICKET_POLICY", TICKET_POLICIES, "default"),  # type: ignore[arg-type]
+        outbox_backoff_base=backoff_base,
+        outbox_backoff_max=backoff_max,
+        outbox_max_attempts=int(integer("TICKETSYNC_OUTBOX_MAX_ATTEMPTS") or 25),
+    )
+
+
+def parse_database_url(url: str) -> Database:
+    """`sqlite:///PATH` or `postgresql://user[:password]@host[:port]/db[?schema=NAME]`."""
+    name = "TICKETSYNC_DATABASE_URL"
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise ConfigError(
+                f"{name}: sqlite:/// needs a file path, e.g. sqlite:///./ticketsync.db"
+            )
+        return Database(kind="sqlite", path=path)
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"{name} must start with sqlite:/// or postgresql://, got {url.split(':')[0]!r}"
+        )
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        raise ConfigError(f"{name}: the PostgreSQL URL names no database")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise ConfigError(f"{name}: the port is not a number") from None
+    schema = parse_qs(parts.query).get("schema", ["public"])[0]
+    if not schema.isidentifier():
+        raise ConfigError(f"{name}: schema must be a plain identifier, got {schema!r}")
+    return Database(
+        kind="postgres",
+        host=parts.hostname or "127.0.0.1",
+        port=port,
+        user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password or ""),
+        dbname=dbname,
+        schema=schema,
+    )
+
+
+def missing_secrets(settings: Settings) -> list[str]:
+    """The variables `serve` needs and does not have, in the order they are reported."""
+    missing = []
+    if not settings.chat_webhook_secrets:
+        missing.append("TICKETSYNC_CHAT_WEBHOOK_SECRET")
+    if not settings.admin_token:
+        missing.append("TICKETSYNC_ADMIN_TOKEN")
+    if settings.ticketing == "zendesk" and not settings.zendesk_webhook_secrets:
+        missing.append("TICKETSYNC_ZENDESK_WEBHOOK_SECRET")
+    if settings.ticketing == "jira" and not settings.jira_webhook_secrets:
+        missing.append("TICKETSYNC_JIRA_WEBHOOK_SECRET")
+    return missing
+
+
+def with_generated_secrets(settings: Settings) -> tuple[Settings, dict[str, str]]:
+    """Settings with every missing secret generated, and the generated values by variable."""
+    import secrets as random
+
+    generated: dict[str, str] = {}
+    changes: dict[str, object] = {}
+    if not settings.chat_webhook_secrets:
+        generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"] = chat.generate_secret()
+        changes["chat_webhook_secrets"] = (_Secret(generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"]),)
+    if not settings.admin_token:
+        generated["TICKETSYNC_ADMIN_TOKEN"] = random.token_urlsafe(24)
+        changes["admin_token"] = _Secret(generated["TICKETSYNC_ADMIN_TOKEN"])
+    if settings.ticketing == "zendesk" and not settings.zendesk_webhook_secrets:
+        generated["TICKETSYNC_ZENDESK_WEBHOOK_SECRET"] = random.token_urlsafe(32)
+        changes["zendesk_webhook_secrets"] = (
+            _Secret(generated["TICKETSYNC_ZENDESK_WEBHOOK_SECRET"]),
+        )
+    if settings.ticketing == "jira" and not settings.jira_webhook_secrets:
+        generated["TICKETSYNC_JIRA_WEBHOOK_SECRET"] = random.token_urlsafe(32)
+        changes["jira_webhook_secrets"] = (_Secret(generated["TICKETSYNC_JIRA_WEBHOOK_SECRET"]),)
+    return replace(settings, **changes), generated  # type: ignore[arg-type]
+
+
+def eventsourcing_env(database: Database) -> dict[str, str]:
+    """The eventsourcing library's environment for the log's database."""
+    if database.kind == "sqlite":
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": database.path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "ORIGINATOR_ID_TYPE": "text",
+        }
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": database.dbname,
+        "POSTGRES_HOST": database.host,
+        "POSTGRES_PORT": str(database.port),
+        "POSTGRES_USER": database.user,
+        "POSTGRES_PASSWORD": database.password,
+        "POSTGRES_SCHEMA": database.schema,
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        "POSTGRES_PRE_PING": "y",
+        "ORIGINATOR_ID_TYPE": "text",
+    }

@@ -1,0 +1,332 @@
+"""The HTTP service: webhook targets, the read API and health.
+
+Handlers raise; one table at the bottom turns exceptions into JSON answers of the form
+`{"error": "<stable code>", "detail": "<for a person>", "field": "<path>"}`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from adapters import chat
+from events.errors import RejectedDelivery, StoreUnavailable
+from events.log import NewEntry
+from service import audit
+from service.bootstrap import Container
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ApiError(Exception):
+    """An error answer of the read API (bad query, unknown resource, no token)."""
+
+    def __init__(self, status: int, code: str, detail: str, field: str | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.field = status, code, detail, field
+
+
+def _error_body(code: str, detail: str, field: str | None) -> dict[str, str]:
+    body = {"error": code, "detail": detail}
+    if field is not None:
+        body["field"] = field
+    return body
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RejectedDelivery(413, "payload_too_large", f"body is larger than {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RejectedDelivery(413, "payload_too_large", f"body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def require_json(request: Request) -> None:
+    """Raise 415 unless the request says its body is JSON (UTF-8)."""
+    content_type = request.headers.get("content-type", "")
+    media_type, _, parameters = content_type.partition(";")
+    charset = ""
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.strip().partition("=")
+        if name.lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if media_type.strip().lower() != "application/json" or charset not in ("", "utf-8", "utf8"):
+        raise RejectedDelivery(
+            415,
+            "unsupported_media_type",
+            f"Content-Type must be application/json, got {content_type[:80]!r}",
+        )
+
+
+class Api:
+    """The endpoints, bound to one container of collaborators."""
+
+    def __init__(self, container: Container):
+        self.container = container
+        self.settings = container.settings
+        self.chat_keys = container.settings.chat_webhook_keys
+        self.counters: dict[tuple[str, str], int] = {}
+
+    def count(self, source: str, outcome: str) -> None:
+        key = (source, outcome)
+        self.counters[key] = self.counters.get(key, 0) + 1
+
+    def require_admin(self, request: Request) -> None:
+        expected = self.settings.admin_token or ""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if not (
+            expected
+            and scheme.lower() == "bearer"
+            and hmac.compare_digest(token.strip().encode(), expected.encode())
+        ):
+            raise ApiError(
+                401, "unauthorized", "a valid 'Authorization: Bearer <admin token>' is required"
+            )
+
+    async def chat_webhook(self, request: Request) -> Response:
+        try:
+            response = await self._chat_webhook(request)
+        except RejectedDelivery as rejected:
+            self.count("chat", f"rejected_{rejected.status}")
+            logger.info(
+                "webhook.rejected",
+                extra={"source": "chat", "status": rejected.status, "error": rejected.code},
+            )
+            raise
+        return response
+
+    async def _chat_webhook(self, request: Request) -> Response:
+        # Cheap refusals first, before reading a body that may be large.
+        require_json(request)
+        chat.read_headers(request.headers)
+        body = await read_body(request)
+        # The signature covers the raw bytes; parsing first could change them.
+        delivery_id = chat.verify(body, request.headers, self.chat_keys, self.container.clock())
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RejectedDelivery(400, "invalid_json", "body is not valid UTF-8") from None
+        delivery = chat.parse(body)
+        entry = NewEntry(
+            source="chat",
+            delivery_id=delivery_id,
+            type=delivery.type,
+            occurred_at=delivery.occurred_at,
+            recorded_at=datetime.fromtimestamp(self.container.clock(), UTC),
+            conversation_id=delivery.conversation_id,
+            raw=text,
+        )
+        outcome = await self.container.ingestor.append(entry)
+        self.count("chat", outcome.status)
+        logger.info(
+            "webhook." + outcome.status,
+            extra={"source": "chat", "delivery_id": delivery_id, "position": outcome.position},
+        )
+        if outcome.status == "conflict":
+            raise RejectedDelivery(
+                409,
+                "conflict",
+                f"webhook-id {delivery_id!r} was already stored with a different body",
+            )
+        body_out: dict[str, Any] = {
+            "status": outcome.status,
+            "event_id": delivery_id,
+            "position": outcome.position,
+        }
+        if delivery.event is None:
+            body_out["ignored"] = True
+        return JSONResponse(body_out, status_code=202 if outcome.status == "accepted" else 200)
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            position = await run_in_threadpool(self.container.log.position)
+        except StoreUnavailable as error:
+            return JSONResponse(
+                {"status": "unavailable", "error": "store_unavailable", "detail": str(error)},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "position": position, "projections": {}})
+
+    async def audit(self, request: Request) -> Response:
+        self.require_admin(request)
+        try:
+            query = audit.query_from(request.query_params)
+        except audit.BadQuery as bad:
+            raise ApiError(400, "invalid_query", bad.detail, bad.field) from None
+        entries, cursor = await run_in_threadpool(self.container.log.query, query)
+        return JSONResponse(
+            {
+                "events": [audit.render(entry) for entry in entries],
+                "next": str(cursor) if cursor is not None else None,
+            }
+        )
+
+    async def metrics(self, request: Request) -> Response:
+        self.require_admin(request)
+        lines = [
+            "# HELP ticketsync_webhooks_total Webhook deliveries by source and outcome.",
+            "# TYPE ticketsync_webhooks_total counter",
+        ]
+        for (source, outcome), value in sorted(self.counters.items()):
+            lines.append(
+                f'ticketsync_webhooks_total{{source="{source}",outcome="{outcome}"}} {value}'
+            )
+        try:
+            position = await run_in_threadpool(self.container.log.position)
+        except StoreUnavailable:
+            position = None
+        lines += [
+            "# HELP ticketsync_log_position Position of the newest entry in the event log.",
+            "# TYPE ticketsync_log_position gauge",
+        ]
+        if position is not None:
+            lines.append(f"ticketsync_log_position {position}")
+        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    async def openapi(self, request: Request) -> Response:
+        from service.openapi import SPEC
+
+        self.require_admin(request)
+        return JSONResponse(SPEC)
+
+
+async def _rejected(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RejectedDelivery)
+    return JSONResponse(_error_body(exc.code, exc.detail, exc.field), status_code=exc.status)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(
+        _error_body(exc.code, exc.detail, exc.field), status_code=exc.status, headers=headers
+    )
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    logger.warning("store.unavailable", extra={"path": request.url.path, "error": str(exc)})
+    return JSONResponse(
+        _error_body(
+            "store_unavailable",
+            "the database cannot be reached; nothing was stored, retry later",
+            None,
+        ),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return JSONResponse(
+        _error_body(codes.get(exc.status_code, "http_error"), exc.detail, None),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("http.unexpected_error", extra={"path": request.url.path})
+    return JSONResponse(
+        _error_body("internal_error", "an unexpected error occurred", None), status_code=500
+    )
+
+
+class AccessLog:
+    """One canonical log line per request: method, path, status and time taken."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            logger.info(
+                "http.request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+
+def create_app(container: Container) -> Starlette:
+    """The Starlette application over one container."""
+    api = Api(container)
+    routes = [
+        Route("/webhooks/chat", api.chat_webhook, methods=["POST"]),
+        Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/audit", api.audit, methods=["GET"]),
+        Route("/metrics", api.metrics, methods=["GET"]),
+        Route("/openapi.json", api.openapi, methods=["GET"]),
+    ]
+    handlers = {
+        RejectedDelivery: _rejected,
+        ApiError: _api_error,
+        StoreUnavailable: _store_unavailable,
+        HTTPException: _http_error,
+        Exception: _unexpected,
+    }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        container.start()
+        try:
+            yield
+        finally:
+            container.stop()
+
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    app.state.api = api
+    return app
+
+
+def asgi(container: Container) -> ASGIApp:
+    """The application wrapped in its access log."""
+    return AccessLog(create_app(container))

@@ -1,0 +1,388 @@
+"""The append-only event log, stored through the eventsourcing library's recorders.
+
+Each entry is one stored event: `originator_id` is "<source>:<delivery id>" and
+`originator_version` is 1, so the recorder's primary key is the deduplication key and two
+racing inserts of one delivery cannot both commit. The notification id (SQLite `rowid`,
+PostgreSQL `notification_id`) is the entry's position; both recorders hand out positions
+in commit order (PostgreSQL by an exclusive table lock per insert), so a reader that tails
+the log never passes an entry that commits later. Positions may have gaps (rolled-back
+inserts).
+
+Beside the recorder's table, `ticketsync_audit` indexes each entry by conversation,
+ticket and type. It is written in the same transaction as the entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    PersistenceError,
+    StoredEvent,
+)
+from eventsourcing.utils import Environment
+
+from events.errors import StoreUnavailable
+from events.log import Appended, LogEntry, NewEntry
+from service.config import Database, eventsourcing_env
+
+logger = logging.getLogger(__name__)
+
+APP_NAME = "ticketsync"
+AUDIT_TABLE = "ticketsync_audit"
+# How often to retry a batch that lost a race with another writer of the same delivery.
+MAX_CONFLICT_ROUNDS = 5
+
+
+def encode(entry: NewEntry) -> StoredEvent:
+    """The stored form of an entry (JSON state, topic "<source>:<type>")."""
+    state = {
+        "source": entry.source,
+        "delivery_id": entry.delivery_id,
+        "type": entry.type,
+        "occurred_at": entry.occurred_at.isoformat(),
+        "recorded_at": entry.recorded_at.isoformat(),
+        "conversation_id": entry.conversation_id,
+        "ticket": entry.ticket,
+        "caused_by": entry.caused_by,
+        "raw": entry.raw,
+        "data": entry.data,
+    }
+    return StoredEvent(
+        originator_id=entry.key,
+        originator_version=1,
+        topic=f"{entry.source}:{entry.type}",
+        state=orjson.dumps(state),
+    )
+
+
+def decode(position: int, state: bytes) -> LogEntry:
+    """An entry from its stored state."""
+    fields = orjson.loads(state)
+    return LogEntry(
+        position=position,
+        source=fields["source"],
+        delivery_id=fields["delivery_id"],
+        type=fields["type"],
+        occurred_at=datetime.fromisoformat(fields["occurred_at"]),
+        recorded_at=datetime.fromisoformat(fields["recorded_at"]),
+        conversation_id=fields["conversation_id"],
+        ticket=fields["ticket"],
+        caused_by=fields["caused_by"],
+        raw=fields["raw"],
+        data=fields["data"],
+    )
+
+
+def _fingerprint(entry: NewEntry) -> bytes:
+    """What makes two deliveries under one id the same delivery: the body they carried."""
+    return hashlib.sha256((entry.raw or entry.data or "").encode()).digest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditQuery:
+    """Filters of GET /audit. `after` is a position; the result is oldest first."""
+
+    conversation_id: str | None = None
+    ticket: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after: int = 0
+    limit: int = 100
+
+
+class EventLog:
+    """Append entries (deduplicated by source and delivery id), read them back in order."""
+
+    def __init__(self, database: Database):
+        env = Environment(name=APP_NAME, env={**eventsourcing_env(database), "CREATE_TABLE": "no"})
+        self.database = database
+        try:
+            self.factory = InfrastructureFactory.construct(env)
+            self.recorder: Any = self.factory.application_recorder()
+            self._sql = (
+                _Postgres(self.recorder) if database.kind == "postgres" else _SQLite(self.recorder)
+            )
+            self._sql.create_tables()
+        except PersistenceError as error:
+            raise StoreUnavailable(
+                f"cannot open the log at {database.describe()}: {error}"
+            ) from error
+
+    def close(self) -> None:
+        self.factory.close()
+
+    @contextlib.contextmanager
+    def _store_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except PersistenceError as error:
+            raise StoreUnavailable(str(error)) from error
+        except OSError as error:  # psycopg's pool raises plain timeouts when the server is gone
+            raise StoreUnavailable(str(error)) from error
+
+    def append(self, entries: Sequence[NewEntry]) -> list[Appended]:
+        """Append entries in one transaction; each gets its own outcome, in order.
+
+        An entry whose key is already stored (or earlier in `entries`) is not stored again:
+        it is a "duplicate" when it carries the same body, a "conflict" when not.
+        Raises StoreUnavailable when the database cannot be reached; then nothing is stored.
+        """
+        with self._store_errors():
+            for _ in range(MAX_CONFLICT_ROUNDS):
+                try:
+                    return self._append_once(entries)
+                except IntegrityError:
+                    # Another process stored one of these keys between our look-up and our
+                    # insert; the transaction rolled back whole, so look again.
+                    logger.info("log.append_race", extra={"entries": len(entries)})
+            raise StoreUnavailable("the log kept losing insert races; giving up on this batch")
+
+    def _append_once(self, entries: Sequence[NewEntry]) -> list[Appended]:
+        first_index: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            first_index.setdefault(entry.key, index)
+        existing = self._sql.find(list(first_index))
+        fresh = [entries[i] for key, i in first_index.items() if key not in existing]
+        positions = self._sql.insert(fresh) if fresh else []
+        stored: dict[str, tuple[int, bytes]] = {
+            key: (position, hashlib.sha256(raw.encode()).digest())
+            for key, (position, raw) in existing.items()
+        }
+        for entry, position in zip(fresh, positions, strict=True):
+            stored[entry.key] = (position, _fingerprint(entry))
+        outcomes = []
+        for index, entry in enumerate(entries):
+            position, fingerprint = stored[entry.key]
+            if first_index[entry.key] == index and entry.key not in existing:
+                outcomes.append(Appended(status="accepted", position=position))
+            elif fingerprint == _fingerprint(entry):
+                outcomes.append(Appended(status="duplicate", position=position))
+            else:
+                outcomes.append(Appended(status="conflict", position=position))
+        return outcomes
+
+    def position(self) -> int:
+        """The position of the newest entry (0 when the log is empty)."""
+        with self._store_errors():
+            return self._sql.max_position()
+
+    def read(self, after: int, limit: int) -> list[LogEntry]:
+        """Up to `limit` entries after position `after`, in log order."""
+        with self._store_errors():
+            return [
+                decode(n.id, n.state)
+                for n in self.recorder.select_notifications(
+                    start=after, limit=limit, inclusive_of_start=False
+                )
+            ]
+
+    def query(self, query: AuditQuery) -> tuple[list[LogEntry], int | None]:
+        """Entries matching `query`, oldest first, and the cursor for the next page (or None)."""
+        with self._store_errors():
+            rows = self._sql.audit(query, query.limit + 1)
+        entries = [decode(position, state) for position, state in rows[: query.limit]]
+        cursor = entries[-1].position if len(rows) > query.limit else None
+        return entries, cursor
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers a trivial query now."""
+        with self._store_errors():
+            self._sql.ping()
+
+
+def _audit_row(entry: NewEntry, position: int) -> tuple[Any, ...]:
+    return (
+        position,
+        entry.conversation_id,
+        entry.ticket,
+        entry.type,
+        entry.source,
+        entry.recorded_at.timestamp(),
+    )
+
+
+def _audit_where(query: AuditQuery, placeholder: str) -> tuple[str, list[Any]]:
+    clauses = ["a.position > " + placeholder]
+    params: list[Any] = [query.after]
+    for column, value in (
+        ("conversation_id", query.conversation_id),
+        ("ticket", query.ticket),
+        ("type", query.type),
+    ):
+        if value is not None:
+            clauses.append(f"a.{column} = {placeholder}")
+            params.append(value)
+    if query.since is not None:
+        clauses.append(f"a.recorded_at >= {placeholder}")
+        params.append(query.since.timestamp())
+    if query.until is not None:
+        clauses.append(f"a.recorded_at < {placeholder}")
+        params.append(query.until.timestamp())
+    return " AND ".join(clauses), params
+
+
+class _SQLite:
+    """SQL for the SQLite recorder: table `stored_events`, position = rowid."""
+
+    def __init__(self, recorder: Any):
+        self.recorder = recorder
+        self.datastore = recorder.datastore
+        self.table = recorder.events_table_name
+
+    def create_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self.recorder._create_table(c)
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} ("
+                "position INTEGER PRIMARY KEY, conversation_id TEXT, ticket TEXT, "
+                "type TEXT NOT NULL, source TEXT NOT NULL, recorded_at REAL NOT NULL)"
+            )
+            for column in ("conversation_id", "ticket", "type"):
+                c.execute(
+                    f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_{column} "
+                    f"ON {AUDIT_TABLE} ({column}, position)"
+                )
+
+    def find(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                c.execute(
+                    f"SELECT rowid, originator_id, state FROM {self.table} "
+                    f"WHERE originator_version = 1 AND originator_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for row in c.fetchall():
+                    fields = orjson.loads(row["state"])
+                    found[row["originator_id"]] = (
+                        row["rowid"],
+                        fields["raw"] or fields["data"] or "",
+                    )
+        return found
+
+    def insert(self, entries: Sequence[NewEntry]) -> list[int]:
+        with self.datastore.transaction(commit=True) as c:
+            positions = list(self.recorder._insert_events(c, [encode(e) for e in entries]))
+            c.executemany(
+                f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
+            )
+        return positions
+
+    def max_position(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(rowid) FROM {self.table}")
+            return c.fetchone()[0] or 0
+
+    def audit(self, query: AuditQuery, limit: int) -> list[tuple[int, bytes]]:
+        where, params = _audit_where(query, "?")
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT a.position, e.state FROM {AUDIT_TABLE} a "
+                f"JOIN {self.table} e ON e.rowid = a.position "
+                f"WHERE {where} ORDER BY a.position LIMIT ?",
+                [*params, limit],
+            )
+            return [(row[0], row[1]) for row in c.fetchall()]
+
+    def ping(self) -> None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT 1")
+
+
+class _Postgres:
+    """SQL for the PostgreSQL recorder: table `ticketsync_events`, position = notification_id."""
+
+    # Any constant will do: it only has to be the same in every ticketsync process.
+    SCHEMA_LOCK = 0x7469636B  # "tick"
+
+    def __init__(self, recorder: Any):
+        self.recorder = recorder
+        self.datastore = recorder.datastore
+        self.schema = self.datastore.schema
+        self.table = f'"{self.schema}".{recorder.events_table_name}'
+        self.audit_table = f'"{self.schema}".{AUDIT_TABLE}'
+
+    def create_tables(self) -> None:
+        # Processes starting together would race on the library's DDL (CREATE TYPE,
+        # CREATE OR REPLACE FUNCTION); a session lock lets one create while the others wait.
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (self.SCHEMA_LOCK,))
+            try:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                self.recorder.create_table()
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self.audit_table} ("
+                    "position bigint PRIMARY KEY, conversation_id text, ticket text, "
+                    "type text NOT NULL, source text NOT NULL, "
+                    "recorded_at double precision NOT NULL)"
+                )
+                for column in ("conversation_id", "ticket", "type"):
+                    conn.execute(
+                        f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_{column} "
+                        f"ON {self.audit_table} ({column}, position)"
+                    )
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (self.SCHEMA_LOCK,))
+
+    def find(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT notification_id, originator_id, state FROM {self.table} "
+                "WHERE originator_id = ANY(%s) AND originator_version = 1",
+                (keys,),
+            ).fetchall()
+        found = {}
+        for row in rows:
+            fields = orjson.loads(bytes(row["state"]))
+            found[row["originator_id"]] = (
+                row["notification_id"],
+                fields["raw"] or fields["data"] or "",
+            )
+        return found
+
+    def insert(self, entries: Sequence[NewEntry]) -> list[int]:
+        # The recorder's own statements lock the table, notify listeners and insert
+        # (RETURNING notification_id); the audit rows join the same transaction.
+        with self.datastore.transaction(commit=True) as curs:
+            self.recorder._insert_stored_events(curs, [encode(e) for e in entries])
+            positions = [row["notification_id"] for row in curs.fetchall()]
+            curs.executemany(
+                f"INSERT INTO {self.audit_table} VALUES (%s, %s, %s, %s, %s, %s)",
+                [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
+            )
+        return positions
+
+    def max_position(self) -> int:
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(f"SELECT MAX(notification_id) AS m FROM {self.table}").fetchone()
+        return row["m"] or 0
+
+    def audit(self, query: AuditQuery, limit: int) -> list[tuple[int, bytes]]:
+        where, params = _audit_where(query, "%s")
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT a.position, e.state FROM {self.audit_table} a "
+                f"JOIN {self.table} e ON e.notification_id = a.position "
+                f"WHERE {where} ORDER BY a.position LIMIT %s",
+                [*params, limit],
+            ).fetchall()
+        return [(row["position"], bytes(row["state"])) for row in rows]
+
+    def ping(self) -> None:
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT 1")
