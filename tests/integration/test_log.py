@@ -1,0 +1,188 @@
+"""The event log on real SQLite and PostgreSQL: append, deduplicate, read, audit."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from events.log import NewEntry
+from service.config import parse_database_url
+from service.log import AuditQuery, EventLog
+
+T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def entry(
+    delivery_id: str,
+    conversation_id: str = "c1",
+    *,
+    raw: str = '{"a":1}',
+    type: str = "message.created",
+    at: datetime = T0,
+    **extra: object,
+) -> NewEntry:
+    return NewEntry(
+        source="chat",
+        delivery_id=delivery_id,
+        type=type,
+        occurred_at=at,
+        recorded_at=at,
+        conversation_id=conversation_id,
+        raw=raw,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def log(database_url: str):
+    opened = EventLog(parse_database_url(database_url))
+    yield opened
+    opened.close()
+
+
+def test_empty_log(log: EventLog) -> None:
+    assert log.position() == 0
+    assert log.read(0, 10) == []
+
+
+def test_append_assigns_increasing_positions_and_keeps_every_field(log: EventLog) -> None:
+    first, second = log.append(
+        [entry("e1"), entry("e2", "c2", ticket="zendesk:7", caused_by="chat:e1")]
+    )
+    assert first.status == second.status == "accepted"
+    assert 0 < first.position < second.position
+    assert log.position() == second.position
+    stored = log.read(0, 10)
+    assert [e.delivery_id for e in stored] == ["e1", "e2"]
+    assert stored[1].ticket == "zendesk:7"
+    assert stored[1].caused_by == "chat:e1"
+    assert stored[1].raw == '{"a":1}'
+    assert stored[1].occurred_at == T0
+
+
+def test_same_delivery_is_a_duplicate_and_stored_once(log: EventLog) -> None:
+    [accepted] = log.append([entry("e1")])
+    [again] = log.append([entry("e1")])
+    assert again.status == "duplicate"
+    assert again.position == accepted.position
+    assert len(log.read(0, 10)) == 1
+
+
+def test_same_id_with_another_body_is_a_conflict(log: EventLog) -> None:
+    log.append([entry("e1")])
+    [outcome] = log.append([entry("e1", raw='{"a":2}')])
+    assert outcome.status == "conflict"
+    assert [e.raw for e in log.read(0, 10)] == ['{"a":1}']
+
+
+def test_same_id_twice_in_one_batch(log: EventLog) -> None:
+    outcomes = log.append([entry("e1"), entry("e1"), entry("e1", raw="{}"), entry("e2")])
+    assert [o.status for o in outcomes] == ["accepted", "duplicate", "conflict", "accepted"]
+    assert outcomes[0].position == outcomes[1].position
+    assert len(log.read(0, 10)) == 2
+
+
+def test_a_duplicate_does_not_spoil_the_rest_of_its_batch(log: EventLog) -> None:
+    log.append([entry("e1")])
+    outcomes = log.append([entry("e2"), entry("e1"), entry("e3")])
+    assert [o.status for o in outcomes] == ["accepted", "duplicate", "accepted"]
+    assert [e.delivery_id for e in log.read(0, 10)] == ["e1", "e2", "e3"]
+
+
+def test_sources_have_separate_id_spaces(log: EventLog) -> None:
+    chat_entry = entry("42")
+    zendesk_entry = NewEntry(
+        source="zendesk", delivery_id="42", type="t", occurred_at=T0, recorded_at=T0, raw="{}"
+    )
+    outcomes = log.append([chat_entry, zendesk_entry])
+    assert [o.status for o in outcomes] == ["accepted", "accepted"]
+
+
+def _race(log: EventLog, barrier: threading.Barrier, new: NewEntry, outcomes: list[str]) -> None:
+    barrier.wait()
+    outcomes.extend(o.status for o in log.append([new]))
+
+
+def test_racing_writers_store_one_event(database_url: str) -> None:
+    """Two logs (two connection pools, as two processes would have) race on each delivery."""
+    logs = [EventLog(parse_database_url(database_url)) for _ in range(2)]
+    try:
+        for round_number in range(15):
+            barrier = threading.Barrier(2)
+            outcomes: list[str] = []
+            threads = [
+                threading.Thread(
+                    target=_race, args=(log, barrier, entry(f"race{round_number}"), outcomes)
+                )
+                for log in logs
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(outcomes) == ["accepted", "duplicate"]
+        assert len(logs[0].read(0, 100)) == 15
+    finally:
+        for log in logs:
+            log.close()
+
+
+def test_reading_pages_in_order(log: EventLog) -> None:
+    log.append([entry(f"e{i}") for i in range(25)])
+    seen = []
+    after = 0
+    while page := log.read(after, 10):
+        seen += [e.delivery_id for e in page]
+        after = page[-1].position
+    assert seen == [f"e{i}" for i in range(25)]
+
+
+def test_audit_filters_and_pages(log: EventLog) -> None:
+    for i in range(30):
+        log.append(
+            [
+                entry(
+                    f"e{i}",
+                    f"c{i % 3}",
+                    type="conversation.escalated" if i % 5 == 0 else "message.created",
+                    at=T0 + timedelta(minutes=i),
+                    ticket="zendesk:9" if i % 3 == 1 else None,
+                )
+            ]
+        )
+    entries, cursor = log.query(AuditQuery(conversation_id="c0", limit=4))
+    assert [e.delivery_id for e in entries] == ["e0", "e3", "e6", "e9"]
+    assert cursor == entries[-1].position
+    rest, end = log.query(AuditQuery(conversation_id="c0", after=cursor, limit=100))
+    assert [e.delivery_id for e in rest] == ["e12", "e15", "e18", "e21", "e24", "e27"]
+    assert end is None
+    by_ticket, _ = log.query(AuditQuery(ticket="zendesk:9"))
+    assert {e.conversation_id for e in by_ticket} == {"c1"}
+    escalations, _ = log.query(AuditQuery(type="conversation.escalated", conversation_id="c0"))
+    assert [e.delivery_id for e in escalations] == ["e0", "e15"]
+    window, _ = log.query(
+        AuditQuery(since=T0 + timedelta(minutes=10), until=T0 + timedelta(minutes=13))
+    )
+    assert [e.delivery_id for e in window] == ["e10", "e11", "e12"]
+
+
+def test_cursor_is_stable_when_new_entries_arrive(log: EventLog) -> None:
+    log.append([entry(f"e{i}") for i in range(3)])
+    first, cursor = log.query(AuditQuery(conversation_id="c1", limit=2))
+    log.append([entry("e3"), entry("x", "other")])
+    rest, _ = log.query(AuditQuery(conversation_id="c1", after=cursor, limit=10))
+    assert [e.delivery_id for e in first + rest] == ["e0", "e1", "e2", "e3"]
+
+
+def test_entries_survive_reopening(database_url: str) -> None:
+    log = EventLog(parse_database_url(database_url))
+    log.append([entry("e1")])
+    log.close()
+    reopened = EventLog(parse_database_url(database_url))
+    try:
+        assert [e.delivery_id for e in reopened.read(0, 10)] == ["e1"]
+        assert reopened.append([entry("e1")])[0].status == "duplicate"
+    finally:
+        reopened.close()

@@ -1,0 +1,396 @@
+"""Standard Webhooks verification and chat payload parsing, as pure functions."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+import standardwebhooks
+
+from adapters import chat
+from events.chat import ConversationStarted, Customer, IntentsDetected, MessageCreated, ToolExecuted
+from events.errors import ConfigError, RejectedDelivery
+from tests.support import CHAT_SECRET, OTHER_SECRET
+
+NOW = 1_800_000_000
+KEY = chat.decode_secret(CHAT_SECRET)
+BODY = b'{"type":"message.created"}'
+
+
+def headers(
+    webhook_id: str = "evt_1", timestamp: int = NOW, secret: str = CHAT_SECRET, body: bytes = BODY
+) -> dict[str, str]:
+    return chat.signed_headers(secret, webhook_id, body, timestamp)
+
+
+def test_signature_interoperates_with_the_reference_library() -> None:
+    reference = standardwebhooks.Webhook(CHAT_SECRET)
+    signature = reference.sign("evt_1", datetime.fromtimestamp(NOW, UTC), BODY.decode())
+    assert signature == chat.sign(KEY, "evt_1", NOW, BODY)
+    # And the reference accepts what we sign (it checks against the wall clock).
+    import time
+
+    now = int(time.time())
+    ours = chat.signed_headers(CHAT_SECRET, "evt_2", BODY, now)
+    assert reference.verify(BODY, ours) == {"type": "message.created"}
+
+
+def test_valid_delivery_returns_its_id() -> None:
+    assert chat.verify(BODY, headers(), [KEY], NOW) == "evt_1"
+
+
+def test_any_configured_secret_may_match() -> None:
+    other = chat.decode_secret(OTHER_SECRET)
+    assert chat.verify(BODY, headers(secret=OTHER_SECRET), [KEY, other], NOW) == "evt_1"
+
+
+def test_any_signature_entry_may_match() -> None:
+    good = headers()
+    wrong = headers(secret=OTHER_SECRET)
+    both = {
+        **good,
+        "webhook-signature": f"{wrong['webhook-signature']} {good['webhook-signature']}",
+    }
+    assert chat.verify(BODY, both, [KEY], NOW) == "evt_1"
+
+
+def test_other_signature_schemes_are_passed_over() -> None:
+    good = headers()
+    mixed = {**good, "webhook-signature": f"v1a,AAAA {good['webhook-signature']}"}
+    assert chat.verify(BODY, mixed, [KEY], NOW) == "evt_1"
+
+
+@pytest.mark.parametrize("skew", [-300, 300, 0])
+def test_timestamps_within_300_seconds_pass(skew: int) -> None:
+    assert chat.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
+
+
+REFUSALS = [
+    pytest.param({"webhook-id": None}, "missing_signature", id="no-webhook-id"),
+    pytest.param({"webhook-timestamp": None}, "missing_signature", id="no-timestamp"),
+    pytest.param({"webhook-signature": None}, "missing_signature", id="no-signature"),
+    pytest.param({"webhook-timestamp": "soon"}, "malformed_signature", id="timestamp-not-a-number"),
+    pytest.param({"webhook-timestamp": "1.8e9"}, "malformed_signature", id="timestamp-not-whole"),
+    pytest.param({"webhook-signature": "garbage"}, "malformed_signature", id="entry-without-comma"),
+    pytest.param({"webhook-signature": "v1,###"}, "malformed_signature", id="entry-not-base64"),
+    pytest.param(
+        {"webhook-signature": " ".join(["v1,AAAA"] * 9)},
+        "malformed_signature",
+        id="too-many-entries",
+    ),
+    pytest.param({"webhook-id": "x" * 256}, "malformed_signature", id="id-too-long"),
+    pytest.param({"webhook-id": "evt\n1"}, "malformed_signature", id="id-not-printable"),
+    pytest.param({"webhook-signature": "v1,AAAA"}, "invalid_signature", id="wrong-signature"),
+    pytest.param({"webhook-signature": "v2,AAAA"}, "invalid_signature", id="only-unknown-schemes"),
+]
+
+
+@pytest.mark.parametrize("change, code", REFUSALS)
+def test_refusals(change: dict[str, str | None], code: str) -> None:
+    sent = {**headers()}
+    for name, value in change.items():
+        if value is None:
+            del sent[name]
+        else:
+            sent[name] = value
+    with pytest.raises(RejectedDelivery) as refused:
+        chat.verify(BODY, sent, [KEY], NOW)
+    assert (refused.value.status, refused.value.code) == (401, code)
+
+
+@pytest.mark.parametrize("skew", [-301, 301])
+def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
+    with pytest.raises(RejectedDelivery) as refused:
+        chat.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
+    assert (refused.value.status, refused.value.code) == (401, "stale_timestamp")
+
+
+def test_wrong_secret_is_refused() -> None:
+    with pytest.raises(RejectedDelivery) as refused:
+        chat.verify(BODY, headers(secret=OTHER_SECRET), [KEY], NOW)
+    assert refused.value.code == "invalid_signature"
+
+
+def test_changed_body_is_refused() -> None:
+    with pytest.raises(RejectedDelivery):
+        chat.verify(BODY + b" ", headers(), [KEY], NOW)
+
+
+def test_bad_secret_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        chat.decode_secret("whsec_not base64!")
+    with pytest.raises(ConfigError):
+        chat.decode_secret("whsec_")
+
+
+def test_generated_secret_round_trips() -> None:
+    secret = chat.generate_secret()
+    assert secret.startswith("whsec_")
+    assert len(chat.decode_secret(secret)) == 24
+
+
+def body(event_type: str = "message.created", **data: object) -> bytes:
+    envelope = {
+        "type": event_type,
+        "timestamp": "2026-11-25T10:00:00Z",
+        "data": {"conversation_id": "c1", **data},
+    }
+    return orjson.dumps(envelope)
+
+
+AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+PARSED = [
+    pytest.param(
+        body(
+            "conversation.started",
+            customer={"id": "u1", "email": "a@b.c", "name": "Ann"},
+            subject="Refund",
+            channel="web",
+        ),
+        ConversationStarted(
+            conversation_id="c1",
+            customer=Customer(id="u1", email="a@b.c", name="Ann"),
+            subject="Refund",
+            channel="web",
+            occurred_at=AT,
+        ),
+        id="started",
+    ),
+    pytest.param(
+        body("conversation.started", customer={"id": "u1"}),
+        ConversationStarted(
+            conversation_id="c1",
+            customer=Customer(id="u1"),
+            subject=None,
+            channel=None,
+            occurred_at=AT,
+        ),
+        id="started-minimal",
+    ),
+    pytest.param(
+        body(message_id="m1", role="user", content="hi"),
+        MessageCreated(
+            conversation_id="c1", message_id="m1", role="user", content="hi", occurred_at=AT
+        ),
+        id="message",
+    ),
+    pytest.param(
+        body("tool.executed", tool="lookup", input={"b": 1, "a": 2}, output=[1, "x"], status="ok"),
+        ToolExecuted(
+            conversation_id="c1",
+            tool="lookup",
+            input_json='{"a":2,"b":1}',
+            output_json='[1,"x"]',
+            status="ok",
+            occurred_at=AT,
+        ),
+        id="tool",
+    ),
+    pytest.param(
+        body("intents.detected", intents=["billing_problem", "usage_help"]),
+        IntentsDetected(
+            conversation_id="c1", intents=("billing_problem", "usage_help"), occurred_at=AT
+        ),
+        id="intents",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, expected", PARSED)
+def test_parse_known_types(raw: bytes, expected: object) -> None:
+    delivery = chat.parse(raw)
+    assert delivery.event == expected
+    assert delivery.conversation_id == "c1"
+    assert delivery.occurred_at == AT
+
+
+def test_unknown_type_is_well_formed_but_has_no_event() -> None:
+    delivery = chat.parse(body("conversation.rated", stars=5))
+    assert delivery.event is None
+    assert delivery.type == "conversation.rated"
+
+
+def test_naive_timestamp_is_taken_as_utc() -> None:
+    raw = orjson.dumps(
+        {"type": "x", "timestamp": "2026-11-25T10:00:00", "data": {"conversation_id": "c"}}
+    )
+    assert chat.parse(raw).occurred_at == AT
+
+
+BAD_PAYLOADS = [
+    pytest.param(b"{not json", 400, "invalid_json", None, id="not-json"),
+    pytest.param(b"[1, 2]", 400, "invalid_payload", None, id="array"),
+    pytest.param(b'"text"', 400, "invalid_payload", None, id="string"),
+    pytest.param(
+        orjson.dumps({"timestamp": "2026-11-25T10:00:00Z", "data": {"conversation_id": "c"}}),
+        400,
+        "invalid_payload",
+        "type",
+        id="no-type",
+    ),
+    pytest.param(
+        orjson.dumps(
+            {"type": 5, "timestamp": "2026-11-25T10:00:00Z", "data": {"conversation_id": "c"}}
+        ),
+        400,
+        "invalid_payload",
+        "type",
+        id="type-not-string",
+    ),
+    pytest.param(
+        orjson.dumps({"type": "x", "data": {"conversation_id": "c"}}),
+        400,
+        "invalid_payload",
+        "timestamp",
+        id="no-timestamp",
+    ),
+    pytest.param(
+        orjson.dumps({"type": "x", "timestamp": 1764064800, "data": {"conversation_id": "c"}}),
+        400,
+        "invalid_payload",
+        "timestamp",
+        id="timestamp-number",
+    ),
+    pytest.param(
+        orjson.dumps({"type": "x", "timestamp": "yesterday", "data": {"conversation_id": "c"}}),
+        400,
+        "invalid_payload",
+        "timestamp",
+        id="timestamp-not-iso",
+    ),
+    pytest.param(
+        orjson.dumps({"type": "x", "timestamp": "2026-11-25T10:00:00Z"}),
+        400,
+        "invalid_payload",
+        "data",
+        id="no-data",
+    ),
+    pytest.param(
+        orjson.dumps({"type": "x", "timestamp": "2026-11-25T10:00:00Z", "data": [1]}),
+        400,
+        "invalid_payload",
+        "data",
+        id="data-not-object",
+    ),
+    pytest.param(
+        orjson.dumps({"type": "x", "timestamp": "2026-11-25T10:00:00Z", "data": {}}),
+        400,
+        "invalid_payload",
+        "data.conversation_id",
+        id="no-conversation",
+    ),
+    pytest.param(
+        orjson.dumps(
+            {"type": "x", "timestamp": "2026-11-25T10:00:00Z", "data": {"conversation_id": 42}}
+        ),
+        400,
+        "invalid_payload",
+        "data.conversation_id",
+        id="conversation-not-string",
+    ),
+    pytest.param(
+        orjson.dumps(
+            {"type": "x", "timestamp": "2026-11-25T10:00:00Z", "data": {"conversation_id": ""}}
+        ),
+        400,
+        "invalid_payload",
+        "data.conversation_id",
+        id="conversation-empty",
+    ),
+    pytest.param(
+        body(message_id="m1", role="robot", content="hi"),
+        422,
+        "invalid_data",
+        "data.role",
+        id="unknown-role",
+    ),
+    pytest.param(
+        body(message_id="m1", role="user", content=7),
+        422,
+        "invalid_data",
+        "data.content",
+        id="content-not-string",
+    ),
+    pytest.param(
+        body(role="user", content="hi"), 422, "invalid_data", "data.message_id", id="no-message-id"
+    ),
+    pytest.param(
+        body("conversation.started", customer="ann"),
+        422,
+        "invalid_data",
+        "data.customer",
+        id="customer-not-object",
+    ),
+    pytest.param(
+        body("conversation.started", customer={"id": "u1", "email": 5}),
+        422,
+        "invalid_data",
+        "data.customer.email",
+        id="email-not-string",
+    ),
+    pytest.param(
+        body("conversation.started", customer={"email": "a@b.c"}),
+        422,
+        "invalid_data",
+        "data.customer.id",
+        id="customer-without-id",
+    ),
+    pytest.param(
+        body("tool.executed", tool="t", input=[1], status="ok"),
+        422,
+        "invalid_data",
+        "data.input",
+        id="tool-input-not-object",
+    ),
+    pytest.param(
+        body("tool.executed", tool="t", input={}, status="fine"),
+        422,
+        "invalid_data",
+        "data.status",
+        id="tool-status",
+    ),
+    pytest.param(
+        body("intents.detected", intents="billing"),
+        422,
+        "invalid_data",
+        "data.intents",
+        id="intents-not-list",
+    ),
+    pytest.param(
+        body("intents.detected", intents=["ok", 3]),
+        422,
+        "invalid_data",
+        "data.intents",
+        id="intent-not-string",
+    ),
+    pytest.param(
+        body("conversation.escalated"), 422, "invalid_data", "data.reason", id="no-reason"
+    ),
+    pytest.param(
+        body("conversation.resolved", resolution="done"),
+        422,
+        "invalid_data",
+        "data.resolution",
+        id="bad-resolution",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, status, code, field", BAD_PAYLOADS)
+def test_bad_payloads(raw: bytes, status: int, code: str, field: str | None) -> None:
+    with pytest.raises(RejectedDelivery) as refused:
+        chat.parse(raw)
+    assert (refused.value.status, refused.value.code, refused.value.field) == (status, code, field)
+
+
+def test_signature_covers_exact_bytes() -> None:
+    # Re-serialising would change whitespace and break the signature; we sign bytes.
+    raw = b'{"a":  1}'
+    signature = chat.sign(KEY, "id", NOW, raw)
+    expected = base64.b64encode(
+        __import__("hmac").new(KEY, b"id.%d.%s" % (NOW, raw), "sha256").digest()
+    ).decode()
+    assert signature == "v1," + expected

@@ -1,0 +1,186 @@
+"""Settings from the environment: defaults, validation and secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from events.errors import ConfigError
+from service import config
+from tests.support import CHAT_SECRET, OTHER_SECRET
+
+
+def test_defaults() -> None:
+    settings = config.load({})
+    assert settings.database.kind == "sqlite"
+    assert settings.database.path == "./ticketsync.db"
+    assert settings.ticketing == "local"
+    assert settings.ticket_policy == "default"
+    assert (
+        settings.outbox_backoff_base,
+        settings.outbox_backoff_max,
+        settings.outbox_max_attempts,
+    ) == (1.0, 600.0, 25)
+    assert settings.chat_webhook_secrets == ()
+    assert settings.admin_token is None
+
+
+def test_secret_lists_allow_rotation() -> None:
+    settings = config.load({"TICKETSYNC_CHAT_WEBHOOK_SECRET": f" {CHAT_SECRET} , {OTHER_SECRET} "})
+    assert settings.chat_webhook_secrets == (CHAT_SECRET, OTHER_SECRET)
+    assert len(settings.chat_webhook_keys) == 2
+
+
+def test_secrets_never_show_in_a_repr() -> None:
+    settings = config.load(
+        {"TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET, "TICKETSYNC_ADMIN_TOKEN": "hunter2"}
+    )
+    text = repr(settings)
+    assert "hunter2" not in text
+    assert CHAT_SECRET not in text
+    assert "'***'" in text
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("sqlite:///./data/t.db", config.Database(kind="sqlite", path="./data/t.db")),
+        ("sqlite:////var/lib/t.db", config.Database(kind="sqlite", path="/var/lib/t.db")),
+        (
+            "postgresql://svc:p%40ss@db.internal:6543/tickets?schema=sync",
+            config.Database(
+                kind="postgres",
+                host="db.internal",
+                port=6543,
+                user="svc",
+                password="p@ss",
+                dbname="tickets",
+                schema="sync",
+            ),
+        ),
+        ("postgres://postgres@127.0.0.1/test", config.Database(kind="postgres", dbname="test")),
+    ],
+)
+def test_database_urls(url: str, expected: config.Database) -> None:
+    assert config.parse_database_url(url) == expected
+
+
+BAD = [
+    pytest.param(
+        {"TICKETSYNC_DATABASE_URL": "mysql://x/y"}, "TICKETSYNC_DATABASE_URL", id="unknown-database"
+    ),
+    pytest.param(
+        {"TICKETSYNC_DATABASE_URL": "postgresql://h:5432/"},
+        "TICKETSYNC_DATABASE_URL",
+        id="no-dbname",
+    ),
+    pytest.param(
+        {"TICKETSYNC_DATABASE_URL": "postgresql://h/db?schema=a;drop"},
+        "TICKETSYNC_DATABASE_URL",
+        id="bad-schema",
+    ),
+    pytest.param(
+        {"TICKETSYNC_CHAT_WEBHOOK_SECRET": "whsec_***"},
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET",
+        id="secret-not-base64",
+    ),
+    pytest.param(
+        {"TICKETSYNC_TICKETING": "freshdesk"}, "TICKETSYNC_TICKETING", id="unknown-ticketing"
+    ),
+    pytest.param(
+        {"TICKETSYNC_TICKET_POLICY": "never"}, "TICKETSYNC_TICKET_POLICY", id="unknown-policy"
+    ),
+    pytest.param(
+        {"TICKETSYNC_OUTBOX_BACKOFF_BASE": "soon"},
+        "TICKETSYNC_OUTBOX_BACKOFF_BASE",
+        id="backoff-not-number",
+    ),
+    pytest.param(
+        {"TICKETSYNC_OUTBOX_BACKOFF_BASE": "10", "TICKETSYNC_OUTBOX_BACKOFF_MAX": "5"},
+        "TICKETSYNC_OUTBOX_BACKOFF_MAX",
+        id="max-below-base",
+    ),
+    pytest.param(
+        {"TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "0"}, "TICKETSYNC_OUTBOX_MAX_ATTEMPTS", id="no-attempts"
+    ),
+    pytest.param(
+        {"TICKETSYNC_ZENDESK_SUMMARY_FIELD_ID": "abc"},
+        "TICKETSYNC_ZENDESK_SUMMARY_FIELD_ID",
+        id="field-id",
+    ),
+    pytest.param(
+        {"TICKETSYNC_ZENDESK_URL": "acme.zendesk.com"},
+        "TICKETSYNC_ZENDESK_URL",
+        id="url-without-scheme",
+    ),
+]
+
+
+@pytest.mark.parametrize("environ, variable", BAD)
+def test_bad_values_name_the_variable(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        config.load(environ)
+
+
+def test_missing_secrets_depend_on_the_help_desk() -> None:
+    assert config.missing_secrets(config.load({})) == [
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET",
+        "TICKETSYNC_ADMIN_TOKEN",
+    ]
+    zendesk = config.load(
+        {
+            "TICKETSYNC_TICKETING": "zendesk",
+            "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
+            "TICKETSYNC_ADMIN_TOKEN": "t",
+        }
+    )
+    assert config.missing_secrets(zendesk) == ["TICKETSYNC_ZENDESK_WEBHOOK_SECRET"]
+
+
+def test_generated_secrets_fill_only_what_is_missing() -> None:
+    settings = config.load({"TICKETSYNC_ADMIN_TOKEN": "keep-me"})
+    filled, generated = config.with_generated_secrets(settings)
+    assert list(generated) == ["TICKETSYNC_CHAT_WEBHOOK_SECRET"]
+    assert filled.admin_token == "keep-me"
+    assert config.missing_secrets(filled) == []
+    assert filled.chat_webhook_secrets == (generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"],)
+
+
+def test_dotenv_is_read_under_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# comment\nexport TICKETSYNC_ADMIN_TOKEN='from-file'\nTICKETSYNC_TICKET_POLICY=always\n\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TICKETSYNC_TICKET_POLICY", "default")
+    merged = config.environment(tmp_path)
+    assert merged["TICKETSYNC_ADMIN_TOKEN"] == "from-file"
+    assert merged["TICKETSYNC_TICKET_POLICY"] == "default"
+
+
+def test_bad_dotenv_line_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("A=1\nthis is not a setting\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\.env:2"):
+        config.environment(tmp_path)
+
+
+def test_eventsourcing_environment() -> None:
+    sqlite = config.eventsourcing_env(config.parse_database_url("sqlite:///x.db"))
+    assert sqlite["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert sqlite["SQLITE_DBNAME"] == "x.db"
+    postgres = config.eventsourcing_env(
+        config.parse_database_url("postgresql://u:pw@h:1/d?schema=s")
+    )
+    assert postgres["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert (postgres["POSTGRES_HOST"], postgres["POSTGRES_PORT"], postgres["POSTGRES_USER"]) == (
+        "h",
+        "1",
+        "u",
+    )
+    assert (
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DBNAME"],
+        postgres["POSTGRES_SCHEMA"],
+    ) == ("pw", "d", "s")
