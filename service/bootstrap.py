@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from adapters.ports import HelpDesk
+from events.errors import ConfigError
+from projections.conversation import Policy
+from projections.routing import BUILT_IN, load_routing
 from service.config import Settings
 from service.ingest import Ingestor
 from service.log import EventLog
+from service.outbox import Backoff, Dispatcher
+from service.projector import ConversationProjector
+from service.store import Store
+from service.workers import Worker
 
 
 @dataclass
@@ -17,21 +25,122 @@ class Container:
 
     settings: Settings
     log: EventLog
+    store: Store
     ingestor: Ingestor
+    help_desk: HelpDesk
+    projector: ConversationProjector
+    dispatcher: Dispatcher
     clock: Callable[[], float]
+    workers: list[Worker] = field(default_factory=list)
+    run_workers: bool = True
 
     def start(self) -> None:
         self.ingestor.start()
+        if self.run_workers:
+            for worker in self.workers:
+                worker.start()
 
     def stop(self) -> None:
         self.ingestor.stop()
+        for worker in self.workers:
+            worker.stop()
 
     def close(self) -> None:
         self.stop()
+        close = getattr(self.help_desk, "close", None)
+        if close is not None:
+            close()
         self.log.close()
 
 
-def build(settings: Settings, *, clock: Callable[[], float] | None = None) -> Container:
-    """Open the log and wire the service. Raises StoreUnavailable when the database is down."""
+def policy(settings: Settings) -> Policy:
+    """The reconciliation policy; raises ConfigError for a bad routing file."""
+    routing = load_routing(settings.routing_file) if settings.routing_file else BUILT_IN
+    return Policy(system=settings.ticketing, ticket_policy=settings.ticket_policy, routing=routing)
+
+
+def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
+    if settings.ticketing == "local":
+        from adapters.local import LocalHelpDesk
+
+        return LocalHelpDesk(
+            lambda: store.datastore.transaction(commit=True),
+            postgres=store.postgres,
+            schema=settings.database.schema,
+        )
+    if settings.ticketing == "zendesk":
+        from adapters.zendesk import ZendeskHelpDesk
+
+        missing = [
+            name
+            for name, value in (
+                ("TICKETSYNC_ZENDESK_URL", settings.zendesk_url),
+                ("TICKETSYNC_ZENDESK_EMAIL", settings.zendesk_email),
+                ("TICKETSYNC_ZENDESK_API_TOKEN", settings.zendesk_api_token),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} must be set when TICKETSYNC_TICKETING=zendesk")
+        return ZendeskHelpDesk(
+            settings.zendesk_url or "",
+            settings.zendesk_email or "",
+            settings.zendesk_api_token or "",
+            conversation_field_id=settings.zendesk_conversation_field_id,
+            summary_field_id=settings.zendesk_summary_field_id,
+        )
+    raise ConfigError("TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk")
+
+
+def build(
+    settings: Settings,
+    *,
+    help_desk: HelpDesk | None = None,
+    clock: Callable[[], float] | None = None,
+    run_workers: bool = True,
+) -> Container:
+    """Open the log and wire the service.
+
+    Raises ConfigError for a bad setting and StoreUnavailable when the database is down.
+    """
+    clock = clock or time.time
+    reconciliation = policy(settings)
     log = EventLog(settings.database)
-    return Container(settings=settings, log=log, ingestor=Ingestor(log), clock=clock or time.time)
+    store = Store(log)
+    desk = help_desk or help_desk_for(settings, store)
+    projector = ConversationProjector(store, reconciliation, clock)
+    dispatcher = Dispatcher(
+        store,
+        desk,
+        backoff=Backoff(settings.outbox_backoff_base, settings.outbox_backoff_max),
+        max_attempts=settings.outbox_max_attempts,
+        clock=clock,
+    )
+    dispatch = Worker(
+        "outbox-dispatcher", dispatcher.run_once, idle=lambda: _until_due(store, clock)
+    )
+    project = Worker(
+        "projection-conversations", projector.run_once, idle=1.0, after_work=dispatch.wake.set
+    )
+    ingestor = Ingestor(log, on_commit=project.wake.set)
+    return Container(
+        settings=settings,
+        log=log,
+        store=store,
+        ingestor=ingestor,
+        help_desk=desk,
+        projector=projector,
+        dispatcher=dispatcher,
+        clock=clock,
+        workers=[project, dispatch],
+        run_workers=run_workers,
+    )
+
+
+def _until_due(store: Store, clock: Callable[[], float]) -> float:
+    """Seconds until the next pending call is due (at most 1, so other processes' calls are seen)."""
+    try:
+        due = store.next_due()
+    except Exception:  # the worker's own step reports store trouble
+        return 1.0
+    return 1.0 if due is None else min(1.0, max(0.0, due - clock()))

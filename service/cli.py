@@ -48,7 +48,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"  {name}={value}")
     logs.configure(dev=args.dev)
     try:
-        container = bootstrap.build(settings)
+        container = bootstrap.build(settings, run_workers=not args.no_workers)
     except StoreUnavailable as error:
         return _fail(str(error), 1)
     print(
@@ -108,6 +108,46 @@ def audit_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def outbox_command(args: argparse.Namespace) -> int:
+    from service import bootstrap, views
+
+    container = bootstrap.build(config.load(), run_workers=False)
+    try:
+        if args.action == "list":
+            calls = container.store.calls(args.state)
+            if args.json:
+                for call in calls:
+                    sys.stdout.write(orjson.dumps(views.call(call)).decode() + "\n")
+                return 0
+            if not calls:
+                print("no calls")
+                return 0
+            print(
+                f"{'ID':24} {'STATE':8} {'KIND':14} {'ATTEMPTS':>8}  {'CONVERSATION':24} LAST ERROR"
+            )
+            for call in calls:
+                print(
+                    f"{call.call_id:24} {call.state:8} {call.kind:14} {call.attempts:8d}  "
+                    f"{call.conversation_id:24} {call.last_error or ''}"
+                )
+            return 0
+        targets = (
+            [c.call_id for c in container.store.calls("parked")] if args.all_parked else [args.id]
+        )
+        if not targets or targets == [None]:
+            return _fail("name a call id, or --all-parked")
+        for call_id in targets:
+            call = container.dispatcher.retry(call_id)
+            if call is None:
+                return _fail(f"no call {call_id!r}", 1)
+            if call.state == "done":
+                return _fail(f"call {call_id!r} has succeeded already", 1)
+            print(f"{call_id}: due now (a running service sends it within a second)")
+        return 0
+    finally:
+        container.close()
+
+
 def _print_table(events: list[dict]) -> None:
     if not events:
         print("no events")
@@ -158,6 +198,17 @@ def parser() -> argparse.ArgumentParser:
     )
     trail.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     trail.set_defaults(handler=audit_command)
+
+    outbox = commands.add_parser("outbox", help="inspect and retry outgoing calls")
+    actions = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list calls, oldest first")
+    listing.add_argument("--state", choices=("pending", "parked", "done"))
+    listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    again = actions.add_parser("retry", help="make a parked call due again")
+    which = again.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="the call's id (see 'outbox list')")
+    which.add_argument("--all-parked", action="store_true", help="every parked call")
+    outbox.set_defaults(handler=outbox_command)
     return top
 
 

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from adapters import chat
 from events.errors import RejectedDelivery, StoreUnavailable
 from events.log import NewEntry
-from service import audit
+from service import audit, views
 from service.bootstrap import Container
 
 logger = logging.getLogger(__name__)
@@ -169,13 +169,57 @@ class Api:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            position = await run_in_threadpool(self.container.log.position)
+            position, projections = await run_in_threadpool(self._positions)
         except StoreUnavailable as error:
             return JSONResponse(
                 {"status": "unavailable", "error": "store_unavailable", "detail": str(error)},
                 status_code=503,
             )
-        return JSONResponse({"status": "ok", "position": position, "projections": {}})
+        lags = {
+            name: {"position": at, "lag": max(0, position - at)} for name, at in projections.items()
+        }
+        return JSONResponse({"status": "ok", "position": position, "projections": lags})
+
+    def _positions(self) -> tuple[int, dict[str, int]]:
+        positions = {self.container.projector.name: 0}
+        positions.update(self.container.store.projection_positions())
+        return self.container.log.position(), positions
+
+    async def conversation(self, request: Request) -> Response:
+        self.require_admin(request)
+        conversation_id = request.path_params["conversation_id"]
+        body = await run_in_threadpool(views.conversation, self.container, conversation_id)
+        if body is None:
+            raise ApiError(404, "not_found", f"no conversation {conversation_id!r}")
+        return JSONResponse(body)
+
+    async def ticket(self, request: Request) -> Response:
+        self.require_admin(request)
+        system, ticket_id = request.path_params["system"], request.path_params["ticket_id"]
+        body = await run_in_threadpool(views.ticket, self.container, system, ticket_id)
+        if body is None:
+            raise ApiError(404, "not_found", f"no ticket {system}:{ticket_id}")
+        return JSONResponse(body)
+
+    async def outbox(self, request: Request) -> Response:
+        self.require_admin(request)
+        state = request.query_params.get("state") or None
+        if state not in (None, "pending", "parked", "done"):
+            raise ApiError(400, "invalid_query", "state must be pending, parked or done", "state")
+        calls = await run_in_threadpool(self.container.store.calls, state)
+        return JSONResponse({"calls": [views.call(call) for call in calls]})
+
+    async def retry_call(self, request: Request) -> Response:
+        self.require_admin(request)
+        call_id = request.path_params["call_id"]
+        call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
+        if call is None:
+            raise ApiError(404, "not_found", f"no call {call_id!r}")
+        if call.state == "done":
+            raise ApiError(409, "already_done", f"call {call_id!r} has succeeded already")
+        for worker in self.container.workers:
+            worker.wake.set()
+        return JSONResponse(views.call(call))
 
     async def audit(self, request: Request) -> Response:
         self.require_admin(request)
@@ -302,6 +346,10 @@ def create_app(container: Container) -> Starlette:
     routes = [
         Route("/webhooks/chat", api.chat_webhook, methods=["POST"]),
         Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/conversations/{conversation_id:path}", api.conversation, methods=["GET"]),
+        Route("/tickets/{system}/{ticket_id}", api.ticket, methods=["GET"]),
+        Route("/outbox", api.outbox, methods=["GET"]),
+        Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
         Route("/audit", api.audit, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),

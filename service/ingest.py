@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from events.log import Appended, NewEntry
@@ -26,9 +27,12 @@ _STOP = object()
 class Ingestor:
     """Appends entries to the log from one writer thread, in batches of up to `max_batch`."""
 
-    def __init__(self, log: EventLog, *, max_batch: int = 256):
+    def __init__(
+        self, log: EventLog, *, max_batch: int = 256, on_commit: Callable[[], None] | None = None
+    ):
         self.log = log
         self.max_batch = max_batch
+        self.on_commit = on_commit
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -83,5 +87,7 @@ class Ingestor:
             for _, future in batch:
                 future.set_exception(error)
             return
+        if self.on_commit is not None:
+            self.on_commit()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             future.set_result(outcome)

@@ -276,12 +276,22 @@ class _SQLite:
 
     def insert(self, entries: Sequence[NewEntry]) -> list[int]:
         with self.datastore.transaction(commit=True) as c:
-            positions = list(self.recorder._insert_events(c, [encode(e) for e in entries]))
-            c.executemany(
-                f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
-            )
+            return self.insert_with(c, entries)
+
+    def insert_with(self, c: Any, entries: Sequence[NewEntry]) -> list[int]:
+        positions = list(self.recorder._insert_events(c, [encode(e) for e in entries]))
+        c.executemany(
+            f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+            [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
+        )
         return positions
+
+    def read_with(self, c: Any, after: int, limit: int) -> list[LogEntry]:
+        c.execute(
+            f"SELECT rowid, state FROM {self.table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [decode(row["rowid"], row["state"]) for row in c.fetchall()]
 
     def max_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
@@ -356,16 +366,27 @@ class _Postgres:
         return found
 
     def insert(self, entries: Sequence[NewEntry]) -> list[int]:
+        with self.datastore.transaction(commit=True) as curs:
+            return self.insert_with(curs, entries)
+
+    def insert_with(self, curs: Any, entries: Sequence[NewEntry]) -> list[int]:
         # The recorder's own statements lock the table, notify listeners and insert
         # (RETURNING notification_id); the audit rows join the same transaction.
-        with self.datastore.transaction(commit=True) as curs:
-            self.recorder._insert_stored_events(curs, [encode(e) for e in entries])
-            positions = [row["notification_id"] for row in curs.fetchall()]
-            curs.executemany(
-                f"INSERT INTO {self.audit_table} VALUES (%s, %s, %s, %s, %s, %s)",
-                [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
-            )
+        self.recorder._insert_stored_events(curs, [encode(e) for e in entries])
+        positions = [row["notification_id"] for row in curs.fetchall()]
+        curs.executemany(
+            f"INSERT INTO {self.audit_table} VALUES (%s, %s, %s, %s, %s, %s)",
+            [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
+        )
         return positions
+
+    def read_with(self, curs: Any, after: int, limit: int) -> list[LogEntry]:
+        curs.execute(
+            f"SELECT notification_id, state FROM {self.table} "
+            "WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+            (after, limit),
+        )
+        return [decode(row["notification_id"], bytes(row["state"])) for row in curs.fetchall()]
 
     def max_position(self) -> int:
         with self.datastore.get_connection() as conn:

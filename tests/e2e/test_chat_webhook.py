@@ -305,9 +305,9 @@ def test_every_event_type_is_accepted(server: Server) -> None:
         assert "ignored" not in answer.json()
     with server.admin() as admin:
         trail = admin.get("/audit", params={"conversation_id": conv}).json()
-    assert [e["type"] for e in trail["events"]] == [e["type"] for e in events]
-    assert trail["events"][0]["data"]["customer"]["email"] == "ann@example.com"
-    assert all(e["source"] == "chat" for e in trail["events"])
+    received = [e for e in trail["events"] if e["source"] == "chat"]
+    assert [e["type"] for e in received] == [e["type"] for e in events]
+    assert received[0]["data"]["customer"]["email"] == "ann@example.com"
 
 
 @pytest.mark.parametrize("path", ["/audit", "/metrics", "/openapi.json"])
@@ -337,7 +337,8 @@ def test_audit_pages_and_refuses_bad_filters(server: Server) -> None:
         contents = []
         cursor = None
         while True:
-            params = {"conversation_id": conv, "limit": 3} | ({"after": cursor} if cursor else {})
+            params = {"conversation_id": conv, "type": "message.created", "limit": 3}
+            params |= {"after": cursor} if cursor else {}
             page = admin.get("/audit", params=params).json()
             contents += [e["data"]["content"] for e in page["events"]]
             cursor = page["next"]

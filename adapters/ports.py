@@ -1,0 +1,85 @@
+"""The interfaces adapters implement, and the errors they raise.
+
+TicketsyncError
+ +-- CallFailed                 a call to an outside system did not succeed
+      +-- Retryable             try again later (`retry_after` seconds when the system said)
+      |    +-- RateLimited      429: `retry_after` from Retry-After
+      |    +-- OutcomeUnknown   the request may have been applied (timeout, reset after sending)
+      +-- Permanent             retrying the same call cannot help
+           +-- NotFound         the ticket does not exist
+           +-- TicketClosed     the ticket is closed and refuses changes
+
+The outbox dispatcher needs no more than this to decide between retrying, parking and
+looking before it sends again.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from events.errors import TicketsyncError
+from events.tickets import Comment, NewTicket, TicketChange, TicketRef
+
+
+class CallFailed(TicketsyncError):
+    """A call to an outside system failed; `status` is the HTTP status when there was one."""
+
+    def __init__(self, detail: str, *, status: int | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+class Retryable(CallFailed):
+    def __init__(self, detail: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(detail, status=status)
+        self.retry_after = retry_after
+
+
+class RateLimited(Retryable):
+    pass
+
+
+class OutcomeUnknown(Retryable):
+    """The request was sent but no answer came: it may or may not have taken effect."""
+
+
+class Permanent(CallFailed):
+    pass
+
+
+class NotFound(Permanent):
+    pass
+
+
+class TicketClosed(Permanent):
+    pass
+
+
+class HelpDesk(Protocol):
+    """A ticketing system: Zendesk, Jira or the built-in one."""
+
+    system: str
+
+    def create_ticket(self, ticket: NewTicket, *, idempotency_key: str) -> TicketRef:
+        """Create a ticket. The same key must never create a second ticket."""
+        ...
+
+    def find_tickets(self, external_id: str) -> list[TicketRef]:
+        """Every ticket whose external id is `external_id`, oldest first."""
+        ...
+
+    def add_comment(self, ticket_id: str, comment: Comment) -> None:
+        """Add a public comment or an internal note."""
+        ...
+
+    def has_comment(self, ticket_id: str, body: str) -> bool:
+        """Whether the ticket already has a comment with exactly this body.
+
+        Asked before sending a comment again whose first attempt had an unknown outcome.
+        """
+        ...
+
+    def change_ticket(self, ticket_id: str, change: TicketChange) -> TicketRef:
+        """Change status, priority, group, assignee or add tags; returns the ticket after."""
+        ...

@@ -1,0 +1,46 @@
+"""Outbox commands: calls to outside systems that a decision asks for.
+
+A command is stored in the outbox in the same transaction as the decision, and carries
+everything its call needs, so it can be sent (and sent again) long after it was decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events.tickets import Comment, NewTicket, TicketChange
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateTicket:
+    """Open a ticket for a conversation. `number` counts the conversation's tickets from 1."""
+
+    conversation_id: str
+    number: int
+    ticket: NewTicket
+    included: tuple[str, ...]  # keys of the conversation items the ticket's notes cover
+    tags: tuple[str, ...]  # the tags sent, to add later intents only once
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddComment:
+    conversation_id: str
+    ticket_id: str
+    comment: Comment
+    item: str | None = None  # the conversation item this comment carries, if any
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeTicket:
+    conversation_id: str
+    ticket_id: str
+    change: TicketChange
+
+
+Command = CreateTicket | AddComment | ChangeTicket
+
+COMMAND_KINDS: dict[type, str] = {
+    CreateTicket: "create_ticket",
+    AddComment: "add_comment",
+    ChangeTicket: "change_ticket",
+}

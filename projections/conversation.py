@@ -1,0 +1,379 @@
+"""The conversation read model and the reconciliation policy, as pure functions.
+
+`apply(view, event, policy)` returns the conversation after the event and the outbox
+commands the event asks for ("given this, the ticket should now be ..."). Nothing here
+performs I/O; the projection runner stores the view and the commands in one transaction.
+
+Duplicates are harmless: the log stores a delivery once, and messages are also keyed by
+their `message_id`. Events may arrive before `conversation.started`; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from events.chat import (
+    ChatEvent,
+    ConversationEscalated,
+    ConversationResolved,
+    ConversationStarted,
+    Customer,
+    IntentsDetected,
+    MessageCreated,
+    ToolExecuted,
+)
+from events.commands import AddComment, ChangeTicket, Command, CreateTicket
+from events.outcomes import TicketCreated, TicketFoundClosed
+from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketStatus
+from projections import notes
+from projections.routing import BUILT_IN, RoutingTable, ticket_tags
+
+ItemKind = Literal["user", "assistant", "tool", "escalation"]
+Event = ChatEvent | TicketCreated | TicketFoundClosed
+
+# What each resolution asks of the ticket (CONTRACT section 4).
+RESOLUTION_STATUS: dict[str, TicketStatus] = {
+    "resolved": "solved",
+    "pending_customer": "pending",
+    "duplicate": "closed",
+}
+MAX_NOTE_PART = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Item:
+    """One step of the conversation that a ticket should show: a message, a tool run, an escalation."""
+
+    key: str
+    kind: ItemKind
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ticket:
+    system: str
+    id: str
+    url: str | None = None
+    status: TicketStatus | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conversation:
+    """What ticketsync knows of one conversation, and of the ticket that follows it."""
+
+    conversation_id: str
+    status: str = "open"
+    customer: Customer | None = None
+    subject: str | None = None
+    channel: str | None = None
+    items: tuple[Item, ...] = ()
+    tools: tuple[str, ...] = ()
+    intents: tuple[str, ...] = ()
+    primary_intent: str | None = None
+    primary_intent_at: datetime | None = None
+    escalation_reason: str | None = None
+    resolution: str | None = None
+    ticket: Ticket | None = None
+    ticket_requested: bool = False
+    tickets_requested: int = 0
+    previous_tickets: tuple[Ticket, ...] = ()
+    synced: tuple[str, ...] = ()  # item keys the current ticket already shows
+    tagged: tuple[str, ...] = ()  # tags the current ticket already has (as far as we sent)
+    pending_create: CreateTicket | None = None
+
+    @property
+    def user_messages(self) -> int:
+        return sum(1 for item in self.items if item.kind == "user")
+
+    @property
+    def message_count(self) -> int:
+        return sum(1 for item in self.items if item.kind in ("user", "assistant"))
+
+    def intents_by_priority(self) -> tuple[str, ...]:
+        """Detected intents with the primary one first."""
+        if self.primary_intent is None:
+            return self.intents
+        return (self.primary_intent, *(i for i in self.intents if i != self.primary_intent))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """How the reconciliation is configured: when a ticket is due, and where it goes."""
+
+    system: str = "local"
+    ticket_policy: Literal["default", "always"] = "default"
+    routing: RoutingTable = BUILT_IN
+
+
+def needs_ticket(view: Conversation, policy: Policy) -> bool:
+    """Whether the conversation should have a ticket (CONTRACT section 4)."""
+    if policy.ticket_policy == "always":
+        return view.user_messages > 0
+    return view.escalation_reason is not None or view.user_messages > 3 or bool(view.tools)
+
+
+def _clip(text: str, limit: int = MAX_NOTE_PART) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _comment_for(item: Item) -> Comment:
+    if item.kind == "user":
+        return Comment(body=item.text, public=True, by_requester=True)
+    if item.kind == "assistant":
+        return Comment(body=f"AI agent: {item.text}", public=False)
+    if item.kind == "tool":
+        return Comment(body=item.text, public=False)
+    return Comment(body=f"Escalated by the AI agent: {item.text}", public=False)
+
+
+def _create(view: Conversation, policy: Policy) -> tuple[Conversation, CreateTicket]:
+    route = policy.routing.route_for(view.intents_by_priority())
+    tags = ticket_tags(route, view.intents)
+    users = [item.text for item in view.items if item.kind == "user"]
+    assistants = [item.text for item in view.items if item.kind == "assistant"]
+    customer = view.customer
+    requester = (
+        Requester(name=customer.name, email=customer.email, external_id=customer.id)
+        if customer
+        else None
+    )
+    number = view.tickets_requested + 1
+    command = CreateTicket(
+        conversation_id=view.conversation_id,
+        number=number,
+        ticket=NewTicket(
+            external_id=view.conversation_id,
+            subject=notes.subject(view.primary_intent, view.subject, view.conversation_id),
+            requester=requester,
+            group=route.group,
+            priority=route.priority,
+            tags=tags,
+            summary=notes.summary_note(
+                first_user_message=users[0] if users else None,
+                last_assistant_message=assistants[-1] if assistants else None,
+                message_count=view.message_count,
+                tools=view.tools,
+                escalation_reason=view.escalation_reason,
+            ),
+            follow_up_of=view.ticket.id if view.ticket and view.ticket.status == "closed" else None,
+        ),
+        included=tuple(item.key for item in view.items),
+        tags=tags,
+    )
+    return (
+        replace(
+            view,
+            ticket_requested=True,
+            tickets_requested=number,
+            pending_create=command,
+        ),
+        command,
+    )
+
+
+def _status_wanted(view: Conversation) -> TicketStatus | None:
+    """The status the conversation's latest turn asks of its ticket, if any."""
+    if view.resolution is not None:
+        return RESOLUTION_STATUS[view.resolution]
+    return None
+
+
+def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversation, list[Command]]:
+    """Link the new ticket, then send what happened while it was being created."""
+    create = view.pending_create
+    previous = view.previous_tickets
+    if view.ticket is not None and view.ticket.id != event.ticket.id:
+        previous = (*previous, view.ticket)
+    ticket = Ticket(
+        system=event.ticket.system,
+        id=event.ticket.id,
+        url=event.ticket.url,
+        status=event.ticket.status or "new",
+    )
+    included = create.included if create else ()
+    tagged = create.tags if create else ()
+    view = replace(
+        view,
+        ticket=ticket,
+        ticket_requested=False,
+        pending_create=None,
+        previous_tickets=previous,
+        synced=included,
+        tagged=tagged,
+    )
+    commands: list[Command] = [
+        AddComment(
+            conversation_id=view.conversation_id,
+            ticket_id=ticket.id,
+            comment=Comment(
+                body=notes.link_note(
+                    conversation_id=view.conversation_id,
+                    message_count=view.message_count,
+                    tools=view.tools,
+                    intents=view.intents,
+                    transcript=[
+                        (item.kind, item.text)
+                        for item in view.items
+                        if item.key in included and item.kind in ("user", "assistant")
+                    ],
+                ),
+                public=False,
+            ),
+        )
+    ]
+    for item in view.items:
+        if item.key not in included:
+            view, more = _sync_item(view, item)
+            commands += more
+    view, more = _sync_tags(view)
+    commands += more
+    wanted = _status_wanted(view)
+    if (
+        view.escalation_reason is not None
+        and wanted is None
+        and "escalation" not in {i.kind for i in view.items if i.key in included}
+    ):
+        wanted = "open"
+    if wanted is not None and wanted != ticket.status:
+        view, more = _set_status(view, wanted)
+        commands += more
+    return view, commands
+
+
+def _sync_item(view: Conversation, item: Item) -> tuple[Conversation, list[Command]]:
+    """Put one conversation item on the current ticket."""
+    ticket = view.ticket
+    assert ticket is not None
+    commands: list[Command] = []
+    if item.kind == "user" and ticket.status in ("solved", "pending"):
+        view, commands = _set_status(view, "open")
+    commands.append(
+        AddComment(
+            conversation_id=view.conversation_id,
+            ticket_id=ticket.id,
+            comment=_comment_for(item),
+            item=item.key,
+        )
+    )
+    return replace(view, synced=(*view.synced, item.key)), commands
+
+
+def _sync_tags(view: Conversation) -> tuple[Conversation, list[Command]]:
+    assert view.ticket is not None
+    new_tags = tuple(intent for intent in view.intents if intent not in view.tagged)
+    if not new_tags:
+        return view, []
+    return replace(view, tagged=(*view.tagged, *new_tags)), [
+        ChangeTicket(
+            conversation_id=view.conversation_id,
+            ticket_id=view.ticket.id,
+            change=TicketChange(add_tags=new_tags),
+        )
+    ]
+
+
+def _set_status(view: Conversation, status: TicketStatus) -> tuple[Conversation, list[Command]]:
+    assert view.ticket is not None
+    if view.ticket.status == status:
+        return view, []
+    return replace(view, ticket=replace(view.ticket, status=status)), [
+        ChangeTicket(
+            conversation_id=view.conversation_id,
+            ticket_id=view.ticket.id,
+            change=TicketChange(status=status),
+        )
+    ]
+
+
+def _add_item(view: Conversation, item: Item, policy: Policy) -> tuple[Conversation, list[Command]]:
+    """A new item: on the ticket if there is one, or the reason to open one."""
+    if any(existing.key == item.key for existing in view.items):
+        return view, []
+    view = replace(view, items=(*view.items, item))
+    ticket = view.ticket
+    if view.ticket_requested:
+        return view, []  # sent once the ticket exists (see _after_created)
+    if ticket is not None and ticket.status == "closed":
+        if item.kind != "user":
+            return view, []
+        # A closed ticket takes no more changes: the customer's follow-up opens a new ticket.
+        view, create = _create(view, policy)
+        return view, [create]
+    if ticket is not None:
+        return _sync_item(view, item)
+    if needs_ticket(view, policy):
+        view, create = _create(view, policy)
+        return view, [create]
+    return view, []
+
+
+def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversation, list[Command]]:
+    """The conversation after `event`, and the calls the event asks for."""
+    if isinstance(event, ConversationStarted):
+        return replace(
+            view,
+            customer=event.customer,
+            subject=event.subject or view.subject,
+            channel=event.channel or view.channel,
+        ), []
+    if isinstance(event, MessageCreated):
+        status = "open" if event.role == "user" and view.resolution is not None else view.status
+        if status != view.status:
+            view = replace(view, status=status, resolution=None)
+        item = Item(key=f"message:{event.message_id}", kind=event.role, text=event.content)
+        return _add_item(view, item, policy)
+    if isinstance(event, ToolExecuted):
+        view = replace(
+            view, tools=view.tools if event.tool in view.tools else (*view.tools, event.tool)
+        )
+        text = _clip(
+            f"Tool {event.tool} ({event.status})\nInput: {event.input_json}\nOutput: {event.output_json}"
+        )
+        key = f"tool:{event.tool}:{event.occurred_at.isoformat()}:{hash_text(text)}"
+        return _add_item(view, Item(key=key, kind="tool", text=text), policy)
+    if isinstance(event, IntentsDetected):
+        return _intents(view, event)
+    if isinstance(event, ConversationEscalated):
+        view = replace(view, escalation_reason=event.reason, status="escalated", resolution=None)
+        key = f"escalation:{event.occurred_at.isoformat()}:{hash_text(event.reason)}"
+        view, commands = _add_item(
+            view, Item(key=key, kind="escalation", text=event.reason), policy
+        )
+        if view.ticket is not None and not view.ticket_requested and view.ticket.status != "closed":
+            view, more = _set_status(view, "open")
+            commands += more
+        return view, commands
+    if isinstance(event, ConversationResolved):
+        view = replace(view, resolution=event.resolution, status=event.resolution)
+        if view.ticket is None or view.ticket_requested or view.ticket.status == "closed":
+            return view, []
+        return _set_status(view, RESOLUTION_STATUS[event.resolution])
+    if isinstance(event, TicketCreated):
+        if view.ticket is not None and view.ticket.id == event.ticket.id:
+            return view, []
+        return _after_created(view, event)
+    if isinstance(event, TicketFoundClosed):
+        if view.ticket is None or view.ticket.id != event.ticket_id:
+            return view, []
+        return replace(view, ticket=replace(view.ticket, status="closed")), []
+    raise TypeError(f"unknown event {type(event).__name__}")
+
+
+def _intents(view: Conversation, event: IntentsDetected) -> tuple[Conversation, list[Command]]:
+    merged = view.intents + tuple(i for i in event.intents if i not in view.intents)
+    primary, primary_at = view.primary_intent, view.primary_intent_at
+    # The latest detection names the primary intent, whatever order deliveries arrive in.
+    if event.intents and (primary_at is None or event.occurred_at >= primary_at):
+        primary, primary_at = event.intents[0], event.occurred_at
+    view = replace(view, intents=merged, primary_intent=primary, primary_intent_at=primary_at)
+    if view.ticket is None or view.ticket_requested or view.ticket.status == "closed":
+        return view, []
+    return _sync_tags(view)
+
+
+def hash_text(text: str) -> str:
+    """A short stable digest, to key items that carry no id of their own."""
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,277 @@
+"""The outbox dispatcher: sends each decided call until it succeeds, or parks it.
+
+Each attempt's outcome is written in one transaction with the call's new state, as a log
+entry caused by the entry that queued the call: `call.sent` (or `ticket.created` for a
+create), `call.failed` with the next attempt's time, `call.parked`. Retries wait an
+exponential backoff with full jitter, or exactly what Retry-After says on 429 and 503.
+
+Nothing creates a ticket twice: creates carry an idempotency key derived from the
+conversation and the ticket's number, and once an attempt's outcome is unknown (a timeout
+after sending), the help desk is asked for the ticket by external id before sending again.
+A comment whose outcome is unknown is likewise looked for before it is sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from adapters.ports import CallFailed, HelpDesk, OutcomeUnknown, Permanent, Retryable, TicketClosed
+from events.commands import AddComment, ChangeTicket, CreateTicket
+from events.log import NewEntry
+from events.tickets import TicketRef
+from service import codec
+from service.store import Call, Store
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = {"create_ticket": CreateTicket, "add_comment": AddComment, "change_ticket": ChangeTicket}
+
+
+def idempotency_key(command: CreateTicket) -> str:
+    """The same ticket-to-create always sends the same key (at most 255 characters)."""
+    key = f"ticketsync:{command.conversation_id}:{command.number}"
+    if len(key) > 255:
+        digest = hashlib.sha256(command.conversation_id.encode()).hexdigest()
+        key = f"ticketsync:{digest}:{command.number}"
+    return key
+
+
+class Backoff:
+    """Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2^(n-1)))."""
+
+    def __init__(self, base: float, cap: float, rng: random.Random | None = None):
+        self.base = base
+        self.cap = cap
+        self.rng = rng or random.Random()
+
+    def delay(self, attempt: int) -> float:
+        return self.rng.uniform(0, min(self.cap, self.base * 2 ** min(attempt - 1, 62)))
+
+
+class Dispatcher:
+    """Sends due outbox calls through the help desk, one conversation's calls in order."""
+
+    def __init__(
+        self,
+        store: Store,
+        help_desk: HelpDesk,
+        *,
+        backoff: Backoff,
+        max_attempts: int,
+        clock: Callable[[], float],
+    ):
+        self.store = store
+        self.help_desk = help_desk
+        self.backoff = backoff
+        self.max_attempts = max_attempts
+        self.clock = clock
+
+    def run_once(self, limit: int = 50) -> int:
+        """Attempt every due call (up to `limit`); returns how many were attempted."""
+        due = self.store.due_calls(self.clock(), limit)
+        for call in due:
+            self.attempt(call)
+        return len(due)
+
+    def attempt(self, call: Call) -> None:
+        command = codec.loads(COMMANDS[call.kind], call.command)
+        attempt = call.attempts + 1
+        try:
+            outcome = self._send(call, command)
+        except TicketClosed as error:
+            self._closed(call, command, attempt, error)
+        except Permanent as error:
+            self._park(call, attempt, error)
+        except Retryable as error:
+            self._retry(call, attempt, error, uncertain=isinstance(error, OutcomeUnknown))
+        except Exception as error:  # the loop's edge: record the attempt, carry on
+            logger.exception("outbox.unexpected_error", extra={"call_id": call.call_id})
+            self._retry(
+                call, attempt, CallFailed(f"{type(error).__name__}: {error}"), uncertain=True
+            )
+        else:
+            self._done(call, command, attempt, outcome)
+
+    def _send(self, call: Call, command: object) -> TicketRef | None:
+        if isinstance(command, CreateTicket):
+            if call.uncertain:
+                existing = self._created_before(command)
+                if existing is not None:
+                    logger.info(
+                        "outbox.create_found",
+                        extra={"call_id": call.call_id, "ticket_id": existing.id},
+                    )
+                    return existing
+            return self.help_desk.create_ticket(
+                command.ticket, idempotency_key=idempotency_key(command)
+            )
+        if isinstance(command, AddComment):
+            if call.uncertain and self.help_desk.has_comment(
+                command.ticket_id, command.comment.body
+            ):
+                return None
+            self.help_desk.add_comment(command.ticket_id, command.comment)
+            return None
+        if isinstance(command, ChangeTicket):
+            return self.help_desk.change_ticket(command.ticket_id, command.change)
+        raise TypeError(f"unknown command {type(command).__name__}")
+
+    def _created_before(self, command: CreateTicket) -> TicketRef | None:
+        """The ticket an earlier attempt may have created: one with our external id we did not know."""
+        known = {command.ticket.follow_up_of} if command.ticket.follow_up_of else set()
+        candidates = [
+            t for t in self.help_desk.find_tickets(command.ticket.external_id) if t.id not in known
+        ]
+        if command.number > 1:
+            # Earlier tickets of this conversation share its external id; ours is the newest.
+            return candidates[-1] if candidates and command.ticket.follow_up_of else None
+        return candidates[0] if candidates else None
+
+    def _entry(
+        self, call: Call, kind: str, data: dict[str, object], *, ticket: str | None = None
+    ) -> NewEntry:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        return NewEntry(
+            source="ticketsync",
+            delivery_id=f"{call.call_id}.{kind}",
+            type=kind,
+            occurred_at=now,
+            recorded_at=now,
+            conversation_id=call.conversation_id,
+            ticket=ticket,
+            caused_by=call.queued_key,
+            data=codec.dumps({"call_id": call.call_id, "kind": call.kind, **data}),
+        )
+
+    def _ticket_key(self, ticket_id: str) -> str:
+        return f"{self.help_desk.system}:{ticket_id}"
+
+    def _done(self, call: Call, command: object, attempt: int, outcome: TicketRef | None) -> None:
+        now = self.clock()
+        if isinstance(command, CreateTicket):
+            assert outcome is not None
+            entry = self._entry(
+                call,
+                "ticket.created",
+                {"conversation_id": call.conversation_id, "ticket": outcome, "attempt": attempt},
+                ticket=self._ticket_key(outcome.id),
+            )
+        else:
+            ticket_id = command.ticket_id  # type: ignore[attr-defined]
+            entry = self._entry(
+                call,
+                f"call.sent.{attempt}",
+                {"attempt": attempt},
+                ticket=self._ticket_key(ticket_id),
+            )
+            entry = replace(entry, type="call.sent")
+        with self.store.transaction() as tx:
+            tx.update_call(
+                replace(call, state="done", attempts=attempt, updated_at=now, last_error=None)
+            )
+            tx.append([entry])
+        logger.info(
+            "outbox.sent", extra={"call_id": call.call_id, "kind": call.kind, "attempt": attempt}
+        )
+
+    def _retry(self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool) -> None:
+        if attempt >= self.max_attempts:
+            self._park(call, attempt, error, uncertain=uncertain)
+            return
+        now = self.clock()
+        if isinstance(error, Retryable) and error.retry_after is not None:
+            delay = max(0.0, error.retry_after)
+        else:
+            delay = self.backoff.delay(attempt)
+        entry = self._entry(
+            call,
+            f"call.failed.{attempt}",
+            {
+                "attempt": attempt,
+                "error": error.detail,
+                "status": error.status,
+                "retry_in": round(delay, 3),
+            },
+        )
+        with self.store.transaction() as tx:
+            tx.update_call(
+                replace(
+                    call,
+                    attempts=attempt,
+                    next_attempt_at=now + delay,
+                    updated_at=now,
+                    last_error=error.detail,
+                    uncertain=call.uncertain or uncertain,
+                )
+            )
+            tx.append([replace(entry, type="call.failed")])
+        logger.info(
+            "outbox.failed",
+            extra={
+                "call_id": call.call_id,
+                "attempt": attempt,
+                "status": error.status,
+                "retry_in": round(delay, 3),
+            },
+        )
+
+    def _park(
+        self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool = False
+    ) -> None:
+        now = self.clock()
+        entry = self._entry(
+            call,
+            f"call.parked.{attempt}",
+            {"attempt": attempt, "error": error.detail, "status": error.status},
+        )
+        with self.store.transaction() as tx:
+            tx.update_call(
+                replace(
+                    call,
+                    state="parked",
+                    attempts=attempt,
+                    updated_at=now,
+                    last_error=error.detail,
+                    uncertain=call.uncertain or uncertain,
+                )
+            )
+            tx.append([replace(entry, type="call.parked")])
+        logger.warning(
+            "outbox.parked",
+            extra={"call_id": call.call_id, "attempt": attempt, "status": error.status},
+        )
+
+    def _closed(self, call: Call, command: object, attempt: int, error: TicketClosed) -> None:
+        """The ticket was closed behind our back: park the call and tell the projection."""
+        self._park(call, attempt, error)
+        ticket_id = getattr(command, "ticket_id", None)
+        if ticket_id is None:
+            return
+        entry = self._entry(
+            call,
+            "ticket.found_closed",
+            {"conversation_id": call.conversation_id, "ticket_id": ticket_id},
+            ticket=self._ticket_key(ticket_id),
+        )
+        with self.store.transaction() as tx:
+            tx.append([entry])
+
+    def retry(self, call_id: str) -> Call | None:
+        """Make a parked (or waiting) call due now, with a fresh count of attempts."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            call = tx.call(call_id)
+            if call is None or call.state == "done":
+                return call
+            retried = replace(
+                call, state="pending", attempts=0, next_attempt_at=now, updated_at=now
+            )
+            tx.update_call(retried)
+            entry = self._entry(call, f"call.retried.{int(now * 1000)}", {"by": "operator"})
+            tx.append([replace(entry, type="call.retried")])
+        return retried

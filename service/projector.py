@@ -1,0 +1,192 @@
+"""The conversation projection: reads the log in pages and applies the reconciliation policy.
+
+For each page it loads the conversations the page touches, folds each entry into its
+conversation with `projections.conversation.apply`, and then writes in one transaction:
+the conversations, the ticket read models, the outbox calls the decisions asked for, a log
+entry per call (so the audit trail shows what was decided and why), and its new position.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from adapters import chat
+from events.commands import COMMAND_KINDS, Command, CreateTicket
+from events.errors import RejectedDelivery
+from events.log import LogEntry, NewEntry
+from events.outcomes import TicketCreated, TicketFoundClosed
+from events.tickets import TicketRef
+from projections.conversation import Conversation, Event, Policy, apply
+from service import codec
+from service.store import Call, Store, Tx
+
+logger = logging.getLogger(__name__)
+
+NAME = "conversations"
+PAGE = 500
+
+
+def decode(entry: LogEntry) -> Event | None:
+    """The typed event of a log entry, or None for entries this projection does not read."""
+    if entry.source == "chat" and entry.raw is not None:
+        try:
+            return chat.parse(entry.raw.encode()).event
+        except RejectedDelivery:
+            # Stored under older, looser rules; what cannot be read now is passed over.
+            logger.warning("projection.unreadable_entry", extra={"position": entry.position})
+            return None
+    if entry.source == "ticketsync" and entry.data is not None:
+        data = orjson.loads(entry.data)
+        if entry.type == "ticket.created":
+            return TicketCreated(
+                conversation_id=data["conversation_id"],
+                call_id=data["call_id"],
+                ticket=codec.load(TicketRef, data["ticket"]),
+                occurred_at=entry.occurred_at,
+            )
+        if entry.type == "ticket.found_closed":
+            return TicketFoundClosed(
+                conversation_id=data["conversation_id"],
+                call_id=data["call_id"],
+                ticket_id=data["ticket_id"],
+                occurred_at=entry.occurred_at,
+            )
+    return None
+
+
+def call_id(position: int, index: int) -> str:
+    """Deterministic: the same decision always names its calls the same."""
+    return f"call-{position}-{index}"
+
+
+def describe(command: Command) -> dict[str, object]:
+    """What the audit trail shows of a queued call."""
+    if isinstance(command, CreateTicket):
+        ticket = command.ticket
+        return {
+            "subject": ticket.subject,
+            "group": ticket.group,
+            "priority": ticket.priority,
+            "tags": list(ticket.tags),
+            "follow_up_of": ticket.follow_up_of,
+        }
+    described: dict[str, object] = {"ticket_id": command.ticket_id}
+    if hasattr(command, "comment"):
+        described["public"] = command.comment.public  # type: ignore[union-attr]
+    if hasattr(command, "change"):
+        change = command.change  # type: ignore[union-attr]
+        described.update(
+            {k: v for k, v in orjson.loads(codec.dumps(change)).items() if v not in (None, [])}
+        )
+    return described
+
+
+@dataclass
+class Page:
+    """What one page of the log produced, to be written in one transaction."""
+
+    conversations: dict[str, Conversation]
+    entries: list[NewEntry]
+    calls: list[Call]
+
+
+class ConversationProjector:
+    """Applies the log to the conversations, one page per transaction."""
+
+    def __init__(
+        self, store: Store, policy: Policy, clock: Callable[[], float], *, name: str = NAME
+    ):
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.name = name
+
+    def run_once(self, limit: int = PAGE) -> int:
+        """Apply the next page of the log; returns how many entries it read."""
+        with self.store.transaction() as tx:
+            position = tx.position(self.name)
+            entries = tx.read(position, limit)
+            if not entries:
+                return 0
+            page = self._fold(tx, entries)
+            tx.append(page.entries)
+            tx.add_calls(page.calls)
+            tx.put_conversations(
+                {cid: codec.dumps(view) for cid, view in page.conversations.items()},
+                entries[-1].position,
+            )
+            tx.put_tickets(
+                (view.ticket.system, view.ticket.id, cid, codec.dumps(view.ticket))
+                for cid, view in page.conversations.items()
+                if view.ticket is not None
+            )
+            tx.move(self.name, position, entries[-1].position)
+        return len(entries)
+
+    def _fold(self, tx: Tx, entries: list[LogEntry]) -> Page:
+        ids = {entry.conversation_id for entry in entries if entry.conversation_id}
+        stored = tx.conversations(ids)
+        views = {cid: codec.loads(Conversation, state) for cid, state in stored.items()}
+        page = Page(conversations={}, entries=[], calls=[])
+        now = self.clock()
+        for entry in entries:
+            event = decode(entry)
+            if event is None or entry.conversation_id is None:
+                continue
+            cid = entry.conversation_id
+            view = views.get(cid) or Conversation(conversation_id=cid)
+            view, commands = apply(view, event, self.policy)
+            views[cid] = view
+            page.conversations[cid] = view
+            for index, command in enumerate(commands):
+                self._queue(page, entry, view, call_id(entry.position, index), command, now)
+        return page
+
+    def _queue(
+        self,
+        page: Page,
+        cause: LogEntry,
+        view: Conversation,
+        identifier: str,
+        command: Command,
+        now: float,
+    ) -> None:
+        kind = COMMAND_KINDS[type(command)]
+        ticket = (
+            None
+            if isinstance(command, CreateTicket)
+            else f"{view.ticket.system}:{command.ticket_id}"
+        )  # type: ignore[union-attr]
+        queued = NewEntry(
+            source="ticketsync",
+            delivery_id=f"{identifier}.queued",
+            type="ticket.requested" if isinstance(command, CreateTicket) else "call.queued",
+            occurred_at=datetime.fromtimestamp(now, UTC),
+            recorded_at=datetime.fromtimestamp(now, UTC),
+            conversation_id=view.conversation_id,
+            ticket=ticket,
+            caused_by=cause.key,
+            data=codec.dumps({"call_id": identifier, "kind": kind, **describe(command)}),
+        )
+        page.entries.append(queued)
+        page.calls.append(
+            Call(
+                call_id=identifier,
+                conversation_id=view.conversation_id,
+                kind=kind,
+                command=codec.dumps(command),
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+                last_error=None,
+                uncertain=False,
+                queued_key=queued.key,
+            )
+        )

@@ -1,0 +1,313 @@
+"""Read models, projection positions and the outbox: tables beside the log, in its database.
+
+Everything a projection writes for one page of the log (views, outbox calls, its own log
+entries, its new position) goes through one `Store.transaction()`, so a crash never
+applies an event twice or skips one, and a decision never loses the call it asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError
+
+from events.errors import StoreUnavailable, TicketsyncError
+from events.log import LogEntry, NewEntry
+from service.log import EventLog
+
+TRACKING = "ticketsync_tracking"
+CONVERSATIONS = "ticketsync_conversations"
+TICKETS = "ticketsync_tickets"
+OUTBOX = "ticketsync_outbox"
+_TABLES = re.compile(rf"\b(?:{TRACKING}|{CONVERSATIONS}|{TICKETS}|{OUTBOX})\b")
+
+
+class PositionMoved(TicketsyncError):
+    """Another runner advanced this projection first; this transaction was rolled back."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One row of the outbox."""
+
+    call_id: str
+    conversation_id: str
+    kind: str
+    command: str  # JSON
+    state: str  # pending | done | parked
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+    last_error: str | None
+    uncertain: bool  # an attempt's outcome was unknown: look before sending again
+    queued_key: str  # log key of the entry that queued it, for caused_by
+
+
+_CALL_COLUMNS = (
+    "call_id, conversation_id, kind, command, state, attempts, next_attempt_at, "
+    "created_at, updated_at, last_error, uncertain, queued_key"
+)
+
+
+def _call(row: Any) -> Call:
+    return Call(
+        call_id=row["call_id"],
+        conversation_id=row["conversation_id"],
+        kind=row["kind"],
+        command=row["command"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_error=row["last_error"],
+        uncertain=bool(row["uncertain"]),
+        queued_key=row["queued_key"],
+    )
+
+
+class Tx:
+    """The statements of one transaction. SQL is written with `?` and adapted per dialect."""
+
+    def __init__(self, store: Store, cursor: Any):
+        self.store = store
+        self.cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self.cursor.execute(self.store.sql(sql), params)
+        return self.cursor
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.execute(sql, params).fetchall()
+
+    def append(self, entries: Sequence[NewEntry]) -> list[int]:
+        """Append ticketsync's own entries to the log within this transaction."""
+        return self.store.log._sql.insert_with(self.cursor, entries) if entries else []
+
+    def read(self, after: int, limit: int) -> list[LogEntry]:
+        return self.store.log._sql.read_with(self.cursor, after, limit)
+
+    def position(self, projection: str) -> int:
+        rows = self.rows(f"SELECT position FROM {TRACKING} WHERE projection = ?", (projection,))
+        return rows[0]["position"] if rows else 0
+
+    def move(self, projection: str, old: int, new: int) -> None:
+        """Advance a projection from `old` to `new`; raise PositionMoved if it is not at `old`."""
+        if old == 0 and not self.rows(
+            f"SELECT 1 FROM {TRACKING} WHERE projection = ?", (projection,)
+        ):
+            self.execute(
+                f"INSERT INTO {TRACKING} (projection, position) VALUES (?, ?)", (projection, new)
+            )
+            return
+        cursor = self.execute(
+            f"UPDATE {TRACKING} SET position = ? WHERE projection = ? AND position = ?",
+            (new, projection, old),
+        )
+        # eventsourcing's SQLite cursor wraps sqlite3's and hides its rowcount.
+        rowcount = getattr(cursor, "rowcount", None)
+        if rowcount is None:
+            rowcount = cursor.sqlite_cursor.rowcount
+        if rowcount != 1:
+            raise PositionMoved(f"projection {projection} is no longer at {old}")
+
+    def conversations(self, ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.rows(
+                f"SELECT conversation_id, state FROM {CONVERSATIONS} WHERE conversation_id IN ({marks})",
+                chunk,
+            ):
+                found[row["conversation_id"]] = row["state"]
+        return found
+
+    def put_conversations(self, states: dict[str, str], position: int) -> None:
+        self.cursor.executemany(
+            self.store.sql(
+                f"INSERT INTO {CONVERSATIONS} (conversation_id, state, position) VALUES (?, ?, ?) "
+                "ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, "
+                "position = excluded.position"
+            ),
+            [(cid, state, position) for cid, state in states.items()],
+        )
+
+    def put_tickets(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        """Upsert (system, ticket_id, conversation_id, state JSON) rows."""
+        self.cursor.executemany(
+            self.store.sql(
+                f"INSERT INTO {TICKETS} (system, ticket_id, conversation_id, state) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (system, ticket_id) DO UPDATE SET conversation_id = excluded.conversation_id, "
+                "state = excluded.state"
+            ),
+            list(rows),
+        )
+
+    def add_calls(self, calls: Sequence[Call]) -> None:
+        self.cursor.executemany(
+            self.store.sql(
+                f"INSERT INTO {OUTBOX} ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            [
+                (
+                    c.call_id,
+                    c.conversation_id,
+                    c.kind,
+                    c.command,
+                    c.state,
+                    c.attempts,
+                    c.next_attempt_at,
+                    c.created_at,
+                    c.updated_at,
+                    c.last_error,
+                    int(c.uncertain),
+                    c.queued_key,
+                )
+                for c in calls
+            ],
+        )
+
+    def update_call(self, call: Call) -> None:
+        self.execute(
+            f"UPDATE {OUTBOX} SET state = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, "
+            "last_error = ?, uncertain = ? WHERE call_id = ?",
+            (
+                call.state,
+                call.attempts,
+                call.next_attempt_at,
+                call.updated_at,
+                call.last_error,
+                int(call.uncertain),
+                call.call_id,
+            ),
+        )
+
+    def call(self, call_id: str) -> Call | None:
+        rows = self.rows(f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} WHERE call_id = ?", (call_id,))
+        return _call(rows[0]) if rows else None
+
+
+class Store:
+    """The tables beside the log, on the log's own connections."""
+
+    def __init__(self, log: EventLog):
+        self.log = log
+        self.datastore = log._sql.datastore
+        self.postgres = log.database.kind == "postgres"
+        self.prefix = f'"{log.database.schema}".' if self.postgres else ""
+        self._create()
+
+    def sql(self, text: str) -> str:
+        """SQL written for SQLite (`?`, bare table names) in this database's dialect."""
+        if not self.postgres:
+            return text
+        return _TABLES.sub(lambda match: self.prefix + match.group(0), text).replace("?", "%s")
+
+    def _create(self) -> None:
+        serial = "BIGSERIAL" if self.postgres else "INTEGER"
+        double = "DOUBLE PRECISION" if self.postgres else "REAL"
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {TRACKING} (projection TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {CONVERSATIONS} (conversation_id TEXT PRIMARY KEY, "
+            "state TEXT NOT NULL, position BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {TICKETS} (system TEXT NOT NULL, ticket_id TEXT NOT NULL, "
+            "conversation_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (system, ticket_id))",
+            f"CREATE TABLE IF NOT EXISTS {OUTBOX} (seq {serial} PRIMARY KEY, call_id TEXT NOT NULL UNIQUE, "
+            f"conversation_id TEXT NOT NULL, kind TEXT NOT NULL, command TEXT NOT NULL, state TEXT NOT NULL, "
+            f"attempts INTEGER NOT NULL, next_attempt_at {double} NOT NULL, created_at {double} NOT NULL, "
+            f"updated_at {double} NOT NULL, last_error TEXT, uncertain INTEGER NOT NULL, queued_key TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {OUTBOX}_due ON {OUTBOX} (state, next_attempt_at)",
+            f"CREATE INDEX IF NOT EXISTS {OUTBOX}_conversation ON {OUTBOX} (conversation_id, state, seq)",
+        ]
+        with self.transaction() as tx:
+            if self.postgres:
+                # One process creates; others starting at the same moment wait for it.
+                tx.execute("SELECT pg_advisory_xact_lock(?)", (0x7469636C,))
+            for statement in statements:
+                tx.execute(statement)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One transaction; committed when the block ends, rolled back if it raises."""
+        try:
+            with self.datastore.transaction(commit=True) as cursor:
+                yield Tx(self, cursor)
+        except PersistenceError as error:
+            raise StoreUnavailable(str(error)) from error
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Tx]:
+        try:
+            with self.datastore.transaction(commit=False) as cursor:
+                yield Tx(self, cursor)
+        except PersistenceError as error:
+            raise StoreUnavailable(str(error)) from error
+
+    # Reads for the API and the CLI.
+
+    def conversation_state(self, conversation_id: str) -> str | None:
+        with self.reading() as tx:
+            return tx.conversations([conversation_id]).get(conversation_id)
+
+    def ticket_state(self, system: str, ticket_id: str) -> tuple[str, str] | None:
+        """The ticket's conversation id and stored state, if ticketsync knows the ticket."""
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT conversation_id, state FROM {TICKETS} WHERE system = ? AND ticket_id = ?",
+                (system, ticket_id),
+            )
+        return (rows[0]["conversation_id"], rows[0]["state"]) if rows else None
+
+    def pending_calls(self, conversation_id: str) -> int:
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT COUNT(*) AS n FROM {OUTBOX} WHERE conversation_id = ? AND state = 'pending'",
+                (conversation_id,),
+            )
+        return rows[0]["n"]
+
+    def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
+        where, params = ("WHERE state = ?", [state]) if state else ("", [])
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} {where} ORDER BY seq LIMIT ?",
+                [*params, limit],
+            )
+        return [_call(row) for row in rows]
+
+    def due_calls(self, now: float, limit: int) -> list[Call]:
+        """Pending calls that are due, the oldest pending one of each conversation only.
+
+        A conversation's calls go out in the order they were decided: its ticket exists
+        before its comments, and its status changes land in sequence.
+        """
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} o WHERE o.state = 'pending' "
+                "AND o.next_attempt_at <= ? AND o.seq = (SELECT MIN(p.seq) FROM "
+                f"{OUTBOX} p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending') "
+                "ORDER BY o.seq LIMIT ?",
+                (now, limit),
+            )
+        return [_call(row) for row in rows]
+
+    def next_due(self) -> float | None:
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT MIN(next_attempt_at) AS t FROM {OUTBOX} WHERE state = 'pending'"
+            )
+        return rows[0]["t"]
+
+    def projection_positions(self) -> dict[str, int]:
+        with self.reading() as tx:
+            return {
+                row["projection"]: row["position"]
+                for row in tx.rows(f"SELECT projection, position FROM {TRACKING}")
+            }

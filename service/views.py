@@ -1,0 +1,100 @@
+"""The read API's shapes (CONTRACT section 6), built from the stored read models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from projections.conversation import Conversation, Ticket
+from service import codec
+from service.bootstrap import Container
+from service.store import Call
+
+
+def _ticket(ticket: Ticket | None) -> dict[str, Any] | None:
+    if ticket is None:
+        return None
+    return {"system": ticket.system, "id": ticket.id, "url": ticket.url, "status": ticket.status}
+
+
+def conversation(container: Container, conversation_id: str) -> dict[str, Any] | None:
+    """GET /conversations/{id}, or None when ticketsync has never heard of it."""
+    state = container.store.conversation_state(conversation_id)
+    if state is None:
+        return None
+    view = codec.loads(Conversation, state)
+    route = container.projector.policy.routing.route_for(view.intents_by_priority())
+    customer = view.customer
+    return {
+        "conversation_id": view.conversation_id,
+        "status": view.status,
+        "customer": None
+        if customer is None
+        else {"id": customer.id, "email": customer.email, "name": customer.name},
+        "subject": view.subject,
+        "channel": view.channel,
+        "intents": list(view.intents),
+        "route": {"group": route.group, "priority": route.priority, "tags": list(route.tags)},
+        "message_count": view.message_count,
+        "tools": list(view.tools),
+        "escalation_reason": view.escalation_reason,
+        "resolution": view.resolution,
+        "ticket": _ticket(view.ticket),
+        "ticket_requested": view.ticket_requested,
+        "previous_tickets": [_ticket(t) for t in view.previous_tickets],
+        "pending_calls": container.store.pending_calls(conversation_id),
+    }
+
+
+def ticket(container: Container, system: str, ticket_id: str) -> dict[str, Any] | None:
+    """GET /tickets/{system}/{id}: the ticket's read model, with the built-in desk's details."""
+    found_state = container.store.ticket_state(system, ticket_id)
+    if found_state is None:
+        return None
+    conversation_id, state = found_state
+    data = orjson.loads(state)
+    body: dict[str, Any] = {
+        "system": system,
+        "id": ticket_id,
+        "url": data.get("url"),
+        "status": data.get("status"),
+        "conversation_id": conversation_id,
+    }
+    local = getattr(container.help_desk, "ticket", None)
+    if system == "local" and local is not None:
+        found = local(ticket_id)
+        if found is not None:
+            body.update(
+                {
+                    "status": found.status,
+                    "subject": found.subject,
+                    "priority": found.priority,
+                    "group": found.group,
+                    "assignee": found.assignee,
+                    "tags": list(found.tags),
+                    "requester": found.requester,
+                    "follow_up_of": str(found.follow_up_of) if found.follow_up_of else None,
+                    "comments": [
+                        {"id": c.id, "author": c.author, "body": c.body, "public": c.public}
+                        for c in found.comments
+                    ],
+                }
+            )
+    return body
+
+
+def call(call: Call) -> dict[str, Any]:
+    """One outbox call, as GET /outbox shows it."""
+    return {
+        "id": call.call_id,
+        "conversation_id": call.conversation_id,
+        "kind": call.kind,
+        "state": call.state,
+        "attempts": call.attempts,
+        "next_attempt_at": call.next_attempt_at,
+        "last_error": call.last_error,
+        "created_at": call.created_at,
+        "updated_at": call.updated_at,
+        "command": orjson.loads(call.command),
+    }
