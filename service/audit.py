@@ -121,5 +121,40 @@ def summarize(event: Mapping[str, Any]) -> str:
         return _clip(f"reason: {data.get('reason')}")
     if kind == "conversation.resolved":
         return _clip(f"resolution: {data.get('resolution')}")
+    if event["source"] == "ticketsync":
+        return _clip(_own(kind, data, event.get("ticket")))
     shown = {key: value for key, value in data.items() if key != "conversation_id"}
     return _clip(orjson.dumps(shown).decode())
+
+
+def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -> str:
+    """What ticketsync decided or did, in words."""
+    where = f" {ticket['system']}:{ticket['id']}" if ticket else ""
+    call = data.get("kind", "")
+    if kind == "ticket.requested":
+        follow = f", follow-up of #{data['follow_up_of']}" if data.get("follow_up_of") else ""
+        return f"create ticket for {data.get('group')} ({data.get('priority')}{follow}): {data.get('subject')}"
+    if kind == "call.queued":
+        details = ", ".join(
+            f"{key}={value}"
+            for key, value in data.items()
+            if key not in ("call_id", "kind", "ticket_id")
+        )
+        return f"{call}{where}: {details}"
+    if kind == "ticket.created":
+        created = data.get("ticket") or {}
+        return (
+            f"created {created.get('system')}:{created.get('id')} (attempt {data.get('attempt')})"
+        )
+    if kind == "call.sent":
+        return f"{call}{where} done (attempt {data.get('attempt')})"
+    if kind == "call.failed":
+        status = f" {data['status']}" if data.get("status") else ""
+        return f"{call} attempt {data.get('attempt')} failed{status}: {data.get('error')}; retry in {data.get('retry_in')} s"
+    if kind == "call.parked":
+        return f"{call} parked after {data.get('attempt')} attempts: {data.get('error')}"
+    if kind == "call.retried":
+        return f"{call} made due again by an operator"
+    if kind == "ticket.found_closed":
+        return f"{where.strip()} is closed"
+    return orjson.dumps(dict(data)).decode()

@@ -88,6 +88,7 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
             settings.zendesk_api_token or "",
             conversation_field_id=settings.zendesk_conversation_field_id,
             summary_field_id=settings.zendesk_summary_field_id,
+            timeout=settings.http_timeout,
         )
     raise ConfigError("TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk")
 

@@ -455,6 +455,64 @@ def test_update_changes_fields_and_reports_them(
     assert events[-1]["id"] == emulator.comments(ticket["id"])[-1]["id"]
 
 
+# ---------------------------------------------------------------------- tags
+
+
+def test_add_tags_keeps_the_existing_ones(client: httpx.Client, emulator: ZendeskEmulator) -> None:
+    ticket = create(client, tags=["vip", "billing"])
+
+    response = client.put(f"/api/v2/tickets/{ticket['id']}/tags", json={"tags": ["bug", "vip"]})
+
+    assert response.status_code == 200
+    assert_zendesk_headers(response)
+    assert response.json() == {"tags": ["vip", "billing", "bug"]}
+    assert emulator.ticket(ticket["id"])["tags"] == ["vip", "billing", "bug"]
+
+
+def test_add_tags_refused_on_a_closed_ticket(
+    client: httpx.Client, emulator: ZendeskEmulator
+) -> None:
+    ticket = closed_ticket(client)
+
+    response = client.put(f"/api/v2/tickets/{ticket['id']}/tags", json={"tags": ["late"]})
+
+    assert response.status_code == 422
+    assert response.json() == CLOSED_BODY
+    assert emulator.ticket(ticket["id"])["tags"] == ["vip", "billing"]
+
+
+@pytest.mark.parametrize(
+    "path, body, status",
+    [
+        pytest.param("/api/v2/tickets/999/tags", {"tags": ["x"]}, 404, id="missing-ticket"),
+        pytest.param("/api/v2/tickets/{id}/tags", {"tag": ["x"]}, 400, id="no-tags-key"),
+        pytest.param("/api/v2/tickets/{id}/tags", {"tags": "x"}, 422, id="tags-not-a-list"),
+    ],
+)
+def test_add_tags_refusals(
+    client: httpx.Client, path: str, body: dict[str, Any], status: int
+) -> None:
+    ticket = create(client, tags=["a"])
+
+    response = client.put(path.format(id=ticket["id"]), json=body)
+
+    assert response.status_code == status
+    assert client.get(f"/api/v2/tickets/{ticket['id']}").json()["ticket"]["tags"] == ["a"]
+
+
+def test_single_ticket_update_ignores_additional_tags(
+    client: httpx.Client, emulator: ZendeskEmulator
+) -> None:
+    # Zendesk documents additional_tags for Update Many Tickets only.
+    ticket = create(client, tags=["a"])
+
+    response = update(client, ticket["id"], additional_tags=["b"], priority="low")
+
+    assert response.status_code == 200
+    assert emulator.ticket(ticket["id"])["tags"] == ["a"]
+    assert emulator.ticket(ticket["id"])["priority"] == "low"
+
+
 # ---------------------------------------------------------------------- follow-ups
 
 

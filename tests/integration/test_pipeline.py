@@ -1,0 +1,256 @@
+"""The log, the conversation projection and the outbox together, on SQLite and PostgreSQL.
+
+Workers are not started: each test turns the projector and the dispatcher by hand, with a
+clock it controls, so every step is deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from adapters.ports import OutcomeUnknown, RateLimited, Retryable
+from events.log import NewEntry
+from service import bootstrap, config, views
+from tests.fakes import FakeHelpDesk
+from tests.support import CHAT_SECRET, message, payload
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def desk() -> FakeHelpDesk:
+    return FakeHelpDesk()
+
+
+@pytest.fixture
+def service(database_url: str, desk: FakeHelpDesk, clock: Clock):
+    settings = config.load(
+        {
+            "TICKETSYNC_DATABASE_URL": database_url,
+            "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
+            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "4",
+        }
+    )
+    container = bootstrap.build(settings, help_desk=desk, clock=clock, run_workers=False)
+    yield container
+    container.close()
+
+
+counter = iter(range(10**9))
+
+
+def deliver(container, event: dict) -> int:
+    """Append a chat delivery the way the webhook endpoint does."""
+    raw = orjson.dumps(event).decode()
+    at = datetime.fromtimestamp(container.clock(), UTC)
+    entry = NewEntry(
+        source="chat",
+        delivery_id=f"evt_{next(counter)}",
+        type=event["type"],
+        occurred_at=datetime.fromisoformat(event["timestamp"]),
+        recorded_at=at,
+        conversation_id=event["data"]["conversation_id"],
+        raw=raw,
+    )
+    [outcome] = container.log.append([entry])
+    return outcome.position
+
+
+def settle(container, rounds: int = 20) -> None:
+    """Run the projector and the dispatcher until neither has anything due."""
+    for _ in range(rounds):
+        if not (container.projector.run_once() + container.dispatcher.run_once()):
+            return
+    raise AssertionError("did not settle")
+
+
+def escalate(container, cid: str = "c1") -> None:
+    deliver(
+        container,
+        payload(
+            "conversation.started",
+            cid,
+            customer={"id": "u1", "email": "ann@example.com", "name": "Ann"},
+            subject="Refund",
+        ),
+    )
+    deliver(container, message(cid, content="I was charged twice", message_id="m1"))
+    deliver(container, payload("intents.detected", cid, intents=["billing_problem"]))
+    deliver(container, payload("conversation.escalated", cid, reason="wants a human"))
+
+
+def test_escalation_opens_one_ticket_with_its_context(service, desk: FakeHelpDesk) -> None:
+    escalate(service)
+    settle(service)
+    assert desk.count("create_ticket") == 1
+    [ticket] = desk.tickets.values()
+    assert ticket.ticket.subject == "[billing_problem] Refund"
+    assert (ticket.ticket.group, ticket.ticket.priority) == ("Billing Team", "high")
+    assert ticket.ticket.tags == ("billing", "urgent", "billing_problem")
+    assert ticket.ticket.requester is not None
+    assert ticket.ticket.requester.email == "ann@example.com"
+    assert "ESCALATION REASON: wants a human" in ticket.ticket.summary
+    assert ticket.comments[0].body.startswith("AI Conversation: c1")
+    view = views.conversation(service, "c1")
+    assert view["ticket"] == {"system": "fake", "id": "1", "url": "fake://1", "status": "new"}
+    assert view["pending_calls"] == 0
+    assert views.ticket(service, "fake", "1")["conversation_id"] == "c1"
+
+
+def test_the_audit_trail_tells_the_story(service, desk: FakeHelpDesk) -> None:
+    escalate(service)
+    desk.fail("create_ticket", Retryable("503 Service Unavailable", status=503, retry_after=2))
+    settle(service)
+    service.clock.now += 3  # type: ignore[attr-defined]
+    settle(service)
+    from service.log import AuditQuery
+
+    entries, _ = service.log.query(AuditQuery(conversation_id="c1"))
+    own = [(e.type, e.caused_by) for e in entries if e.source == "ticketsync"]
+    requested = next(e for e in entries if e.type == "ticket.requested")
+    escalation = next(e for e in entries if e.type == "conversation.escalated")
+    assert requested.caused_by == escalation.key
+    assert [kind for kind, _ in own][:3] == ["ticket.requested", "call.failed", "ticket.created"]
+    assert all(cause == requested.key for kind, cause in own[1:3])
+    failed = next(e for e in entries if e.type == "call.failed")
+    assert orjson.loads(failed.data)["status"] == 503
+
+
+def test_projection_is_applied_once_even_when_run_again(service, desk: FakeHelpDesk) -> None:
+    escalate(service)
+    assert service.projector.run_once() > 0
+    assert service.projector.run_once() > 0  # its own entries (ticket.requested) come back
+    assert service.projector.run_once() == 0
+    settle(service)
+    assert desk.count("create_ticket") == 1
+
+
+def test_crash_between_decision_and_dispatch_sends_once(
+    database_url: str, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    settings = config.load({"TICKETSYNC_DATABASE_URL": database_url})
+    first = bootstrap.build(settings, help_desk=desk, clock=clock, run_workers=False)
+    escalate(first)
+    first.projector.run_once()  # the decision is stored; nothing is sent
+    first.log.close()  # the process dies here
+    second = bootstrap.build(settings, help_desk=desk, clock=clock, run_workers=False)
+    try:
+        settle(second)
+        assert desk.count("create_ticket") == 1
+        assert len(desk.tickets) == 1
+    finally:
+        second.close()
+
+
+def test_rate_limit_waits_for_retry_after(service, desk: FakeHelpDesk, clock: Clock) -> None:
+    escalate(service)
+    desk.fail("create_ticket", RateLimited("429", status=429, retry_after=30))
+    settle(service)
+    assert desk.count("create_ticket") == 1
+    assert not desk.tickets
+    clock.now += 29
+    settle(service)
+    assert desk.count("create_ticket") == 1
+    clock.now += 1
+    settle(service)
+    assert desk.count("create_ticket") == 2
+    assert len(desk.tickets) == 1
+
+
+def test_unknown_outcome_looks_before_creating_again(
+    service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    escalate(service)
+    desk.fail("create_ticket", OutcomeUnknown("read timeout"), after_applying=True)
+    # A second failure proves the lookup, not the idempotency key, prevents the duplicate.
+    settle(service)
+    desk.keys.clear()
+    clock.now += 700
+    settle(service)
+    assert len(desk.tickets) == 1
+    assert desk.count("find_tickets") == 1
+    assert views.conversation(service, "c1")["ticket"]["id"] == "1"
+
+
+def test_comment_with_unknown_outcome_is_not_sent_twice(
+    service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    escalate(service)
+    settle(service)
+    desk.fail("add_comment", OutcomeUnknown("reset"), after_applying=True)
+    deliver(service, message("c1", content="any news?", message_id="m9"))
+    settle(service)
+    clock.now += 700
+    settle(service)
+    bodies = [c.body for c in desk.tickets["1"].comments]
+    assert bodies.count("any news?") == 1
+
+
+def test_outage_parks_after_max_attempts_and_operator_retry_sends(
+    service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    escalate(service)
+    desk.fail("create_ticket", Retryable("connection refused"), times=4)
+    for _ in range(6):
+        settle(service)
+        clock.now += 700
+    [parked] = service.store.calls("parked")
+    assert parked.attempts == 4
+    assert parked.kind == "create_ticket"
+    assert views.conversation(service, "c1")["ticket"] is None
+    service.dispatcher.retry(parked.call_id)
+    settle(service)
+    assert len(desk.tickets) == 1
+    assert service.store.calls("parked") == []
+
+
+def test_backoff_grows_and_stays_under_the_cap(service, desk: FakeHelpDesk, clock: Clock) -> None:
+    escalate(service)
+    desk.fail("create_ticket", Retryable("503"), times=3)
+    delays = []
+    for _ in range(3):
+        settle(service)
+        [call] = service.store.calls("pending")
+        delays.append(call.next_attempt_at - clock.now)
+        clock.now = call.next_attempt_at
+    assert all(0 <= d <= min(600, 2**i) for i, d in enumerate(delays))
+
+
+def test_webhook_to_ticket_through_the_ingestor(service, desk: FakeHelpDesk) -> None:
+    """The ingestor's commit wakes nothing here, but what it stores is what the projector reads."""
+
+    async def run() -> None:
+        service.ingestor.start()
+        try:
+            entry = NewEntry(
+                source="chat",
+                delivery_id="evt_x",
+                type="conversation.escalated",
+                occurred_at=datetime.now(UTC),
+                recorded_at=datetime.now(UTC),
+                conversation_id="cx",
+                raw=orjson.dumps(payload("conversation.escalated", "cx", reason="r")).decode(),
+            )
+            assert (await service.ingestor.append(entry)).status == "accepted"
+        finally:
+            service.ingestor.stop()
+
+    asyncio.run(run())
+    settle(service)
+    assert desk.count("create_ticket") == 1
