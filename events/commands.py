@@ -7,6 +7,7 @@ everything its call needs, so it can be sent (and sent again) long after it was 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from events.tickets import Comment, NewTicket, TicketChange
 
@@ -37,10 +38,24 @@ class ChangeTicket:
     change: TicketChange
 
 
-Command = CreateTicket | AddComment | ChangeTicket
+@dataclass(frozen=True, kw_only=True)
+class SendReply:
+    """Deliver an agent's public reply to the chat (CONTRACT section 5)."""
+
+    conversation_id: str
+    system: str
+    ticket_id: str
+    comment_id: str
+    author_name: str | None
+    body: str
+    sent_at: datetime
+
+
+Command = CreateTicket | AddComment | ChangeTicket | SendReply
 
 COMMAND_KINDS: dict[type, str] = {
     CreateTicket: "create_ticket",
     AddComment: "add_comment",
     ChangeTicket: "change_ticket",
+    SendReply: "send_reply",
 }

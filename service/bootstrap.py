@@ -115,6 +115,7 @@ def build(
         desk,
         backoff=Backoff(settings.outbox_backoff_base, settings.outbox_backoff_max),
         max_attempts=settings.outbox_max_attempts,
+        max_age=settings.outbox_max_age,
         clock=clock,
     )
     dispatch = Worker(

@@ -63,12 +63,14 @@ class Dispatcher:
         *,
         backoff: Backoff,
         max_attempts: int,
+        max_age: float | None = None,
         clock: Callable[[], float],
     ):
         self.store = store
         self.help_desk = help_desk
         self.backoff = backoff
         self.max_attempts = max_attempts
+        self.max_age = max_age
         self.clock = clock
 
     def run_once(self, limit: int = 50) -> int:
@@ -180,10 +182,11 @@ class Dispatcher:
         )
 
     def _retry(self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool) -> None:
-        if attempt >= self.max_attempts:
+        now = self.clock()
+        too_old = self.max_age is not None and now - call.created_at >= self.max_age
+        if attempt >= self.max_attempts or too_old:
             self._park(call, attempt, error, uncertain=uncertain)
             return
-        now = self.clock()
         if isinstance(error, Retryable) and error.retry_after is not None:
             delay = max(0.0, error.retry_after)
         else:

@@ -254,3 +254,27 @@ def test_webhook_to_ticket_through_the_ingestor(service, desk: FakeHelpDesk) -> 
     asyncio.run(run())
     settle(service)
     assert desk.count("create_ticket") == 1
+
+
+def test_a_call_older_than_the_age_limit_is_parked(
+    database_url: str, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    settings = config.load(
+        {"TICKETSYNC_DATABASE_URL": database_url, "TICKETSYNC_OUTBOX_MAX_AGE": "3600"}
+    )
+    container = bootstrap.build(settings, help_desk=desk, clock=clock, run_workers=False)
+    try:
+        escalate(container)
+        desk.fail("create_ticket", Retryable("503"), times=100)
+        settle(container)
+        while clock.now < 1_800_000_000 + 3599:
+            [call] = container.store.calls("pending")
+            clock.now = min(call.next_attempt_at, 1_800_000_000 + 3599)
+            settle(container)
+        assert container.store.calls("parked") == []
+        clock.now += 601  # past the age limit and any backoff: the next attempt is the last
+        settle(container)
+        [parked] = container.store.calls("parked")
+        assert parked.kind == "create_ticket"
+    finally:
+        container.close()

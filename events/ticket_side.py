@@ -1,0 +1,79 @@
+"""What happens on the help desk's side of a ticket, in the help desk's neutral terms.
+
+Zendesk webhooks, Jira webhooks and the built-in help desk's agent actions all become
+these events. `actor_id` is the help-desk user who made the change, so ticketsync can tell
+its own changes (which come back as webhooks) from people's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from events.tickets import Priority, TicketStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketCommentAdded:
+    system: str
+    ticket_id: str
+    comment_id: str
+    body: str
+    public: bool
+    author_id: str | None
+    author_name: str | None
+    author_is_agent: bool
+    external_id: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketStatusChanged:
+    system: str
+    ticket_id: str
+    status: TicketStatus
+    previous: TicketStatus | None
+    actor_id: str | None
+    external_id: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketPriorityChanged:
+    system: str
+    ticket_id: str
+    priority: Priority | None
+    actor_id: str | None
+    external_id: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketGroupChanged:
+    system: str
+    ticket_id: str
+    group_id: str | None
+    group: str | None  # the group's name, when the payload carries it
+    actor_id: str | None
+    external_id: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketAssigneeChanged:
+    system: str
+    ticket_id: str
+    assignee_id: str | None
+    assignee: str | None  # the assignee's name, when the payload carries it
+    actor_id: str | None
+    external_id: str | None
+    occurred_at: datetime
+
+
+TicketEvent = (
+    TicketCommentAdded
+    | TicketStatusChanged
+    | TicketPriorityChanged
+    | TicketGroupChanged
+    | TicketAssigneeChanged
+)

@@ -1,0 +1,178 @@
+"""Conversation to ticket on the built-in help desk, and the outbox through HTTP and the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from tests.support import (
+    Server,
+    message,
+    payload,
+    running,
+    server_env,
+    signed,
+    ticketsync_command,
+    wait_until,
+)
+
+
+def send(server: Server, event: dict) -> None:
+    body, headers = signed(event)
+    assert (
+        httpx.post(server.url + "/webhooks/chat", content=body, headers=headers).status_code == 202
+    )
+
+
+def test_local_ticket_follows_the_conversation(server: Server) -> None:
+    cid = f"conv_{uuid.uuid4().hex[:8]}"
+    send(
+        server,
+        payload(
+            "conversation.started",
+            cid,
+            customer={"id": "u7", "email": "bo@example.com", "name": "Bo"},
+            subject="App crashes",
+        ),
+    )
+    for text in ("It crashes on start", "Still crashing", "Any idea?", "Hello?"):
+        send(server, message(cid, content=text))
+    send(server, payload("intents.detected", cid, intents=["bug_report", "usage_help"]))
+    with server.admin() as admin:
+        view = wait_until(
+            lambda: (
+                (v := admin.get(f"/conversations/{cid}").json())["ticket"]
+                and v["pending_calls"] == 0
+                and v
+            )
+        )
+        assert view["route"] == {
+            "group": "Engineering",
+            "priority": "high",
+            "tags": ["bug", "engineering"],
+        }
+        assert view["message_count"] == 4
+        ticket = admin.get(f"/tickets/local/{view['ticket']['id']}").json()
+    assert ticket["conversation_id"] == cid
+    assert (
+        ticket["subject"] == "[general_inquiry] App crashes"
+    )  # the ticket opened before any intent
+    assert ticket["requester"]["email"] == "bo@example.com"
+    assert ticket["tags"][-2:] == ["bug_report", "usage_help"]  # intents added later as tags
+    assert ticket["comments"][0]["body"].startswith("CUSTOMER ISSUE:\nIt crashes on start")
+    assert ticket["comments"][0]["public"] is False
+
+
+def test_unknown_conversation_and_ticket_are_404(server: Server) -> None:
+    with server.admin() as admin:
+        assert admin.get("/conversations/nope").status_code == 404
+        assert admin.get("/tickets/local/999999").json()["error"] == "not_found"
+    assert httpx.get(server.url + "/conversations/nope").status_code == 401
+
+
+def test_outbox_lists_and_retries(server: Server) -> None:
+    with server.admin() as admin:
+        listing = admin.get("/outbox", params={"state": "done"})
+        assert listing.status_code == 200
+        assert all(call["state"] == "done" for call in listing.json()["calls"])
+        assert admin.get("/outbox", params={"state": "lost"}).status_code == 400
+        assert admin.post("/outbox/no-such-call/retry").status_code == 404
+        done = listing.json()["calls"]
+        if done:
+            assert admin.post(f"/outbox/{done[0]['id']}/retry").status_code == 409
+
+
+def test_parked_call_is_retried_by_the_operator(tmp_path: Path) -> None:
+    """A help desk that refuses everything parks the create; fixing it and retrying sends it."""
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    dead_desk = {
+        "TICKETSYNC_TICKETING": "zendesk",
+        "TICKETSYNC_ZENDESK_URL": "http://127.0.0.1:9",  # nothing listens: connection refused
+        "TICKETSYNC_ZENDESK_EMAIL": "x@example.com",
+        "TICKETSYNC_ZENDESK_API_TOKEN": "t",
+        "TICKETSYNC_ZENDESK_WEBHOOK_SECRET": "s",
+        "TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "2",
+        "TICKETSYNC_OUTBOX_BACKOFF_BASE": "0.01",
+        "TICKETSYNC_OUTBOX_BACKOFF_MAX": "0.02",
+    }
+    cid = "conv_parked"
+    with running(url, tmp_path, env=dead_desk) as server:
+        send(server, payload("conversation.escalated", cid, reason="human please"))
+        with server.admin() as admin:
+            [parked] = wait_until(
+                lambda: admin.get("/outbox", params={"state": "parked"}).json()["calls"]
+            )
+            assert parked["attempts"] == 2
+            assert parked["conversation_id"] == cid
+            trail = admin.get(
+                "/audit", params={"conversation_id": cid, "type": "call.parked"}
+            ).json()["events"]
+            assert trail[0]["caused_by"].startswith("ticketsync:")
+    env = server_env(url, **dead_desk)
+    listed = subprocess.run(
+        [*ticketsync_command(), "outbox", "list", "--state", "parked", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [orjson.loads(line)["id"] for line in listed.stdout.splitlines()] == [parked["id"]]
+    table = subprocess.run(
+        [*ticketsync_command(), "outbox", "list"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert parked["id"] in table.stdout
+    assert "parked" in table.stdout
+    retried = subprocess.run(
+        [*ticketsync_command(), "outbox", "retry", "--all-parked"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert parked["id"] in retried.stdout
+    # The operator moved to the built-in desk; the retried create goes there.
+    with running(url, tmp_path) as server, server.admin() as admin:
+        view = wait_until(lambda: (v := admin.get(f"/conversations/{cid}").json())["ticket"] and v)
+        assert view["ticket"]["system"] == "local"
+
+
+def test_bad_routing_file_stops_the_service_with_line_and_reason(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.toml"
+    routes.write_text(
+        '[intents.billing_problem]\ngroup = "Billing Team"\npriority = "critical"\n',
+        encoding="utf-8",
+    )
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_ROUTING_FILE=str(routes))
+    result = subprocess.run(
+        [*ticketsync_command(), "serve", "--port", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert "TICKETSYNC_ROUTING_FILE" in line
+    assert "line 3" in line
+    assert "critical" in line
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("local")
+    with running(f"sqlite:///{folder / 't.db'}", folder) as started:
+        yield started
