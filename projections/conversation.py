@@ -110,8 +110,9 @@ class Policy:
 
 def needs_ticket(view: Conversation, policy: Policy) -> bool:
     """Whether the conversation should have a ticket (CONTRACT section 4)."""
-    if policy.ticket_policy == "always":
-        return view.user_messages > 0
+    # `always` adds every conversation with a user message; it never opens fewer tickets.
+    if policy.ticket_policy == "always" and view.user_messages > 0:
+        return True
     return view.escalation_reason is not None or view.user_messages > 3 or bool(view.tools)
 
 
@@ -231,11 +232,8 @@ def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversati
     view, more = _sync_tags(view)
     commands += more
     wanted = _status_wanted(view)
-    if (
-        view.escalation_reason is not None
-        and wanted is None
-        and "escalation" not in {i.kind for i in view.items if i.key in included}
-    ):
+    # An escalation the create did not cover asks for `open`, even when an earlier one was covered.
+    if wanted is None and any(i.kind == "escalation" and i.key not in included for i in view.items):
         wanted = "open"
     if wanted is not None and wanted != ticket.status:
         view, more = _set_status(view, wanted)
@@ -288,9 +286,13 @@ def _set_status(view: Conversation, status: TicketStatus) -> tuple[Conversation,
     ]
 
 
+def _seen(view: Conversation, key: str) -> bool:
+    return any(item.key == key for item in view.items)
+
+
 def _add_item(view: Conversation, item: Item, policy: Policy) -> tuple[Conversation, list[Command]]:
     """A new item: on the ticket if there is one, or the reason to open one."""
-    if any(existing.key == item.key for existing in view.items):
+    if _seen(view, item.key):
         return view, []
     view = replace(view, items=(*view.items, item))
     ticket = view.ticket
@@ -320,10 +322,12 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
             channel=event.channel or view.channel,
         ), []
     if isinstance(event, MessageCreated):
+        item = Item(key=f"message:{event.message_id}", kind=event.role, text=event.content)
+        if _seen(view, item.key):
+            return view, []  # a repeat must not reopen the conversation either
         status = "open" if event.role == "user" and view.resolution is not None else view.status
         if status != view.status:
             view = replace(view, status=status, resolution=None)
-        item = Item(key=f"message:{event.message_id}", kind=event.role, text=event.content)
         return _add_item(view, item, policy)
     if isinstance(event, ToolExecuted):
         view = replace(
@@ -337,8 +341,10 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
     if isinstance(event, IntentsDetected):
         return _intents(view, event)
     if isinstance(event, ConversationEscalated):
-        view = replace(view, escalation_reason=event.reason, status="escalated", resolution=None)
         key = f"escalation:{event.occurred_at.isoformat()}:{hash_text(event.reason)}"
+        if _seen(view, key):
+            return view, []  # a repeat must not undo a later resolution, nor reopen the ticket
+        view = replace(view, escalation_reason=event.reason, status="escalated", resolution=None)
         view, commands = _add_item(
             view, Item(key=key, kind="escalation", text=event.reason), policy
         )

@@ -1,0 +1,123 @@
+"""What the benchmarks share: a service on 127.0.0.1, a fresh store, a lean HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from adapters import chat  # noqa: E402
+
+ADMIN_TOKEN = "bench-admin-token"
+POSTGRES_URL = os.environ.get(
+    "TICKETSYNC_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def store_url(store: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty store: a SQLite file in `folder`, or a PostgreSQL schema dropped afterwards."""
+    if store == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@contextlib.contextmanager
+def service(
+    database_url: str, folder: Path, secret: str, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """`ticketsync serve` on a free port of 127.0.0.1; yields its base URL."""
+    port = free_port()
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("TICKETSYNC_")
+    }
+    environment |= {
+        "TICKETSYNC_DATABASE_URL": database_url,
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET": secret,
+        "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
+        **(env or {}),
+    }
+    command = [str(Path(sys.executable).parent / "ticketsync"), "serve", "--port", str(port)]
+    log = folder / f"serve-{port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=folder, env=environment, stdout=sink, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(log.read_text())
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("service did not become healthy within 30 s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def signed_request(host: str, secret: str, body: bytes, now: float | None = None) -> bytes:
+    """A complete HTTP/1.1 POST /webhooks/chat, signed, ready to write to a socket."""
+    headers = chat.signed_headers(
+        secret, f"evt_{uuid.uuid4().hex}", body, time.time() if now is None else now
+    )
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (
+        f"POST /webhooks/chat HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n{head}\r\n"
+    ).encode() + body
+
+
+async def post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one prepared request on a kept-alive connection; return the status.
+
+    A few lines of asyncio HTTP/1.1 rather than an HTTP client library: the load must be
+    cheaper per request than the service it measures, or it measures itself.
+    """
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
