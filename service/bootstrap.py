@@ -47,6 +47,7 @@ class Container:
 
     def close(self) -> None:
         self.stop()
+        self.dispatcher.close()
         close = getattr(self.help_desk, "close", None)
         if close is not None:
             close()
@@ -117,10 +118,15 @@ def build(
         max_attempts=settings.outbox_max_attempts,
         max_age=settings.outbox_max_age,
         clock=clock,
+        # Longer than any one call can take, so a live call is never sent twice.
+        lease=3 * settings.http_timeout + 5,
     )
     dispatch = Worker(
-        "outbox-dispatcher", dispatcher.run_once, idle=lambda: _until_due(store, clock)
+        "outbox-dispatcher",
+        lambda: dispatcher.run_once(wait=False),
+        idle=lambda: _until_due(store, clock),
     )
+    dispatcher.on_done = dispatch.wake.set
     project = Worker(
         "projection-conversations", projector.run_once, idle=1.0, after_work=dispatch.wake.set
     )

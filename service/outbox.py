@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -65,6 +67,8 @@ class Dispatcher:
         max_attempts: int,
         max_age: float | None = None,
         clock: Callable[[], float],
+        concurrency: int = 8,
+        lease: float = 60.0,
     ):
         self.store = store
         self.help_desk = help_desk
@@ -72,13 +76,55 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.max_age = max_age
         self.clock = clock
+        self.lease = lease
+        self.on_done: Callable[[], None] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox-call")
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
 
-    def run_once(self, limit: int = 50) -> int:
-        """Attempt every due call (up to `limit`); returns how many were attempted."""
-        due = self.store.due_calls(self.clock(), limit)
-        for call in due:
-            self.attempt(call)
-        return len(due)
+    def run_once(self, limit: int = 64, *, wait: bool = True) -> int:
+        """Claim due calls (up to `limit`) and attempt them; returns how many were claimed.
+
+        Calls of different conversations go out side by side; `due_calls` offers at most
+        one call per conversation and a conversation with a call in flight is passed over,
+        so each conversation's calls stay in order. With `wait`, returns once they are done;
+        without, `on_done` is called as each finishes.
+        """
+        now = self.clock()
+        due = self.store.due_calls(now, limit)
+        with self._lock:
+            due = [call for call in due if call.conversation_id not in self._in_flight]
+            self._in_flight.update(call.conversation_id for call in due)
+        claimed = []
+        try:
+            with self.store.transaction() as tx:
+                claimed = [call for call in due if tx.claim(call, now + self.lease)]
+        finally:
+            with self._lock:
+                self._in_flight.difference_update(
+                    call.conversation_id for call in due if call not in claimed
+                )
+        futures = [self._pool.submit(self._attempt_claimed, call) for call in claimed]
+        if wait:
+            for future in futures:
+                future.result()
+        return len(claimed)
+
+    def _attempt_claimed(self, call: Call) -> None:
+        try:
+            # A claim that never recorded an outcome died mid-call: it may have been applied.
+            self.attempt(
+                replace(
+                    call,
+                    claims=call.claims + 1,
+                    uncertain=call.uncertain or call.claims > call.attempts,
+                )
+            )
+        finally:
+            with self._lock:
+                self._in_flight.discard(call.conversation_id)
+            if self.on_done is not None:
+                self.on_done()
 
     def attempt(self, call: Call) -> None:
         command = codec.loads(COMMANDS[call.kind], call.command)
@@ -98,6 +144,9 @@ class Dispatcher:
             )
         else:
             self._done(call, command, attempt, outcome)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def _send(self, call: Call, command: object) -> TicketRef | None:
         if isinstance(command, CreateTicket):

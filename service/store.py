@@ -46,11 +46,12 @@ class Call:
     last_error: str | None
     uncertain: bool  # an attempt's outcome was unknown: look before sending again
     queued_key: str  # log key of the entry that queued it, for caused_by
+    claims: int = 0  # times a dispatcher took it; more claims than attempts: one died mid-call
 
 
 _CALL_COLUMNS = (
     "call_id, conversation_id, kind, command, state, attempts, next_attempt_at, "
-    "created_at, updated_at, last_error, uncertain, queued_key"
+    "created_at, updated_at, last_error, uncertain, queued_key, claims"
 )
 
 
@@ -68,7 +69,14 @@ def _call(row: Any) -> Call:
         last_error=row["last_error"],
         uncertain=bool(row["uncertain"]),
         queued_key=row["queued_key"],
+        claims=row["claims"],
     )
+
+
+def _rowcount(cursor: Any) -> int:
+    # eventsourcing's SQLite cursor wraps sqlite3's and hides its rowcount.
+    rowcount = getattr(cursor, "rowcount", None)
+    return cursor.sqlite_cursor.rowcount if rowcount is None else rowcount
 
 
 class Tx:
@@ -109,11 +117,7 @@ class Tx:
             f"UPDATE {TRACKING} SET position = ? WHERE projection = ? AND position = ?",
             (new, projection, old),
         )
-        # eventsourcing's SQLite cursor wraps sqlite3's and hides its rowcount.
-        rowcount = getattr(cursor, "rowcount", None)
-        if rowcount is None:
-            rowcount = cursor.sqlite_cursor.rowcount
-        if rowcount != 1:
+        if _rowcount(cursor) != 1:
             raise PositionMoved(f"projection {projection} is no longer at {old}")
 
     def conversations(self, ids: Iterable[str]) -> dict[str, str]:
@@ -153,7 +157,7 @@ class Tx:
     def add_calls(self, calls: Sequence[Call]) -> None:
         self.cursor.executemany(
             self.store.sql(
-                f"INSERT INTO {OUTBOX} ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO {OUTBOX} ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             [
                 (
@@ -169,6 +173,7 @@ class Tx:
                     c.last_error,
                     int(c.uncertain),
                     c.queued_key,
+                    c.claims,
                 )
                 for c in calls
             ],
@@ -177,7 +182,7 @@ class Tx:
     def update_call(self, call: Call) -> None:
         self.execute(
             f"UPDATE {OUTBOX} SET state = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, "
-            "last_error = ?, uncertain = ? WHERE call_id = ?",
+            "last_error = ?, uncertain = ?, claims = ? WHERE call_id = ?",
             (
                 call.state,
                 call.attempts,
@@ -185,9 +190,24 @@ class Tx:
                 call.updated_at,
                 call.last_error,
                 int(call.uncertain),
+                call.claims,
                 call.call_id,
             ),
         )
+
+    def claim(self, call: Call, until: float) -> bool:
+        """Take a due call for this dispatcher until `until`; False if another took it first.
+
+        The claim moves the call's due time past the lease, so no other dispatcher (in this
+        process or another) sends it meanwhile; should this one die mid-call, the call comes
+        due again when the lease ends, with one more claim than attempts.
+        """
+        cursor = self.execute(
+            f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = claims + 1 "
+            "WHERE call_id = ? AND state = 'pending' AND next_attempt_at = ? AND claims = ?",
+            (until, call.call_id, call.next_attempt_at, call.claims),
+        )
+        return _rowcount(cursor) == 1
 
     def call(self, call_id: str) -> Call | None:
         rows = self.rows(f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} WHERE call_id = ?", (call_id,))
@@ -222,7 +242,8 @@ class Store:
             f"CREATE TABLE IF NOT EXISTS {OUTBOX} (seq {serial} PRIMARY KEY, call_id TEXT NOT NULL UNIQUE, "
             f"conversation_id TEXT NOT NULL, kind TEXT NOT NULL, command TEXT NOT NULL, state TEXT NOT NULL, "
             f"attempts INTEGER NOT NULL, next_attempt_at {double} NOT NULL, created_at {double} NOT NULL, "
-            f"updated_at {double} NOT NULL, last_error TEXT, uncertain INTEGER NOT NULL, queued_key TEXT NOT NULL)",
+            f"updated_at {double} NOT NULL, last_error TEXT, uncertain INTEGER NOT NULL, queued_key TEXT NOT NULL, "
+            "claims INTEGER NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {OUTBOX}_due ON {OUTBOX} (state, next_attempt_at)",
             f"CREATE INDEX IF NOT EXISTS {OUTBOX}_conversation ON {OUTBOX} (conversation_id, state, seq)",
         ]
