@@ -1,0 +1,651 @@
+"""Zendesk webhooks: signature checks, and payloads turned into ticket-side events.
+
+Facts relied on are in docs/zendesk.md §1-2; the Zendesk-side setup is in
+docs/zendesk-webhooks.md. Two payload families reach `POST /webhooks/zendesk`:
+
+- Event-subscription webhooks: Zendesk's fixed envelope (`"type": "zen:event-type:ticket.…"`,
+  `id`, `time`, `subject`, `detail`, `event`). The dedup key is the payload's `id`.
+- Trigger webhooks: the JSON body ticketsync publishes for trigger-based accounts
+  (TRIGGER_BODY), marked `"ticketsync": "trigger/1"`. Zendesk applies no envelope, so the
+  dedup key is the `x-zendesk-webhook-invocation-id` header.
+
+Both are signed alike: base64(HMAC-SHA256(key = the secret as UTF-8 text, msg = the
+timestamp header's text + the raw body)), no separator.
+
+`verify` and `parse` are pure functions of their arguments; they raise RejectedDelivery
+with the HTTP status and stable error code of CONTRACT sections 2 and 3.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from events.errors import RejectedDelivery
+from events.ticket_side import (
+    TicketAssigneeChanged,
+    TicketCommentAdded,
+    TicketEvent,
+    TicketGroupChanged,
+    TicketPriorityChanged,
+    TicketStatusChanged,
+)
+from events.tickets import PRIORITIES, TICKET_STATUSES, Priority, TicketStatus
+
+SYSTEM = "zendesk"
+SIGNATURE_HEADER = "x-zendesk-webhook-signature"
+TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"
+INVOCATION_HEADER = "x-zendesk-webhook-invocation-id"
+# docs/zendesk.md §1: Zendesk documents no replay window; this is ours.
+TOLERANCE_SECONDS = 300
+MAX_ID_LENGTH = 255
+# An HMAC-SHA256 digest is 32 bytes, 44 characters of base64; anything much longer is not one.
+_DIGEST_SIZE = hashlib.sha256().digest_size
+_MAX_SIGNATURE_CHARS = 128
+
+TICKET_EVENT_PREFIX = "zen:event-type:ticket."
+COMMENT_ADDED = "zen:event-type:ticket.comment_added"
+STATUS_CHANGED = "zen:event-type:ticket.status_changed"
+PRIORITY_CHANGED = "zen:event-type:ticket.priority_changed"
+GROUP_CHANGED = "zen:event-type:ticket.group_assignment_changed"
+ASSIGNEE_CHANGED = "zen:event-type:ticket.agent_assignment_changed"
+
+TRIGGER_MARKER = "ticketsync"
+TRIGGER_VERSION = "trigger/1"
+# What a trigger delivery is recorded as: the event ticketsync made of it.
+TRIGGER_COMMENT_TYPE = "trigger.comment_added"
+TRIGGER_STATUS_TYPE = "trigger.status_changed"
+
+# The body an admin pastes into the trigger's "Notify active webhook" action
+# (docs/zendesk-webhooks.md). Placeholders render as text, so every one is quoted and
+# ids arrive as strings; a field with no value renders as "" (read as None).
+# - {{ticket.updated_at_with_timestamp}} is ISO-8601 to the minute (`2013-12-12T05:35Z`).
+# - {{ticket.latest_comment.id}} is not in the placeholder reference table but renders the
+#   comment's id in practice; without it a comment cannot be told from a retry.
+# - {{current_user.role}} (the user who made the update: `End-user`, `Agent`, `Admin`)
+#   stands in for the comment author's role, which has no documented placeholder.
+TRIGGER_BODY = """\
+{
+  "ticketsync": "trigger/1",
+  "ticket_id": "{{ticket.id}}",
+  "external_id": "{{ticket.external_id}}",
+  "updated_at": "{{ticket.updated_at_with_timestamp}}",
+  "actor_id": "{{current_user.id}}",
+  "status": "{{ticket.status}}",
+  "priority": "{{ticket.priority}}",
+  "group": "{{ticket.group.name}}",
+  "assignee_id": "{{ticket.assignee.id}}",
+  "assignee": "{{ticket.assignee.name}}",
+  "comment": {
+    "id": "{{ticket.latest_comment.id}}",
+    "body": "{{ticket.latest_comment.value}}",
+    "public": "{{ticket.latest_comment.is_public}}",
+    "author_id": "{{ticket.latest_comment.author.id}}",
+    "author_name": "{{ticket.latest_comment.author.name}}",
+    "author_role": "{{current_user.role}}"
+  }
+}
+"""
+
+# Zendesk's "normal" is ticketsync's "medium" (CONTRACT section 4).
+_PRIORITY_FROM_ZENDESK: Mapping[str, Priority] = {
+    "low": "low",
+    "normal": "medium",
+    "high": "high",
+    "urgent": "urgent",
+}
+assert set(_PRIORITY_FROM_ZENDESK.values()) == set(PRIORITIES)
+_AGENT_ROLES = frozenset({"agent", "admin", "administrator"})
+_END_USER_ROLES = frozenset({"end-user", "end user", "end_user", "enduser"})
+
+# The timestamp header as Zendesk sends it: `2021-03-25T05:09:27Z`.
+_HEADER_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+# Payload times: RFC 3339 with up to nanoseconds (`time`), or minutes only
+# ({{ticket.updated_at_with_timestamp}}).
+_PAYLOAD_TIME = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<clock>[0-9]{2}:[0-9]{2}(?::[0-9]{2})?)"
+    r"(?:\.(?P<fraction>[0-9]+))?(?P<zone>[Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The `X-Zendesk-Webhook-Signature` value for `body` signed at `timestamp` (header text)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signed_headers(
+    secret: str, body: bytes, now: float, invocation_id: str | None = None
+) -> dict[str, str]:
+    """The headers Zendesk would send with `body` at `now`, signed with `secret`."""
+    timestamp = datetime.fromtimestamp(math.floor(now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {
+        "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+        "X-Zendesk-Webhook-Signature": sign(secret, timestamp, body),
+    }
+    if invocation_id is not None:
+        headers["X-Zendesk-Webhook-Invocation-Id"] = invocation_id
+    return headers
+
+
+def _unauthorized(code: str, detail: str) -> RejectedDelivery:
+    return RejectedDelivery(401, code, detail)
+
+
+def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    # HTTP header names are case-insensitive; Starlette's Headers already lower-cases them,
+    # a plain dict in a test may not.
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _read_signature_headers(headers: Mapping[str, str]) -> tuple[str, datetime, bytes]:
+    """The timestamp text, its time and the signature bytes, checked for presence and form."""
+    timestamp_text = headers.get(TIMESTAMP_HEADER)
+    signature_text = headers.get(SIGNATURE_HEADER)
+    missing = [
+        name
+        for name, value in ((SIGNATURE_HEADER, signature_text), (TIMESTAMP_HEADER, timestamp_text))
+        if not value
+    ]
+    if missing:
+        raise _unauthorized("missing_signature", f"missing header(s): {', '.join(missing)}")
+    assert timestamp_text is not None
+    assert signature_text is not None
+    signed_at = _parse_time(timestamp_text) if _HEADER_TIME.fullmatch(timestamp_text) else None
+    if signed_at is None:
+        raise _unauthorized(
+            "malformed_signature",
+            f"{TIMESTAMP_HEADER} must be an ISO-8601 UTC time such as 2026-11-25T10:00:00Z",
+        )
+    signature = None
+    if len(signature_text) <= _MAX_SIGNATURE_CHARS:
+        try:
+            signature = base64.b64decode(signature_text.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            signature = None
+    if signature is None or len(signature) != _DIGEST_SIZE:
+        raise _unauthorized(
+            "malformed_signature", f"{SIGNATURE_HEADER} must be the base64 of an HMAC-SHA256"
+        )
+    return timestamp_text, signed_at, signature
+
+
+def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: float) -> None:
+    """Check a delivery's signature and timestamp against the configured signing secrets.
+
+    Raises RejectedDelivery(401): `missing_signature` or `malformed_signature` for the
+    headers, `stale_timestamp` when the timestamp is more than 300 s from `now`,
+    `invalid_signature` when no secret matches.
+    """
+    timestamp_text, signed_at, signature = _read_signature_headers(_lowered(headers))
+    if abs(now - signed_at.timestamp()) > TOLERANCE_SECONDS:
+        raise _unauthorized(
+            "stale_timestamp",
+            f"{TIMESTAMP_HEADER} is more than {TOLERANCE_SECONDS} s from the server clock",
+        )
+    # Zendesk signs the timestamp text as sent followed by the raw bytes; parsing or
+    # re-serialising either would change what was signed (docs/zendesk.md §1).
+    content = timestamp_text.encode() + body
+    if isinstance(secrets, str):
+        # A bare string is a sequence of one-character keys; never let those match.
+        secrets = (secrets,)
+    matched = False
+    for secret in secrets:
+        if not secret:
+            # An empty key is one anybody can sign with.
+            continue
+        # The secret is the key as text, although it looks like base64 (docs/zendesk.md §1).
+        expected = hmac.new(secret.encode(), content, hashlib.sha256).digest()
+        # `|=` rather than an early return keeps the loop's length independent of which
+        # secret matched; compare_digest takes the same time wherever the bytes differ.
+        matched |= hmac.compare_digest(expected, signature)
+    if not matched:
+        raise _unauthorized(
+            "invalid_signature", f"{SIGNATURE_HEADER} matches no configured signing secret"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZendeskDelivery:
+    """A verified, well-formed Zendesk payload: its envelope, and its event when ticketsync acts on it."""
+
+    delivery_id: str  # the dedup key
+    type: str
+    occurred_at: datetime
+    ticket_id: str | None
+    external_id: str | None  # the ticket's external_id: ticketsync's conversation id
+    event: TicketEvent | None  # None: a well-formed payload ticketsync does not act on
+    data: dict[str, Any]  # what the audit trail shows
+
+
+def _bad_request(code: str, detail: str, field: str | None = None) -> RejectedDelivery:
+    return RejectedDelivery(400, code, detail, field)
+
+
+def _invalid(detail: str, field: str) -> RejectedDelivery:
+    return RejectedDelivery(422, "invalid_data", detail, field)
+
+
+def parse(body: bytes, headers: Mapping[str, str]) -> ZendeskDelivery:
+    """Parse and validate an event-subscription payload or a ticketsync trigger body.
+
+    Raises RejectedDelivery: 400 `invalid_json` when the body is not JSON, 400
+    `invalid_payload` when it is not an object or its envelope is missing or mistyped
+    (event subscriptions: `id`, `type`, `time`, `detail`, `detail.id`; triggers: the
+    version, `ticket_id`, `updated_at`, the invocation-id header), 422 `invalid_data` when
+    a type ticketsync acts on carries an invalid field.
+    """
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise _bad_request("invalid_payload", "body must be a JSON object")
+    if TRIGGER_MARKER in payload:
+        return _parse_trigger(payload, _lowered(headers))
+    return _parse_subscription(payload)
+
+
+def _parse_time(text: str) -> datetime | None:
+    """An aware UTC datetime from ISO-8601 text, or None; naive times are taken as UTC."""
+    match = _PAYLOAD_TIME.fullmatch(text)
+    if not match:
+        return None
+    # datetime takes microseconds; Zendesk's `time` carries nanoseconds.
+    fraction = (match["fraction"] or "")[:6]
+    zone = match["zone"] or ""
+    if zone in ("Z", "z"):
+        zone = "+00:00"
+    try:
+        parsed = datetime.fromisoformat(
+            f"{match['date']}T{match['clock']}{'.' + fraction if fraction else ''}{zone}"
+        )
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _id_text(value: object) -> str | None:
+    """An id as text: Zendesk sends ids as strings or as numbers."""
+    if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _status(value: object) -> TicketStatus | None:
+    """ticketsync's status for Zendesk's spelling of it (`OPEN`, `Open`, `On-hold`)."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip().lower().replace("_", "-").replace(" ", "-")
+    if word == "on-hold":
+        word = "hold"
+    for status in TICKET_STATUSES:
+        if word == status:
+            return status
+    return None
+
+
+class _Fields:
+    """Typed access to one object of a payload, raising 422 with the field's path."""
+
+    def __init__(self, data: Mapping[str, Any], prefix: str):
+        self.data = data
+        self.prefix = prefix
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, what: str) -> RejectedDelivery:
+        return _invalid(f"{self.path(name)} must be {what}", self.path(name))
+
+    def id(self, name: str) -> str:
+        value = _id_text(self.data.get(name))
+        if value is None:
+            raise self.fail(name, f"a string or number id of at most {MAX_ID_LENGTH} characters")
+        return value
+
+    def optional_id(self, name: str) -> str | None:
+        if self.data.get(name) in (None, ""):
+            return None
+        return self.id(name)
+
+    def text(self, name: str) -> str:
+        value = self.data.get(name)
+        if not isinstance(value, str):
+            raise self.fail(name, "a string")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(name, "a string or null")
+        return value or None
+
+    def boolean(self, name: str) -> bool:
+        value = self.data.get(name)
+        if not isinstance(value, bool):
+            raise self.fail(name, "true or false")
+        return value
+
+    def status(self, name: str) -> TicketStatus:
+        value = _status(self.data.get(name))
+        if value is None:
+            raise self.fail(name, "a ticket status: " + ", ".join(TICKET_STATUSES))
+        return value
+
+    def optional_status(self, name: str) -> TicketStatus | None:
+        if self.data.get(name) in (None, ""):
+            return None
+        return self.status(name)
+
+    def optional_priority(self, name: str) -> Priority | None:
+        value = self.data.get(name)
+        if value in (None, ""):
+            return None
+        priority = _PRIORITY_FROM_ZENDESK.get(value.lower()) if isinstance(value, str) else None
+        if priority is None:
+            raise self.fail(name, "a priority: " + ", ".join(_PRIORITY_FROM_ZENDESK))
+        return priority
+
+    def object(self, name: str) -> _Fields:
+        value = self.data.get(name)
+        if not isinstance(value, dict):
+            raise self.fail(name, "an object")
+        return _Fields(value, self.path(name))
+
+
+# ---------------------------------------------------------------- event subscriptions
+
+
+@dataclass(frozen=True)
+class _Ticket:
+    """What every ticket event shares, read from the envelope's `detail`."""
+
+    ticket_id: str
+    external_id: str | None
+    actor_id: str | None
+    occurred_at: datetime
+
+
+def _parse_subscription(payload: dict[str, Any]) -> ZendeskDelivery:
+    delivery_id = payload.get("id")
+    if not isinstance(delivery_id, str) or not 0 < len(delivery_id) <= MAX_ID_LENGTH:
+        raise _bad_request(
+            "invalid_payload",
+            f"id must be a non-empty string of at most {MAX_ID_LENGTH} characters",
+            "id",
+        )
+    event_type = payload.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise _bad_request("invalid_payload", "type must be a non-empty string", "type")
+    time_text = payload.get("time")
+    occurred_at = _parse_time(time_text) if isinstance(time_text, str) else None
+    if occurred_at is None:
+        raise _bad_request("invalid_payload", "time must be an ISO-8601 time", "time")
+    detail = payload.get("detail")
+    if not isinstance(detail, dict):
+        raise _bad_request("invalid_payload", "detail must be a JSON object", "detail")
+    detail_id = _id_text(detail.get("id"))
+    if detail_id is None:
+        raise _bad_request(
+            "invalid_payload", "detail.id must be a string or number id", "detail.id"
+        )
+    builder = _SUBSCRIPTION_BUILDERS.get(event_type)
+    if builder is None:
+        # Stored and answered 202 "ignored". Only ticket events describe a ticket; other
+        # families (users, organizations) put other objects, and their external ids, in `detail`.
+        is_ticket = event_type.startswith(TICKET_EVENT_PREFIX)
+        external_id = detail.get("external_id")
+        return ZendeskDelivery(
+            delivery_id=delivery_id,
+            type=event_type,
+            occurred_at=occurred_at,
+            ticket_id=detail_id if is_ticket else None,
+            external_id=(external_id or None)
+            if is_ticket and isinstance(external_id, str)
+            else None,
+            event=None,
+            data=payload,
+        )
+    # For a type ticketsync acts on, a bad `detail` field is invalid data (422), like `event`.
+    details = _Fields(detail, "detail")
+    ticket = _Ticket(
+        ticket_id=detail_id,
+        external_id=details.optional_id("external_id"),
+        actor_id=details.optional_id("actor_id"),
+        occurred_at=occurred_at,
+    )
+    if not isinstance(payload.get("event"), dict):
+        raise _invalid("event must be an object", "event")
+    return ZendeskDelivery(
+        delivery_id=delivery_id,
+        type=event_type,
+        occurred_at=occurred_at,
+        ticket_id=ticket.ticket_id,
+        external_id=ticket.external_id,
+        event=builder(_Fields(payload["event"], "event"), ticket),
+        data=payload,
+    )
+
+
+def _comment_added(f: _Fields, ticket: _Ticket) -> TicketCommentAdded:
+    comment = f.object("comment")
+    author = comment.object("author")
+    return TicketCommentAdded(
+        system=SYSTEM,
+        ticket_id=ticket.ticket_id,
+        comment_id=comment.id("id"),
+        body=comment.text("body"),
+        public=comment.boolean("is_public"),
+        author_id=author.optional_id("id"),
+        author_name=author.optional_text("name"),
+        author_is_agent=author.boolean("is_staff"),
+        external_id=ticket.external_id,
+        occurred_at=ticket.occurred_at,
+    )
+
+
+def _status_changed(f: _Fields, ticket: _Ticket) -> TicketStatusChanged:
+    return TicketStatusChanged(
+        system=SYSTEM,
+        ticket_id=ticket.ticket_id,
+        status=f.status("current"),
+        previous=f.optional_status("previous"),
+        actor_id=ticket.actor_id,
+        external_id=ticket.external_id,
+        occurred_at=ticket.occurred_at,
+    )
+
+
+def _priority_changed(f: _Fields, ticket: _Ticket) -> TicketPriorityChanged:
+    return TicketPriorityChanged(
+        system=SYSTEM,
+        ticket_id=ticket.ticket_id,
+        priority=f.optional_priority("current"),
+        actor_id=ticket.actor_id,
+        external_id=ticket.external_id,
+        occurred_at=ticket.occurred_at,
+    )
+
+
+def _group_changed(f: _Fields, ticket: _Ticket) -> TicketGroupChanged:
+    return TicketGroupChanged(
+        system=SYSTEM,
+        ticket_id=ticket.ticket_id,
+        group_id=f.optional_id("current"),
+        group=None,  # the event carries the group's id only
+        actor_id=ticket.actor_id,
+        external_id=ticket.external_id,
+        occurred_at=ticket.occurred_at,
+    )
+
+
+def _assignee_changed(f: _Fields, ticket: _Ticket) -> TicketAssigneeChanged:
+    return TicketAssigneeChanged(
+        system=SYSTEM,
+        ticket_id=ticket.ticket_id,
+        assignee_id=f.optional_id("current"),
+        assignee=None,  # the event carries the agent's id only
+        actor_id=ticket.actor_id,
+        external_id=ticket.external_id,
+        occurred_at=ticket.occurred_at,
+    )
+
+
+_SUBSCRIPTION_BUILDERS: Mapping[str, Callable[[_Fields, _Ticket], TicketEvent]] = {
+    COMMENT_ADDED: _comment_added,
+    STATUS_CHANGED: _status_changed,
+    PRIORITY_CHANGED: _priority_changed,
+    GROUP_CHANGED: _group_changed,
+    ASSIGNEE_CHANGED: _assignee_changed,
+}
+
+
+# ---------------------------------------------------------------- trigger bodies
+
+
+def _blank_to_none(value: Any) -> Any:
+    """The body with every blank string (a placeholder with no value) read as None."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, dict):
+        return {key: _blank_to_none(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blank_to_none(item) for item in value]
+    return value
+
+
+def _parse_trigger(payload: dict[str, Any], headers: Mapping[str, str]) -> ZendeskDelivery:
+    """A delivery of TRIGGER_BODY, as Zendesk rendered it.
+
+    One update can change several things at once (a comment and a status, say), and the
+    body describes the whole ticket rather than what changed, so a delivery yields one event:
+    TicketCommentAdded when the body carries a comment, else TicketStatusChanged with the
+    ticket's current status (`previous` unknown). The comment wins because it is the one
+    thing a later delivery cannot restate: the status, priority, group and assignee are
+    repeated in full on every delivery and stay in `data`. The setup (two triggers, only
+    the comment one sending `comment`) keeps a status change from re-sending an old comment,
+    and a status event may repeat the status the ticket already had.
+    """
+    if payload.get(TRIGGER_MARKER) != TRIGGER_VERSION:
+        raise _bad_request(
+            "invalid_payload", f"{TRIGGER_MARKER} must be {TRIGGER_VERSION!r}", TRIGGER_MARKER
+        )
+    # Zendesk adds no envelope to a trigger body, so a retry is recognised by its
+    # invocation id (docs/zendesk.md §1).
+    delivery_id = headers.get(INVOCATION_HEADER)
+    if not delivery_id or len(delivery_id) > MAX_ID_LENGTH or not delivery_id.isprintable():
+        raise _bad_request(
+            "invalid_payload",
+            f"a trigger delivery needs the {INVOCATION_HEADER} header",
+            INVOCATION_HEADER,
+        )
+    data = _blank_to_none(payload)
+    ticket_id = _id_text(data.get("ticket_id"))
+    if ticket_id is None:
+        raise _bad_request(
+            "invalid_payload", "ticket_id must be a ticket id ({{ticket.id}})", "ticket_id"
+        )
+    occurred_at = _trigger_time(data.get("updated_at"), headers)
+    fields = _Fields(data, "")
+    external_id = fields.optional_id("external_id")
+    actor_id = fields.optional_id("actor_id")
+    comment = data.get("comment")
+    if comment is not None and not isinstance(comment, dict):
+        raise _invalid("comment must be an object", "comment")
+    event: TicketEvent
+    if comment and any(value is not None for value in comment.values()):
+        event_type = TRIGGER_COMMENT_TYPE
+        event = _trigger_comment(_Fields(comment, "comment"), ticket_id, external_id, occurred_at)
+    else:
+        event_type = TRIGGER_STATUS_TYPE
+        event = TicketStatusChanged(
+            system=SYSTEM,
+            ticket_id=ticket_id,
+            status=fields.status("status"),
+            previous=None,
+            actor_id=actor_id,
+            external_id=external_id,
+            occurred_at=occurred_at,
+        )
+    return ZendeskDelivery(
+        delivery_id=delivery_id,
+        type=event_type,
+        occurred_at=occurred_at,
+        ticket_id=ticket_id,
+        external_id=external_id,
+        event=event,
+        data=data,
+    )
+
+
+def _trigger_time(value: object, headers: Mapping[str, str]) -> datetime:
+    """When the ticket was updated; the signing time when the body leaves it out."""
+    if value is not None:
+        parsed = _parse_time(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise _bad_request(
+                "invalid_payload", "updated_at must be an ISO-8601 time", "updated_at"
+            )
+        return parsed
+    signed = headers.get(TIMESTAMP_HEADER)
+    parsed = _parse_time(signed) if signed else None
+    if parsed is None:
+        raise _bad_request("invalid_payload", "updated_at is required", "updated_at")
+    return parsed
+
+
+def _trigger_comment(
+    f: _Fields, ticket_id: str, external_id: str | None, occurred_at: datetime
+) -> TicketCommentAdded:
+    return TicketCommentAdded(
+        system=SYSTEM,
+        ticket_id=ticket_id,
+        comment_id=f.id("id"),
+        body=f.optional_text("body") or "",  # a comment may be attachments only
+        public=_rendered_boolean(f, "public"),
+        author_id=f.optional_id("author_id"),
+        author_name=f.optional_text("author_name"),
+        author_is_agent=_is_agent(f, "author_role"),
+        external_id=external_id,
+        occurred_at=occurred_at,
+    )
+
+
+def _rendered_boolean(f: _Fields, name: str) -> bool:
+    # Liquid renders booleans as `true` / `false`; an unquoted placeholder arrives as JSON.
+    value = f.data.get(name)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise f.fail(name, "true or false")
+
+
+def _is_agent(f: _Fields, name: str) -> bool:
+    # {{current_user.role}} renders `End-user`, `Agent` or `Admin`. A role we cannot read
+    # is refused: guessing would either echo the customer's own words back to the chat
+    # or keep an agent's reply from it.
+    value = f.data.get(name)
+    role = value.strip().lower() if isinstance(value, str) else None
+    if role in _AGENT_ROLES:
+        return True
+    if role in _END_USER_ROLES:
+        return False
+    raise f.fail(name, "a user role: End-user, Agent or Admin")

@@ -1,0 +1,1008 @@
+"""Zendesk webhook signatures and payloads (event subscriptions and trigger bodies)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.datastructures import Headers
+
+from adapters import zendesk_webhooks as zw
+from events.errors import RejectedDelivery
+from events.ticket_side import (
+    TicketAssigneeChanged,
+    TicketCommentAdded,
+    TicketGroupChanged,
+    TicketPriorityChanged,
+    TicketStatusChanged,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+# Zendesk's fixed secret for test requests sent before a webhook is saved. It looks like
+# base64 ("this_secret_is_for_testing_only") but is the key as text.
+TEST_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+OTHER_SECRET = "rotated-secret-2026"
+STAMP = "2026-11-25T10:00:00Z"
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC).timestamp()
+BODY = b'{"type":"zen:event-type:ticket.status_changed"}'
+
+
+def hmac_b64(key: bytes, message: bytes) -> str:
+    """Computed here, independently of the adapter."""
+    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def signed(body: bytes = BODY, timestamp: str = STAMP, secret: str = TEST_SECRET) -> dict[str, str]:
+    return {
+        "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+        "X-Zendesk-Webhook-Signature": hmac_b64(secret.encode(), timestamp.encode() + body),
+    }
+
+
+def refused(call: Any, *args: Any) -> RejectedDelivery:
+    with pytest.raises(RejectedDelivery) as caught:
+        call(*args)
+    return caught.value
+
+
+# ---------------------------------------------------------------- signatures
+
+VECTORS = [
+    pytest.param(
+        "HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=",
+        "2021-07-25T10:00:00Z",
+        b'{"say": "hello"}',
+        "Rry/4TtIdFyawtXXp8QdI6tlAUUQ/5kL1OTp5qo/ZIk=",
+        id="reference-timestamp-then-body",
+    ),
+    pytest.param(
+        TEST_SECRET,
+        STAMP,
+        BODY,
+        hmac_b64(TEST_SECRET.encode("utf-8"), STAMP.encode() + BODY),
+        id="zendesk-test-secret-as-text",
+    ),
+    pytest.param(
+        TEST_SECRET,
+        "2021-03-25T05:09:27Z",
+        b"",
+        hmac_b64(TEST_SECRET.encode("utf-8"), b"2021-03-25T05:09:27Z"),
+        id="empty-body",
+    ),
+    pytest.param(
+        "s3cr\u00e9t",
+        STAMP,
+        '{"body": "caf\u00e9"}'.encode(),
+        hmac_b64("s3cr\u00e9t".encode(), STAMP.encode() + '{"body": "caf\u00e9"}'.encode()),
+        id="utf8-secret-and-body",
+    ),
+]
+
+
+@pytest.mark.parametrize("secret, timestamp, body, signature", VECTORS)
+def test_signature_vectors(secret: str, timestamp: str, body: bytes, signature: str) -> None:
+    assert zw.sign(secret, timestamp, body) == signature
+    now = datetime.fromisoformat(timestamp).timestamp()
+    headers = {
+        "X-Zendesk-Webhook-Signature": signature,
+        "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+    }
+    assert zw.verify(body, headers, [secret], now) is None
+
+
+def test_old_body_then_timestamp_vector_is_refused() -> None:
+    # reference/zendesk.md §1 TRAP: an old doc page signed body + timestamp.
+    headers = {
+        "X-Zendesk-Webhook-Signature": "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=",
+        "X-Zendesk-Webhook-Signature-Timestamp": "2021-07-25T10:00:00Z",
+    }
+    now = datetime(2021, 7, 25, 10, 0, tzinfo=UTC).timestamp()
+    error = refused(
+        zw.verify,
+        b'{"say": "hello"}',
+        headers,
+        ["HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA="],
+        now,
+    )
+    assert (error.status, error.code) == (401, "invalid_signature")
+
+
+def test_secret_is_not_base64_decoded() -> None:
+    decoded_key = base64.b64decode(TEST_SECRET)
+    headers = {
+        "X-Zendesk-Webhook-Signature": hmac_b64(decoded_key, STAMP.encode() + BODY),
+        "X-Zendesk-Webhook-Signature-Timestamp": STAMP,
+    }
+    assert refused(zw.verify, BODY, headers, [TEST_SECRET], NOW).code == "invalid_signature"
+
+
+def test_signed_headers_verify() -> None:
+    headers = zw.signed_headers(TEST_SECRET, BODY, NOW + 0.9, invocation_id="inv-1")
+    assert headers["X-Zendesk-Webhook-Signature-Timestamp"] == STAMP
+    assert headers["X-Zendesk-Webhook-Invocation-Id"] == "inv-1"
+    zw.verify(BODY, headers, [TEST_SECRET], NOW)
+
+
+ROTATIONS = [
+    pytest.param([TEST_SECRET], TEST_SECRET, id="only"),
+    pytest.param([OTHER_SECRET, TEST_SECRET], TEST_SECRET, id="second-of-two"),
+    pytest.param([TEST_SECRET, OTHER_SECRET], OTHER_SECRET, id="new-after-old"),
+    pytest.param(["", OTHER_SECRET], OTHER_SECRET, id="blank-entry-skipped"),
+    pytest.param(TEST_SECRET, TEST_SECRET, id="bare-string-is-one-secret"),
+]
+
+
+@pytest.mark.parametrize("secrets, signing_secret", ROTATIONS)
+def test_any_configured_secret_may_match(secrets: Any, signing_secret: str) -> None:
+    zw.verify(BODY, signed(secret=signing_secret), secrets, NOW)
+
+
+WRONG_SECRETS = [
+    pytest.param([OTHER_SECRET], TEST_SECRET, id="not-configured"),
+    pytest.param([], TEST_SECRET, id="none-configured"),
+    pytest.param([""], "", id="empty-key-never-matches"),
+    pytest.param(TEST_SECRET, TEST_SECRET[0], id="bare-string-not-split-into-characters"),
+]
+
+
+@pytest.mark.parametrize("secrets, signing_secret", WRONG_SECRETS)
+def test_unknown_secret_is_refused(secrets: Any, signing_secret: str) -> None:
+    error = refused(zw.verify, BODY, signed(secret=signing_secret), secrets, NOW)
+    assert (error.status, error.code) == (401, "invalid_signature")
+
+
+def test_every_secret_is_tried_whichever_matches(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real_new, real_compare = hmac.new, hmac.compare_digest
+
+    def counting_new(*args: Any, **kwargs: Any) -> Any:
+        calls.append("hmac")
+        return real_new(*args, **kwargs)
+
+    def counting_compare(a: Any, b: Any) -> bool:
+        calls.append("compare")
+        return real_compare(a, b)
+
+    monkeypatch.setattr(hmac, "new", counting_new)
+    monkeypatch.setattr(hmac, "compare_digest", counting_compare)
+    secrets = [TEST_SECRET, OTHER_SECRET, "third"]
+    traces = []
+    for signing_secret in secrets:
+        headers = signed(secret=signing_secret)
+        calls.clear()
+        zw.verify(BODY, headers, secrets, NOW)
+        traces.append(list(calls))
+    assert traces == [["hmac", "compare"] * 3] * 3
+
+
+@pytest.mark.parametrize("skew", [-300, -1, 0, 1, 300])
+def test_timestamps_within_300_seconds_pass(skew: int) -> None:
+    zw.verify(BODY, signed(), [TEST_SECRET], NOW + skew)
+
+
+@pytest.mark.parametrize("skew", [-301, 301, 86_400], ids=["future", "stale", "a-day-old"])
+def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
+    # `now` minus skew: a negative skew puts the signing time ahead of the server clock.
+    error = refused(zw.verify, BODY, signed(), [TEST_SECRET], NOW + skew)
+    assert (error.status, error.code) == (401, "stale_timestamp")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({k.lower(): v for k, v in signed().items()}, id="lower-case"),
+        pytest.param({k.upper(): v for k, v in signed().items()}, id="upper-case"),
+        pytest.param(Headers(signed()), id="starlette-headers"),
+    ],
+)
+def test_header_names_are_case_insensitive(headers: Any) -> None:
+    zw.verify(BODY, headers, [TEST_SECRET], NOW)
+
+
+def test_fractional_or_offset_timestamps_are_signed_as_sent() -> None:
+    for stamp in ("2026-11-25T10:00:00.250Z", "2026-11-25T11:00:00+01:00"):
+        zw.verify(BODY, signed(timestamp=stamp), [TEST_SECRET], NOW)
+
+
+SIGNATURE = "X-Zendesk-Webhook-Signature"
+TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
+
+REFUSALS = [
+    pytest.param({SIGNATURE: None}, "missing_signature", id="no-signature"),
+    pytest.param({TIMESTAMP: None}, "missing_signature", id="no-timestamp"),
+    pytest.param({SIGNATURE: None, TIMESTAMP: None}, "missing_signature", id="no-headers"),
+    pytest.param({SIGNATURE: ""}, "missing_signature", id="empty-signature"),
+    pytest.param({TIMESTAMP: "1795600800"}, "malformed_signature", id="epoch-seconds"),
+    pytest.param({TIMESTAMP: "2026-11-25T10:00:00"}, "malformed_signature", id="no-zone"),
+    pytest.param({TIMESTAMP: "2026-11-25 10:00:00Z"}, "malformed_signature", id="space"),
+    pytest.param({TIMESTAMP: "2026-13-25T10:00:00Z"}, "malformed_signature", id="month-13"),
+    pytest.param({TIMESTAMP: "2026-11-25"}, "malformed_signature", id="date-only"),
+    pytest.param({TIMESTAMP: "yesterday"}, "malformed_signature", id="words"),
+    pytest.param({SIGNATURE: "not base64!"}, "malformed_signature", id="signature-not-base64"),
+    pytest.param({SIGNATURE: "AAAA"}, "malformed_signature", id="signature-too-short"),
+    pytest.param(
+        {SIGNATURE: hashlib.sha256(b"x").hexdigest()}, "malformed_signature", id="hex-digest"
+    ),
+    pytest.param({SIGNATURE: "A" * 4000}, "malformed_signature", id="signature-huge"),
+    pytest.param(
+        {SIGNATURE: base64.b64encode(bytes(32)).decode()},
+        "invalid_signature",
+        id="wrong-signature",
+    ),
+    pytest.param(
+        {TIMESTAMP: "2026-11-25T10:00:00+00:00"},
+        "invalid_signature",
+        id="same-instant-other-text",
+    ),
+]
+
+
+@pytest.mark.parametrize("change, code", REFUSALS)
+def test_refusals(change: dict[str, str | None], code: str) -> None:
+    sent = signed()
+    for name, value in change.items():
+        if value is None:
+            del sent[name]
+        else:
+            sent[name] = value
+    error = refused(zw.verify, BODY, sent, [TEST_SECRET], NOW)
+    assert (error.status, error.code) == (401, code)
+
+
+def test_changed_body_is_refused() -> None:
+    error = refused(zw.verify, BODY + b" ", signed(), [TEST_SECRET], NOW)
+    assert error.code == "invalid_signature"
+
+
+# ---------------------------------------------------------------- event subscriptions
+
+EVENT_ID = "01JDQ8W5Y3S9K7H2M4N6P8R0TV"
+AT = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+def subscription(kind: str, event: Any, **detail: Any) -> dict[str, Any]:
+    """A payload shaped like Zendesk's: string ids, UPPER-case enums, nanosecond time."""
+    return {
+        "account_id": 12345678,
+        "detail": {
+            "actor_id": "900123",
+            "assignee_id": "366001",
+            "brand_id": "360000001",
+            "created_at": "2026-11-25T09:58:12Z",
+            "custom_status": "18213093",
+            "description": "My invoice is wrong",
+            "external_id": "conv_42",
+            "form_id": "360000002",
+            "group_id": "360005555",
+            "id": "5158",
+            "is_public": True,
+            "organization_id": None,
+            "priority": "HIGH",
+            "requester_id": "900456",
+            "status": "OPEN",
+            "subject": "[billing_problem] Invoice",
+            "submitter_id": "900789",
+            "tags": ["billing", "urgent"],
+            "type": "INCIDENT",
+            "updated_at": "2026-11-25T10:00:00Z",
+            "via": {"channel": "web_service"},
+            **detail,
+        },
+        "event": event,
+        "id": EVENT_ID,
+        "subject": "zen:ticket:5158",
+        "time": "2026-11-25T10:00:00.123456789Z",
+        "type": f"zen:event-type:ticket.{kind}",
+        "zendesk_event_version": "2022-11-06",
+    }
+
+
+def comment(**changes: Any) -> dict[str, Any]:
+    value = {
+        "id": "54509363035291",
+        "body": "Your refund is on its way.",
+        "html_body": "<p>Your refund is on its way.</p>",
+        "is_public": True,
+        "author": {"id": "366001", "is_staff": True, "name": "Ana Agent"},
+    }
+    return {"comment": {**value, **changes}}
+
+
+def ticket_event(cls: type, **fields: Any) -> Any:
+    defaults: dict[str, Any] = {
+        "system": "zendesk",
+        "ticket_id": "5158",
+        "external_id": "conv_42",
+        "occurred_at": AT,
+    }
+    if cls is not TicketCommentAdded:
+        defaults["actor_id"] = "900123"
+    return cls(**{**defaults, **fields})
+
+
+PARSED = [
+    pytest.param(
+        subscription("comment_added", comment()),
+        ticket_event(
+            TicketCommentAdded,
+            comment_id="54509363035291",
+            body="Your refund is on its way.",
+            public=True,
+            author_id="366001",
+            author_name="Ana Agent",
+            author_is_agent=True,
+        ),
+        id="agent-public-reply",
+    ),
+    pytest.param(
+        subscription(
+            "comment_added",
+            comment(
+                id=54509451282203,
+                body="Customer sounds upset",
+                is_public=False,
+                author={"id": 366001, "is_staff": True, "name": None},
+            ),
+        ),
+        ticket_event(
+            TicketCommentAdded,
+            comment_id="54509451282203",
+            body="Customer sounds upset",
+            public=False,
+            author_id="366001",
+            author_name=None,
+            author_is_agent=True,
+        ),
+        id="internal-note-numeric-ids",
+    ),
+    pytest.param(
+        subscription(
+            "comment_added",
+            comment(body="Thanks!", author={"id": "900456", "is_staff": False, "name": "Cy"}),
+        ),
+        ticket_event(
+            TicketCommentAdded,
+            comment_id="54509363035291",
+            body="Thanks!",
+            public=True,
+            author_id="900456",
+            author_name="Cy",
+            author_is_agent=False,
+        ),
+        id="requester-comment",
+    ),
+    pytest.param(
+        subscription("status_changed", {"current": "SOLVED", "previous": "OPEN"}),
+        ticket_event(TicketStatusChanged, status="solved", previous="open"),
+        id="status-solved",
+    ),
+    pytest.param(
+        subscription("status_changed", {"current": "PENDING", "previous": None}),
+        ticket_event(TicketStatusChanged, status="pending", previous=None),
+        id="status-no-previous",
+    ),
+    pytest.param(
+        subscription("status_changed", {"current": "HOLD", "previous": "NEW"}),
+        ticket_event(TicketStatusChanged, status="hold", previous="new"),
+        id="status-hold",
+    ),
+    pytest.param(
+        subscription("status_changed", {"current": "CLOSED", "previous": "SOLVED"}),
+        ticket_event(TicketStatusChanged, status="closed", previous="solved"),
+        id="status-closed",
+    ),
+    pytest.param(
+        subscription("priority_changed", {"current": "NORMAL", "previous": "HIGH"}),
+        ticket_event(TicketPriorityChanged, priority="medium"),
+        id="priority-normal-is-medium",
+    ),
+    pytest.param(
+        subscription("priority_changed", {"current": "URGENT", "previous": "LOW"}),
+        ticket_event(TicketPriorityChanged, priority="urgent"),
+        id="priority-urgent",
+    ),
+    pytest.param(
+        subscription("priority_changed", {"current": None, "previous": "LOW"}),
+        ticket_event(TicketPriorityChanged, priority=None),
+        id="priority-removed",
+    ),
+    pytest.param(
+        subscription("group_assignment_changed", {"current": "360005555", "previous": None}),
+        ticket_event(TicketGroupChanged, group_id="360005555", group=None),
+        id="group",
+    ),
+    pytest.param(
+        subscription("group_assignment_changed", {"current": None, "previous": 360005555}),
+        ticket_event(TicketGroupChanged, group_id=None, group=None),
+        id="group-removed",
+    ),
+    pytest.param(
+        subscription("agent_assignment_changed", {"current": 366002, "previous": "366001"}),
+        ticket_event(TicketAssigneeChanged, assignee_id="366002", assignee=None),
+        id="assignee-numeric",
+    ),
+    pytest.param(
+        subscription(
+            "status_changed",
+            {"current": "OPEN", "previous": "PENDING"},
+            id=5158,
+            actor_id=900123,
+            external_id=None,
+        ),
+        ticket_event(TicketStatusChanged, status="open", previous="pending", external_id=None),
+        id="numeric-detail-ids-no-external-id",
+    ),
+    pytest.param(
+        subscription("status_changed", {"current": "OPEN"}, actor_id="-1", external_id=""),
+        ticket_event(
+            TicketStatusChanged, status="open", previous=None, actor_id="-1", external_id=None
+        ),
+        id="system-actor-blank-external-id",
+    ),
+]
+
+
+@pytest.mark.parametrize("payload, expected", PARSED)
+def test_parse_subscription_events(payload: dict[str, Any], expected: Any) -> None:
+    delivery = zw.parse(orjson.dumps(payload), {})
+    assert delivery.event == expected
+    assert delivery.delivery_id == EVENT_ID
+    assert delivery.type == payload["type"]
+    assert delivery.occurred_at == AT
+    assert delivery.ticket_id == "5158"
+    assert delivery.external_id == expected.external_id
+    assert delivery.data == payload
+
+
+IGNORED = [
+    pytest.param(
+        subscription("tags_changed", {"added": ["vip"], "removed": []}), "5158", "conv_42"
+    ),
+    pytest.param(subscription("created", {}), "5158", "conv_42", id="ticket-created"),
+    pytest.param(subscription("custom_status_changed", "not even an object"), "5158", "conv_42"),
+    pytest.param(
+        {
+            "account_id": 1,
+            "detail": {"id": "77", "external_id": "crm-77", "email": "a@b.c"},
+            "event": {},
+            "id": "01JDQ8W5Y3S9K7H2M4N6P8R0TX",
+            "subject": "zen:user:77",
+            "time": "2026-11-25T10:00:00.123456789Z",
+            "type": "zen:event-type:user.created",
+            "zendesk_event_version": "2022-11-06",
+        },
+        None,
+        None,
+        id="user-event",
+    ),
+]
+
+
+@pytest.mark.parametrize("payload, ticket_id, external_id", IGNORED)
+def test_other_types_are_well_formed_without_event(
+    payload: dict[str, Any], ticket_id: str | None, external_id: str | None
+) -> None:
+    delivery = zw.parse(orjson.dumps(payload), {})
+    assert delivery.event is None
+    assert (delivery.ticket_id, delivery.external_id) == (ticket_id, external_id)
+    assert delivery.delivery_id == payload["id"]
+    assert delivery.data == payload
+
+
+def without(payload: dict[str, Any], *path: str) -> dict[str, Any]:
+    copy = orjson.loads(orjson.dumps(payload))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return copy
+
+
+def replaced(payload: dict[str, Any], value: Any, *path: str) -> dict[str, Any]:
+    copy = orjson.loads(orjson.dumps(payload))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copy
+
+
+STATUS = subscription("status_changed", {"current": "SOLVED", "previous": "OPEN"})
+COMMENT = subscription("comment_added", comment())
+
+BAD_SUBSCRIPTIONS = [
+    pytest.param(b"{not json", 400, "invalid_json", None, id="not-json"),
+    pytest.param(b"", 400, "invalid_json", None, id="empty-body"),
+    pytest.param(b"[1]", 400, "invalid_payload", None, id="array"),
+    pytest.param(without(STATUS, "id"), 400, "invalid_payload", "id", id="no-id"),
+    pytest.param(replaced(STATUS, 42, "id"), 400, "invalid_payload", "id", id="id-number"),
+    pytest.param(replaced(STATUS, "", "id"), 400, "invalid_payload", "id", id="id-empty"),
+    pytest.param(without(STATUS, "type"), 400, "invalid_payload", "type", id="no-type"),
+    pytest.param(replaced(STATUS, 7, "type"), 400, "invalid_payload", "type", id="type-number"),
+    pytest.param(without(STATUS, "time"), 400, "invalid_payload", "time", id="no-time"),
+    pytest.param(
+        replaced(STATUS, 1795600800, "time"), 400, "invalid_payload", "time", id="time-epoch"
+    ),
+    pytest.param(
+        replaced(STATUS, "last tuesday", "time"), 400, "invalid_payload", "time", id="time-words"
+    ),
+    pytest.param(without(STATUS, "detail"), 400, "invalid_payload", "detail", id="no-detail"),
+    pytest.param(
+        replaced(STATUS, [], "detail"), 400, "invalid_payload", "detail", id="detail-list"
+    ),
+    pytest.param(
+        without(STATUS, "detail", "id"), 400, "invalid_payload", "detail.id", id="no-detail-id"
+    ),
+    pytest.param(
+        replaced(STATUS, True, "detail", "id"),
+        400,
+        "invalid_payload",
+        "detail.id",
+        id="detail-id-bool",
+    ),
+    pytest.param(
+        replaced(STATUS, 51.5, "detail", "id"),
+        400,
+        "invalid_payload",
+        "detail.id",
+        id="detail-id-float",
+    ),
+    pytest.param(without(STATUS, "event"), 422, "invalid_data", "event", id="no-event"),
+    pytest.param(
+        replaced(STATUS, "SOLVED", "event"), 422, "invalid_data", "event", id="event-string"
+    ),
+    pytest.param(
+        replaced(STATUS, "REOPENED", "event", "current"),
+        422,
+        "invalid_data",
+        "event.current",
+        id="unknown-status",
+    ),
+    pytest.param(
+        without(STATUS, "event", "current"),
+        422,
+        "invalid_data",
+        "event.current",
+        id="no-current-status",
+    ),
+    pytest.param(
+        replaced(STATUS, 3, "event", "previous"),
+        422,
+        "invalid_data",
+        "event.previous",
+        id="previous-status-number",
+    ),
+    pytest.param(
+        subscription("priority_changed", {"current": "CRITICAL"}),
+        422,
+        "invalid_data",
+        "event.current",
+        id="unknown-priority",
+    ),
+    pytest.param(
+        subscription("group_assignment_changed", {"current": ["360005555"]}),
+        422,
+        "invalid_data",
+        "event.current",
+        id="group-list",
+    ),
+    pytest.param(
+        subscription("agent_assignment_changed", {"current": {"id": 1}}),
+        422,
+        "invalid_data",
+        "event.current",
+        id="assignee-object",
+    ),
+    pytest.param(
+        replaced(STATUS, 5.5, "detail", "external_id"),
+        422,
+        "invalid_data",
+        "detail.external_id",
+        id="external-id-float",
+    ),
+    pytest.param(
+        replaced(STATUS, {}, "detail", "actor_id"),
+        422,
+        "invalid_data",
+        "detail.actor_id",
+        id="actor-id-object",
+    ),
+    pytest.param(
+        without(COMMENT, "event", "comment"),
+        422,
+        "invalid_data",
+        "event.comment",
+        id="no-comment",
+    ),
+    pytest.param(
+        without(COMMENT, "event", "comment", "id"),
+        422,
+        "invalid_data",
+        "event.comment.id",
+        id="no-comment-id",
+    ),
+    pytest.param(
+        replaced(COMMENT, None, "event", "comment", "body"),
+        422,
+        "invalid_data",
+        "event.comment.body",
+        id="comment-body-null",
+    ),
+    pytest.param(
+        replaced(COMMENT, "true", "event", "comment", "is_public"),
+        422,
+        "invalid_data",
+        "event.comment.is_public",
+        id="is-public-string",
+    ),
+    pytest.param(
+        without(COMMENT, "event", "comment", "author"),
+        422,
+        "invalid_data",
+        "event.comment.author",
+        id="no-author",
+    ),
+    pytest.param(
+        without(COMMENT, "event", "comment", "author", "is_staff"),
+        422,
+        "invalid_data",
+        "event.comment.author.is_staff",
+        id="no-is-staff",
+    ),
+    pytest.param(
+        replaced(COMMENT, 7, "event", "comment", "author", "name"),
+        422,
+        "invalid_data",
+        "event.comment.author.name",
+        id="author-name-number",
+    ),
+]
+
+
+@pytest.mark.parametrize("payload, status, code, field", BAD_SUBSCRIPTIONS)
+def test_bad_subscription_payloads(payload: Any, status: int, code: str, field: str | None) -> None:
+    raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    error = refused(zw.parse, raw, {})
+    assert (error.status, error.code, error.field) == (status, code, field)
+
+
+def test_naive_time_is_taken_as_utc() -> None:
+    payload = replaced(STATUS, "2026-11-25T10:00:00.123456", "time")
+    assert zw.parse(orjson.dumps(payload), {}).occurred_at == AT
+
+
+# ---------------------------------------------------------------- trigger bodies
+
+PLACEHOLDER = re.compile(r"\{\{([a-z_.]+)\}\}")
+INVOCATION = "8350205582"
+RENDERED = {
+    "ticket.id": "5158",
+    "ticket.external_id": "conv_42",
+    "ticket.updated_at_with_timestamp": "2026-11-25T10:00Z",
+    "current_user.id": "366001",
+    "ticket.status": "Solved",
+    "ticket.priority": "Normal",
+    "ticket.group.name": "Billing Team",
+    "ticket.assignee.id": "366001",
+    "ticket.assignee.name": "Ana Agent",
+    "ticket.latest_comment.id": "54509363035291",
+    "ticket.latest_comment.value": 'Refund sent: "RF-1"\nAnything else?',
+    "ticket.latest_comment.is_public": "true",
+    "ticket.latest_comment.author.id": "366001",
+    "ticket.latest_comment.author.name": "Ana Agent",
+    "current_user.role": "Agent",
+}
+TRIGGER_AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def render(template: str = zw.TRIGGER_BODY, **values: str) -> bytes:
+    """Fill the placeholders as Zendesk would: as text, escaped inside the JSON strings."""
+    given = {**RENDERED, **{name.replace("__", "."): value for name, value in values.items()}}
+
+    def text(match: re.Match[str]) -> str:
+        return orjson.dumps(given.get(match[1], "")).decode()[1:-1]
+
+    return PLACEHOLDER.sub(text, template).encode()
+
+
+def without_comment() -> str:
+    # The status trigger's body: the same template, no comment block.
+    body = orjson.loads(zw.TRIGGER_BODY)
+    del body["comment"]
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
+
+
+def trigger_headers(invocation: str | None = INVOCATION) -> dict[str, str]:
+    headers = {"X-Zendesk-Webhook-Signature-Timestamp": "2026-11-25T10:00:07Z"}
+    if invocation is not None:
+        headers["X-Zendesk-Webhook-Invocation-Id"] = invocation
+    return headers
+
+
+def test_trigger_body_uses_the_documented_placeholders() -> None:
+    assert set(PLACEHOLDER.findall(zw.TRIGGER_BODY)) == set(RENDERED)
+    assert orjson.loads(zw.TRIGGER_BODY)["ticketsync"] == "trigger/1"
+
+
+def test_setup_page_shows_the_trigger_body() -> None:
+    page = (ROOT / "docs" / "zendesk-webhooks.md").read_text(encoding="utf-8")
+    assert zw.TRIGGER_BODY.strip() in page
+    assert without_comment() in page
+
+
+def comment_added(**fields: Any) -> TicketCommentAdded:
+    defaults: dict[str, Any] = {
+        "system": "zendesk",
+        "ticket_id": "5158",
+        "comment_id": "54509363035291",
+        "body": 'Refund sent: "RF-1"\nAnything else?',
+        "public": True,
+        "author_id": "366001",
+        "author_name": "Ana Agent",
+        "author_is_agent": True,
+        "external_id": "conv_42",
+        "occurred_at": TRIGGER_AT,
+    }
+    return TicketCommentAdded(**{**defaults, **fields})
+
+
+def status_changed(**fields: Any) -> TicketStatusChanged:
+    defaults: dict[str, Any] = {
+        "system": "zendesk",
+        "ticket_id": "5158",
+        "status": "solved",
+        "previous": None,
+        "actor_id": "366001",
+        "external_id": "conv_42",
+        "occurred_at": TRIGGER_AT,
+    }
+    return TicketStatusChanged(**{**defaults, **fields})
+
+
+TRIGGERS = [
+    pytest.param(render(), "trigger.comment_added", comment_added(), id="agent-comment"),
+    pytest.param(
+        render(
+            current_user__role="End-user",
+            current_user__id="900456",
+            ticket__latest_comment__author__id="900456",
+            ticket__latest_comment__author__name="Cy Customer",
+            ticket__latest_comment__value="Still broken",
+        ),
+        "trigger.comment_added",
+        comment_added(
+            body="Still broken",
+            author_id="900456",
+            author_name="Cy Customer",
+            author_is_agent=False,
+        ),
+        id="end-user-comment",
+    ),
+    pytest.param(
+        render(ticket__latest_comment__is_public="false", current_user__role="Admin"),
+        "trigger.comment_added",
+        comment_added(public=False),
+        id="admin-internal-note",
+    ),
+    pytest.param(
+        render(
+            ticket__external_id="",
+            ticket__latest_comment__author__name="",
+            ticket__latest_comment__value="",
+        ),
+        "trigger.comment_added",
+        comment_added(external_id=None, author_name=None, body=""),
+        id="comment-with-empty-placeholders",
+    ),
+    pytest.param(
+        render(without_comment()), "trigger.status_changed", status_changed(), id="status"
+    ),
+    pytest.param(
+        render(
+            without_comment(),
+            ticket__status="On-hold",
+            ticket__external_id="",
+            ticket__priority="",
+            ticket__group__name="",
+            ticket__assignee__id="",
+            ticket__assignee__name="",
+        ),
+        "trigger.status_changed",
+        status_changed(status="hold", external_id=None),
+        id="status-with-empty-placeholders",
+    ),
+    pytest.param(
+        render(
+            ticket__latest_comment__id="",
+            ticket__latest_comment__value="",
+            ticket__latest_comment__is_public="",
+            ticket__latest_comment__author__id="",
+            ticket__latest_comment__author__name="",
+            current_user__role="",
+            ticket__status="Open",
+        ),
+        "trigger.status_changed",
+        status_changed(status="open"),
+        id="all-empty-comment-is-no-comment",
+    ),
+    pytest.param(
+        render(without_comment(), ticket__updated_at_with_timestamp=""),
+        "trigger.status_changed",
+        status_changed(occurred_at=datetime(2026, 11, 25, 10, 0, 7, tzinfo=UTC)),
+        id="no-updated-at-uses-signing-time",
+    ),
+    pytest.param(
+        orjson.dumps(
+            {
+                "ticketsync": "trigger/1",
+                "ticket_id": 5158,
+                "external_id": "conv_42",
+                "updated_at": "2026-11-25T10:00Z",
+                "actor_id": 366001,
+                "status": "solved",
+                "comment": None,
+            }
+        ),
+        "trigger.status_changed",
+        status_changed(),
+        id="unquoted-numbers-and-null-comment",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, event_type, expected", TRIGGERS)
+def test_parse_trigger_bodies(raw: bytes, event_type: str, expected: Any) -> None:
+    delivery = zw.parse(raw, trigger_headers())
+    assert delivery.event == expected
+    assert delivery.type == event_type
+    assert delivery.delivery_id == INVOCATION
+    assert delivery.ticket_id == "5158"
+    assert delivery.external_id == expected.external_id
+    assert delivery.occurred_at == expected.occurred_at
+
+
+def test_trigger_keeps_the_rest_in_data_with_empty_placeholders_as_none() -> None:
+    delivery = zw.parse(render(ticket__group__name=""), trigger_headers())
+    assert isinstance(delivery.event, TicketCommentAdded)
+    assert delivery.data["status"] == "Solved"
+    assert delivery.data["priority"] == "Normal"
+    assert delivery.data["group"] is None
+    assert delivery.data["assignee"] == "Ana Agent"
+    assert delivery.data["comment"]["id"] == "54509363035291"
+
+
+def test_invocation_header_name_is_case_insensitive() -> None:
+    headers = {"x-zendesk-webhook-invocation-id": "inv-9"}
+    assert zw.parse(render(), headers).delivery_id == "inv-9"
+    assert zw.parse(render(), Headers({"X-Zendesk-Webhook-Invocation-Id": "inv-8"})).delivery_id
+
+
+def trigger_refusal(raw: bytes, headers: dict[str, str] | None = None) -> RejectedDelivery:
+    return refused(zw.parse, raw, trigger_headers() if headers is None else headers)
+
+
+BAD_TRIGGERS = [
+    pytest.param(
+        render(),
+        trigger_headers(None),
+        400,
+        "invalid_payload",
+        zw.INVOCATION_HEADER,
+        id="no-invocation-id",
+    ),
+    pytest.param(
+        render(),
+        trigger_headers(""),
+        400,
+        "invalid_payload",
+        zw.INVOCATION_HEADER,
+        id="empty-invocation-id",
+    ),
+    pytest.param(
+        render().replace(b"trigger/1", b"trigger/2"),
+        None,
+        400,
+        "invalid_payload",
+        "ticketsync",
+        id="unknown-version",
+    ),
+    pytest.param(
+        render(ticket__id=""), None, 400, "invalid_payload", "ticket_id", id="empty-ticket-id"
+    ),
+    pytest.param(
+        render(ticket__updated_at_with_timestamp="Nov 25, 2026"),
+        None,
+        400,
+        "invalid_payload",
+        "updated_at",
+        id="updated-at-not-iso",
+    ),
+    pytest.param(
+        render(ticket__updated_at_with_timestamp=""),
+        {zw.INVOCATION_HEADER: INVOCATION},
+        400,
+        "invalid_payload",
+        "updated_at",
+        id="no-time-at-all",
+    ),
+    pytest.param(
+        render(without_comment(), ticket__status="Geschlossen"),
+        None,
+        422,
+        "invalid_data",
+        "status",
+        id="status-not-understood",
+    ),
+    pytest.param(
+        render(without_comment(), ticket__status=""),
+        None,
+        422,
+        "invalid_data",
+        "status",
+        id="status-empty",
+    ),
+    pytest.param(
+        render(ticket__latest_comment__id=""),
+        None,
+        422,
+        "invalid_data",
+        "comment.id",
+        id="comment-without-id",
+    ),
+    pytest.param(
+        render(ticket__latest_comment__is_public="yes"),
+        None,
+        422,
+        "invalid_data",
+        "comment.public",
+        id="public-not-boolean",
+    ),
+    pytest.param(
+        render(current_user__role=""),
+        None,
+        422,
+        "invalid_data",
+        "comment.author_role",
+        id="role-empty",
+    ),
+    pytest.param(
+        render(current_user__role="Agente"),
+        None,
+        422,
+        "invalid_data",
+        "comment.author_role",
+        id="role-not-understood",
+    ),
+    pytest.param(
+        render().replace(b'"comment": {', b'"comment": "x", "was": {'),
+        None,
+        422,
+        "invalid_data",
+        "comment",
+        id="comment-not-object",
+    ),
+    pytest.param(
+        b'{"ticketsync": "trigger/1", "ticket_id": "5158", "updated_at": "2026-11-25T10:00Z",'
+        b' "status": "Open", "external_id": ["conv_42"]}',
+        None,
+        422,
+        "invalid_data",
+        "external_id",
+        id="external-id-list",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, headers, status, code, field", BAD_TRIGGERS)
+def test_bad_trigger_bodies(
+    raw: bytes, headers: dict[str, str] | None, status: int, code: str, field: str
+) -> None:
+    error = trigger_refusal(raw, headers)
+    assert (error.status, error.code, error.field) == (status, code, field)
