@@ -24,6 +24,7 @@ test: lint
 
 bench: $(READY)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/escalation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -95,6 +95,7 @@ class LocalHelpDesk:
                 cursor = self.context.__enter__()
 
                 def run(sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+                    """Execute one statement; its rows, if it returns any."""
                     if store.postgres:
                         sql = _TABLES.sub(lambda m: store.prefix + m.group(0), sql).replace(
                             "?", "%s"
@@ -105,6 +106,7 @@ class LocalHelpDesk:
                     except Exception:  # statements without rows
                         return []
 
+                run.cursor = cursor  # type: ignore[attr-defined]
                 return run
 
             def __exit__(self, *exc: Any) -> Any:
@@ -196,6 +198,64 @@ class LocalHelpDesk:
             )
         return self._ref(ticket["id"], status)
 
+    # Acting as an agent (POST /tickets/local/{id}/comments, PATCH /tickets/local/{id})
+
+    def agent_comment(
+        self,
+        ticket_id: str,
+        *,
+        author: str,
+        body: str,
+        public: bool,
+        also: Callable[[Any, LocalTicket, int], None],
+    ) -> int:
+        """Add an agent's comment; `also(cursor, ticket, comment_id)` runs in the same transaction.
+
+        Raises NotFound or TicketClosed.
+        """
+        now = self.clock()
+        with self._tx() as run:
+            row = self._open_ticket(run, ticket_id)
+            rows = run(
+                f"INSERT INTO {COMMENTS} (ticket_id, author, body, public, created_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (row["id"], author, body, int(public), now),
+            )
+            run(f"UPDATE {TICKETS} SET updated_at = ? WHERE id = ?", (now, row["id"]))
+            also(run.cursor, self._ticket_of(row), rows[0]["id"])  # type: ignore[attr-defined]
+            return rows[0]["id"]
+
+    def agent_change(
+        self,
+        ticket_id: str,
+        change: TicketChange,
+        *,
+        also: Callable[[Any, LocalTicket, LocalTicket], None],
+    ) -> LocalTicket:
+        """Change fields as an agent; `also(cursor, before, after)` runs in the same transaction.
+
+        As in Zendesk, a closed ticket takes no changes: raises TicketClosed, or NotFound.
+        """
+        now = self.clock()
+        with self._tx() as run:
+            row = self._open_ticket(run, ticket_id)
+            before = self._ticket_of(row)
+            run(
+                f'UPDATE {TICKETS} SET status = ?, priority = ?, "group" = ?, assignee = ?, updated_at = ? '
+                "WHERE id = ?",
+                (
+                    change.status or row["status"],
+                    change.priority or row["priority"],
+                    change.group if change.group is not None else row["group"],
+                    change.assignee if change.assignee is not None else row["assignee"],
+                    now,
+                    row["id"],
+                ),
+            )
+            after = self._ticket_of(run(f"SELECT * FROM {TICKETS} WHERE id = ?", (row["id"],))[0])
+            also(run.cursor, before, after)  # type: ignore[attr-defined]
+            return after
+
     # Reading, for GET /tickets/local/{id}
 
     def ticket(self, ticket_id: str) -> LocalTicket | None:
@@ -209,7 +269,21 @@ class LocalHelpDesk:
                 f"SELECT id, author, body, public, created_at FROM {COMMENTS} WHERE ticket_id = ? ORDER BY id",
                 (int(ticket_id),),
             )
-        row = rows[0]
+        return replace(
+            self._ticket_of(rows[0]),
+            comments=tuple(
+                LocalComment(
+                    id=c["id"],
+                    author=c["author"],
+                    body=c["body"],
+                    public=bool(c["public"]),
+                    created_at=c["created_at"],
+                )
+                for c in comments
+            ),
+        )
+
+    def _ticket_of(self, row: Any) -> LocalTicket:
         return LocalTicket(
             id=row["id"],
             external_id=row["external_id"],
@@ -223,16 +297,6 @@ class LocalHelpDesk:
             follow_up_of=row["follow_up_of"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
-            comments=tuple(
-                LocalComment(
-                    id=c["id"],
-                    author=c["author"],
-                    body=c["body"],
-                    public=bool(c["public"]),
-                    created_at=c["created_at"],
-                )
-                for c in comments
-            ),
         )
 
     def tickets(self) -> Iterator[LocalTicket]:

@@ -25,14 +25,22 @@ from events.chat import (
     MessageCreated,
     ToolExecuted,
 )
-from events.commands import AddComment, ChangeTicket, Command, CreateTicket
+from events.commands import AddComment, ChangeTicket, Command, CreateTicket, SendReply
 from events.outcomes import TicketCreated, TicketFoundClosed
+from events.ticket_side import (
+    TicketAssigneeChanged,
+    TicketCommentAdded,
+    TicketEvent,
+    TicketGroupChanged,
+    TicketPriorityChanged,
+    TicketStatusChanged,
+)
 from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketStatus
 from projections import notes
 from projections.routing import BUILT_IN, RoutingTable, ticket_tags
 
 ItemKind = Literal["user", "assistant", "tool", "escalation"]
-Event = ChatEvent | TicketCreated | TicketFoundClosed
+Event = ChatEvent | TicketCreated | TicketFoundClosed | TicketEvent
 
 # What each resolution asks of the ticket (CONTRACT section 4).
 RESOLUTION_STATUS: dict[str, TicketStatus] = {
@@ -41,6 +49,30 @@ RESOLUTION_STATUS: dict[str, TicketStatus] = {
     "duplicate": "closed",
 }
 MAX_NOTE_PART = 2000
+# Status changes ticketsync asked for whose webhooks have not come back yet. Few are ever
+# outstanding; the bound only keeps a help desk that never echoes from growing the list.
+MAX_EXPECTED = 16
+
+# Conversation statuses that a customer's new message undoes.
+SETTLED = frozenset(
+    {
+        "resolved",
+        "pending_customer",
+        "duplicate",
+        "resolved_by_agent",
+        "awaiting_customer",
+        "closed",
+    }
+)
+
+# How an agent's status change reads on the conversation (CONTRACT section 4).
+AGENT_STATUS: dict[str, str] = {
+    "solved": "resolved_by_agent",
+    "pending": "awaiting_customer",
+    "open": "with_agent",
+    "hold": "with_agent",
+    "closed": "closed",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +90,9 @@ class Ticket:
     id: str
     url: str | None = None
     status: TicketStatus | None = None
+    priority: str | None = None
+    group: str | None = None
+    assignee: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +118,8 @@ class Conversation:
     synced: tuple[str, ...] = ()  # item keys the current ticket already shows
     tagged: tuple[str, ...] = ()  # tags the current ticket already has (as far as we sent)
     pending_create: CreateTicket | None = None
+    expected: tuple[str, ...] = ()  # "status:<s>" changes we asked for, until their echo
+    replied: tuple[str, ...] = ()  # comment ids already sent to the chat
 
     @property
     def user_messages(self) -> int:
@@ -106,6 +143,8 @@ class Policy:
     system: str = "local"
     ticket_policy: Literal["default", "always"] = "default"
     routing: RoutingTable = BUILT_IN
+    own_user_ids: tuple[str, ...] = ()  # the help-desk users ticketsync acts as
+    replies: bool = True  # whether agents' replies go to the chat (a reply URL is set)
 
 
 def needs_ticket(view: Conversation, policy: Policy) -> bool:
@@ -193,6 +232,8 @@ def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversati
         id=event.ticket.id,
         url=event.ticket.url,
         status=event.ticket.status or "new",
+        priority=create.ticket.priority if create else None,
+        group=create.ticket.group if create else None,
     )
     included = create.included if create else ()
     tagged = create.tags if create else ()
@@ -204,6 +245,7 @@ def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversati
         previous_tickets=previous,
         synced=included,
         tagged=tagged,
+        expected=(),
     )
     commands: list[Command] = [
         AddComment(
@@ -277,7 +319,8 @@ def _set_status(view: Conversation, status: TicketStatus) -> tuple[Conversation,
     assert view.ticket is not None
     if view.ticket.status == status:
         return view, []
-    return replace(view, ticket=replace(view.ticket, status=status)), [
+    expected = (*view.expected, f"status:{status}")[-MAX_EXPECTED:]
+    return replace(view, ticket=replace(view.ticket, status=status), expected=expected), [
         ChangeTicket(
             conversation_id=view.conversation_id,
             ticket_id=view.ticket.id,
@@ -325,9 +368,9 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         item = Item(key=f"message:{event.message_id}", kind=event.role, text=event.content)
         if _seen(view, item.key):
             return view, []  # a repeat must not reopen the conversation either
-        status = "open" if event.role == "user" and view.resolution is not None else view.status
-        if status != view.status:
-            view = replace(view, status=status, resolution=None)
+        if event.role == "user" and view.status in SETTLED:
+            # The customer writing again opens the conversation, however it was settled.
+            view = replace(view, status="open", resolution=None)
         return _add_item(view, item, policy)
     if isinstance(event, ToolExecuted):
         view = replace(
@@ -361,11 +404,62 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         if view.ticket is not None and view.ticket.id == event.ticket.id:
             return view, []
         return _after_created(view, event)
+    if isinstance(
+        event,
+        TicketCommentAdded
+        | TicketStatusChanged
+        | TicketPriorityChanged
+        | TicketGroupChanged
+        | TicketAssigneeChanged,
+    ):
+        return _ticket_side(view, event, policy)
     if isinstance(event, TicketFoundClosed):
         if view.ticket is None or view.ticket.id != event.ticket_id:
             return view, []
         return replace(view, ticket=replace(view.ticket, status="closed")), []
     raise TypeError(f"unknown event {type(event).__name__}")
+
+
+def _ticket_side(
+    view: Conversation, event: TicketEvent, policy: Policy
+) -> tuple[Conversation, list[Command]]:
+    """What a change on the help desk's side means for the conversation."""
+    ticket = view.ticket
+    if ticket is None or ticket.system != event.system or ticket.id != event.ticket_id:
+        return view, []  # not this conversation's current ticket: kept in the log, no more
+    if isinstance(event, TicketStatusChanged) and f"status:{event.status}" in view.expected:
+        # The help desk confirming a change ticketsync asked for. Used up whoever it names as
+        # actor: a leftover would swallow an agent's later change to the same status.
+        index = view.expected.index(f"status:{event.status}")
+        return replace(view, expected=view.expected[:index] + view.expected[index + 1 :]), []
+    actor = event.author_id if isinstance(event, TicketCommentAdded) else event.actor_id
+    if actor is not None and actor in policy.own_user_ids:
+        return view, []  # ticketsync's own change coming back: no echo
+    if isinstance(event, TicketCommentAdded):
+        if not (event.public and event.author_is_agent) or event.comment_id in view.replied:
+            return view, []
+        view = replace(view, replied=(*view.replied, event.comment_id))
+        if not policy.replies:
+            return view, []
+        return view, [
+            SendReply(
+                conversation_id=view.conversation_id,
+                system=event.system,
+                ticket_id=event.ticket_id,
+                comment_id=event.comment_id,
+                author_name=event.author_name,
+                body=event.body,
+                sent_at=event.occurred_at,
+            )
+        ]
+    if isinstance(event, TicketStatusChanged):
+        status = AGENT_STATUS.get(event.status, view.status)
+        return replace(view, ticket=replace(ticket, status=event.status), status=status), []
+    if isinstance(event, TicketPriorityChanged):
+        return replace(view, ticket=replace(ticket, priority=event.priority)), []
+    if isinstance(event, TicketGroupChanged):
+        return replace(view, ticket=replace(ticket, group=event.group or event.group_id)), []
+    return replace(view, ticket=replace(ticket, assignee=event.assignee or event.assignee_id)), []
 
 
 def _intents(view: Conversation, event: IntentsDetected) -> tuple[Conversation, list[Command]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,12 +12,15 @@ from events.errors import ConfigError
 from projections.conversation import Policy
 from projections.routing import BUILT_IN, load_routing
 from service.config import Settings
+from service.dev_inbox import DevInbox
 from service.ingest import Ingestor
 from service.log import EventLog
-from service.outbox import Backoff, Dispatcher
+from service.outbox import Backoff, ChatReplies, Dispatcher
 from service.projector import ConversationProjector
 from service.store import Store
 from service.workers import Worker
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Container:
     clock: Callable[[], float]
     workers: list[Worker] = field(default_factory=list)
     run_workers: bool = True
+    dev_inbox: DevInbox | None = None
 
     def start(self) -> None:
         self.ingestor.start()
@@ -48,16 +53,51 @@ class Container:
     def close(self) -> None:
         self.stop()
         self.dispatcher.close()
-        close = getattr(self.help_desk, "close", None)
-        if close is not None:
-            close()
+        for closable in (self.help_desk, self.dispatcher.chat_replies):
+            close = getattr(closable, "close", None)
+            if close is not None:
+                close()
         self.log.close()
 
 
-def policy(settings: Settings) -> Policy:
+def policy(settings: Settings, own_user_ids: tuple[str, ...] = ()) -> Policy:
     """The reconciliation policy; raises ConfigError for a bad routing file."""
     routing = load_routing(settings.routing_file) if settings.routing_file else BUILT_IN
-    return Policy(system=settings.ticketing, ticket_policy=settings.ticket_policy, routing=routing)
+    return Policy(
+        system=settings.ticketing,
+        ticket_policy=settings.ticket_policy,
+        routing=routing,
+        own_user_ids=own_user_ids,
+        replies=settings.chat_reply_url is not None,
+    )
+
+
+def own_user_ids(desk: HelpDesk) -> tuple[str, ...]:
+    """The help-desk user ticketsync acts as, so its own changes coming back cause nothing.
+
+    Best effort: when the help desk cannot be asked now, echoes are still recognised by
+    matching the changes ticketsync asked for.
+    """
+    api_user_id = getattr(desk, "api_user_id", None)
+    if api_user_id is None:
+        return ()
+    try:
+        return (api_user_id(),)
+    except Exception as error:
+        logger.warning("bootstrap.api_user_unknown", extra={"error": str(error)})
+        return ()
+
+
+def chat_replies_for(settings: Settings) -> ChatReplies | None:
+    if not settings.chat_reply_url:
+        return None
+    if not settings.chat_reply_secret:
+        raise ConfigError("TICKETSYNC_CHAT_REPLY_SECRET must be set with TICKETSYNC_CHAT_REPLY_URL")
+    from adapters.chat_replies import ChatReplySender
+
+    return ChatReplySender(
+        settings.chat_reply_url, settings.chat_reply_secret, timeout=settings.http_timeout
+    )
 
 
 def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
@@ -98,18 +138,21 @@ def build(
     settings: Settings,
     *,
     help_desk: HelpDesk | None = None,
+    chat_replies: ChatReplies | None = None,
     clock: Callable[[], float] | None = None,
     run_workers: bool = True,
+    dev_inbox: DevInbox | None = None,
 ) -> Container:
     """Open the log and wire the service.
 
     Raises ConfigError for a bad setting and StoreUnavailable when the database is down.
     """
     clock = clock or time.time
-    reconciliation = policy(settings)
+    policy(settings)  # a bad routing file stops here, before the database is touched
     log = EventLog(settings.database)
     store = Store(log)
     desk = help_desk or help_desk_for(settings, store)
+    reconciliation = policy(settings, own_user_ids(desk) if run_workers else ())
     projector = ConversationProjector(store, reconciliation, clock)
     dispatcher = Dispatcher(
         store,
@@ -120,6 +163,7 @@ def build(
         clock=clock,
         # Longer than any one call can take, so a live call is never sent twice.
         lease=3 * settings.http_timeout + 5,
+        chat_replies=chat_replies or chat_replies_for(settings),
     )
     dispatch = Worker(
         "outbox-dispatcher",
@@ -142,6 +186,7 @@ def build(
         clock=clock,
         workers=[project, dispatch],
         run_workers=run_workers,
+        dev_inbox=dev_inbox,
     )
 
 

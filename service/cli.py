@@ -47,8 +47,26 @@ def serve(args: argparse.Namespace) -> int:
         for name, value in generated.items():
             print(f"  {name}={value}")
     logs.configure(dev=args.dev)
+    inbox = None
+    if args.dev and not settings.chat_reply_url:
+        # No chat platform to reply to in development: replies go to our own stand-in.
+        from dataclasses import replace
+
+        from adapters import chat
+        from service.dev_inbox import DevInbox
+
+        inbox = DevInbox(chat.generate_secret())
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+        settings = replace(
+            settings,
+            chat_reply_url=f"http://{host}:{args.port}/dev/chat-replies",
+            chat_reply_secret=inbox.secret,
+        )
+        print(
+            f"ticketsync: --dev: agents' replies go to {settings.chat_reply_url} (list them with GET)"
+        )
     try:
-        container = bootstrap.build(settings, run_workers=not args.no_workers)
+        container = bootstrap.build(settings, run_workers=not args.no_workers, dev_inbox=inbox)
     except StoreUnavailable as error:
         return _fail(str(error), 1)
     print(
@@ -66,7 +84,17 @@ def serve(args: argparse.Namespace) -> int:
             server_header=False,
         )
     finally:
-        container.log.close()
+        container.close()
+    return 0
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    from service import simulate
+
+    try:
+        simulate.run(args.url, args.scenario, config.load())
+    except simulate.SimulationFailed as error:
+        return _fail(str(error), 1)
     return 0
 
 
@@ -209,6 +237,15 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("id", nargs="?", help="the call's id (see 'outbox list')")
     which.add_argument("--all-parked", action="store_true", help="every parked call")
     outbox.set_defaults(handler=outbox_command)
+
+    from service.simulate import SCENARIOS
+
+    demo = commands.add_parser(
+        "simulate", help="send an example conversation to a running service and narrate"
+    )
+    demo.add_argument("--url", default="http://127.0.0.1:8000")
+    demo.add_argument("--scenario", choices=SCENARIOS, default="escalation")
+    demo.set_defaults(handler=simulate_command)
     return top
 
 

@@ -23,10 +23,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from adapters import chat
+from adapters import chat, zendesk_webhooks
+from adapters.ports import NotFound, TicketClosed
 from events.errors import RejectedDelivery, StoreUnavailable
 from events.log import NewEntry
-from service import audit, views
+from service import audit, local_desk, views
 from service.bootstrap import Container
 
 logger = logging.getLogger(__name__)
@@ -146,26 +147,125 @@ class Api:
             conversation_id=delivery.conversation_id,
             raw=text,
         )
+        return await self._store(entry, ignored=delivery.event is None)
+
+    async def _store(self, entry: NewEntry, *, ignored: bool) -> Response:
+        """Append a verified delivery and answer as CONTRACT section 2 says."""
         outcome = await self.container.ingestor.append(entry)
-        self.count("chat", outcome.status)
+        self.count(entry.source, outcome.status)
         logger.info(
             "webhook." + outcome.status,
-            extra={"source": "chat", "delivery_id": delivery_id, "position": outcome.position},
+            extra={
+                "source": entry.source,
+                "delivery_id": entry.delivery_id,
+                "position": outcome.position,
+            },
         )
         if outcome.status == "conflict":
             raise RejectedDelivery(
                 409,
                 "conflict",
-                f"webhook-id {delivery_id!r} was already stored with a different body",
+                f"delivery id {entry.delivery_id!r} was already stored with a different body",
             )
         body_out: dict[str, Any] = {
             "status": outcome.status,
-            "event_id": delivery_id,
+            "event_id": entry.delivery_id,
             "position": outcome.position,
         }
-        if delivery.event is None:
+        if ignored:
             body_out["ignored"] = True
         return JSONResponse(body_out, status_code=202 if outcome.status == "accepted" else 200)
+
+    async def zendesk_webhook(self, request: Request) -> Response:
+        try:
+            return await self._zendesk_webhook(request)
+        except RejectedDelivery as rejected:
+            self.count("zendesk", f"rejected_{rejected.status}")
+            logger.info(
+                "webhook.rejected",
+                extra={"source": "zendesk", "status": rejected.status, "error": rejected.code},
+            )
+            raise
+
+    async def _zendesk_webhook(self, request: Request) -> Response:
+        require_json(request)
+        for name in ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"):
+            if not request.headers.get(name):
+                raise RejectedDelivery(401, "missing_signature", f"missing header: {name}")
+        body = await read_body(request)
+        # Zendesk signs the raw bytes; parsing first could change them.
+        zendesk_webhooks.verify(
+            body, request.headers, self.settings.zendesk_webhook_secrets, self.container.clock()
+        )
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RejectedDelivery(400, "invalid_json", "body is not valid UTF-8") from None
+        delivery = zendesk_webhooks.parse(body, request.headers)
+        conversation_id = delivery.external_id
+        if conversation_id is None and delivery.ticket_id is not None:
+            known = await run_in_threadpool(
+                self.container.store.ticket_state, "zendesk", delivery.ticket_id
+            )
+            conversation_id = known[0] if known else None
+        entry = NewEntry(
+            source="zendesk",
+            delivery_id=delivery.delivery_id,
+            type=delivery.type,
+            occurred_at=delivery.occurred_at,
+            recorded_at=datetime.fromtimestamp(self.container.clock(), UTC),
+            conversation_id=conversation_id,
+            ticket=f"zendesk:{delivery.ticket_id}" if delivery.ticket_id else None,
+            raw=text,
+        )
+        return await self._store(entry, ignored=delivery.event is None)
+
+    async def _json_body(self, request: Request) -> Any:
+        require_json(request)
+        body = await read_body(request)
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise RejectedDelivery(
+                400, "invalid_json", f"body is not valid JSON: {error}"
+            ) from None
+
+    async def local_comment(self, request: Request) -> Response:
+        self.require_admin(request)
+        payload = await self._json_body(request)
+        answer = await run_in_threadpool(
+            local_desk.comment, self.container, request.path_params["ticket_id"], payload
+        )
+        self._wake()
+        return JSONResponse(answer, status_code=201)
+
+    async def local_change(self, request: Request) -> Response:
+        self.require_admin(request)
+        payload = await self._json_body(request)
+        answer = await run_in_threadpool(
+            local_desk.change, self.container, request.path_params["ticket_id"], payload
+        )
+        self._wake()
+        return JSONResponse(answer)
+
+    async def dev_reply(self, request: Request) -> Response:
+        inbox = self.container.dev_inbox
+        assert inbox is not None
+        body = await read_body(request)
+        fresh = inbox.receive(body, request.headers, self.container.clock())
+        return JSONResponse(
+            {"status": "accepted" if fresh else "duplicate"}, status_code=202 if fresh else 200
+        )
+
+    async def dev_replies(self, request: Request) -> Response:
+        self.require_admin(request)
+        inbox = self.container.dev_inbox
+        assert inbox is not None
+        return JSONResponse({"replies": inbox.replies(request.query_params.get("conversation_id"))})
+
+    def _wake(self) -> None:
+        for worker in self.container.workers:
+            worker.wake.set()
 
     async def healthz(self, request: Request) -> Response:
         try:
@@ -277,6 +377,16 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotFound)
+    return JSONResponse(_error_body("not_found", exc.detail, None), status_code=404)
+
+
+async def _closed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TicketClosed)
+    return JSONResponse(_error_body("ticket_closed", exc.detail, None), status_code=409)
+
+
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
     logger.warning("store.unavailable", extra={"path": request.url.path, "error": str(exc)})
     return JSONResponse(
@@ -347,6 +457,9 @@ def create_app(container: Container) -> Starlette:
         Route("/webhooks/chat", api.chat_webhook, methods=["POST"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/conversations/{conversation_id:path}", api.conversation, methods=["GET"]),
+        Route("/webhooks/zendesk", api.zendesk_webhook, methods=["POST"]),
+        Route("/tickets/local/{ticket_id}/comments", api.local_comment, methods=["POST"]),
+        Route("/tickets/local/{ticket_id}", api.local_change, methods=["PATCH"]),
         Route("/tickets/{system}/{ticket_id}", api.ticket, methods=["GET"]),
         Route("/outbox", api.outbox, methods=["GET"]),
         Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
@@ -354,10 +467,17 @@ def create_app(container: Container) -> Starlette:
         Route("/metrics", api.metrics, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
+    if container.dev_inbox is not None:
+        routes += [
+            Route("/dev/chat-replies", api.dev_reply, methods=["POST"]),
+            Route("/dev/chat-replies", api.dev_replies, methods=["GET"]),
+        ]
     handlers = {
         RejectedDelivery: _rejected,
         ApiError: _api_error,
         StoreUnavailable: _store_unavailable,
+        NotFound: _not_found,
+        TicketClosed: _closed,
         HTTPException: _http_error,
         Exception: _unexpected,
     }

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from adapters.ports import CallFailed, HelpDesk, OutcomeUnknown, Permanent, Retryable, TicketClosed
-from events.commands import AddComment, ChangeTicket, CreateTicket
+from events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
 from events.log import NewEntry
 from events.tickets import TicketRef
 from service import codec
@@ -31,7 +32,16 @@ from service.store import Call, Store
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = {"create_ticket": CreateTicket, "add_comment": AddComment, "change_ticket": ChangeTicket}
+COMMANDS = {
+    "create_ticket": CreateTicket,
+    "add_comment": AddComment,
+    "change_ticket": ChangeTicket,
+    "send_reply": SendReply,
+}
+
+
+class ChatReplies(Protocol):
+    def send(self, reply: SendReply) -> None: ...
 
 
 def idempotency_key(command: CreateTicket) -> str:
@@ -69,9 +79,11 @@ class Dispatcher:
         clock: Callable[[], float],
         concurrency: int = 8,
         lease: float = 60.0,
+        chat_replies: ChatReplies | None = None,
     ):
         self.store = store
         self.help_desk = help_desk
+        self.chat_replies = chat_replies
         self.backoff = backoff
         self.max_attempts = max_attempts
         self.max_age = max_age
@@ -170,6 +182,12 @@ class Dispatcher:
             return None
         if isinstance(command, ChangeTicket):
             return self.help_desk.change_ticket(command.ticket_id, command.change)
+        if isinstance(command, SendReply):
+            if self.chat_replies is None:
+                raise Permanent("no TICKETSYNC_CHAT_REPLY_URL is configured")
+            # The receiver deduplicates by webhook-id, so sending again is always safe.
+            self.chat_replies.send(command)
+            return None
         raise TypeError(f"unknown command {type(command).__name__}")
 
     def _created_before(self, command: CreateTicket) -> TicketRef | None:
@@ -199,8 +217,9 @@ class Dispatcher:
             data=codec.dumps({"call_id": call.call_id, "kind": call.kind, **data}),
         )
 
-    def _ticket_key(self, ticket_id: str) -> str:
-        return f"{self.help_desk.system}:{ticket_id}"
+    def _ticket_key(self, ticket_id: str, command: object = None) -> str:
+        system = command.system if isinstance(command, SendReply) else self.help_desk.system
+        return f"{system}:{ticket_id}"
 
     def _done(self, call: Call, command: object, attempt: int, outcome: TicketRef | None) -> None:
         now = self.clock()
@@ -218,7 +237,7 @@ class Dispatcher:
                 call,
                 f"call.sent.{attempt}",
                 {"attempt": attempt},
-                ticket=self._ticket_key(ticket_id),
+                ticket=self._ticket_key(ticket_id, command),
             )
             entry = replace(entry, type="call.sent")
         with self.store.transaction() as tx:

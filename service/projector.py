@@ -15,11 +15,18 @@ from datetime import UTC, datetime
 
 import orjson
 
-from adapters import chat
+from adapters import chat, zendesk_webhooks
 from events.commands import COMMAND_KINDS, Command, CreateTicket
 from events.errors import RejectedDelivery
 from events.log import LogEntry, NewEntry
 from events.outcomes import TicketCreated, TicketFoundClosed
+from events.ticket_side import (
+    TicketAssigneeChanged,
+    TicketCommentAdded,
+    TicketGroupChanged,
+    TicketPriorityChanged,
+    TicketStatusChanged,
+)
 from events.tickets import TicketRef
 from projections.conversation import Conversation, Event, Policy, apply
 from service import codec
@@ -31,17 +38,39 @@ NAME = "conversations"
 PAGE = 500
 
 
+# The built-in help desk's agent actions, recorded by ticketsync as ticket-side events.
+LOCAL_EVENTS: dict[str, type] = {
+    "ticket.comment_added": TicketCommentAdded,
+    "ticket.status_changed": TicketStatusChanged,
+    "ticket.priority_changed": TicketPriorityChanged,
+    "ticket.group_changed": TicketGroupChanged,
+    "ticket.assignee_changed": TicketAssigneeChanged,
+}
+
+
+TICKET_SIDE = tuple(LOCAL_EVENTS.values())
+
+
 def decode(entry: LogEntry) -> Event | None:
     """The typed event of a log entry, or None for entries this projection does not read."""
-    if entry.source == "chat" and entry.raw is not None:
-        try:
+    try:
+        if entry.source == "chat" and entry.raw is not None:
             return chat.parse(entry.raw.encode()).event
-        except RejectedDelivery:
-            # Stored under older, looser rules; what cannot be read now is passed over.
-            logger.warning("projection.unreadable_entry", extra={"position": entry.position})
-            return None
+        if entry.source == "zendesk" and entry.raw is not None:
+            # Trigger deliveries are keyed by the invocation header, which is the delivery id.
+            headers = {
+                "x-zendesk-webhook-invocation-id": entry.delivery_id,
+                "x-zendesk-webhook-signature-timestamp": entry.recorded_at.isoformat(),
+            }
+            return zendesk_webhooks.parse(entry.raw.encode(), headers).event
+    except RejectedDelivery:
+        # Stored under older, looser rules; what cannot be read now is passed over.
+        logger.warning("projection.unreadable_entry", extra={"position": entry.position})
+        return None
     if entry.source == "ticketsync" and entry.data is not None:
         data = orjson.loads(entry.data)
+        if entry.type in LOCAL_EVENTS:
+            return codec.load(LOCAL_EVENTS[entry.type], data)
         if entry.type == "ticket.created":
             return TicketCreated(
                 conversation_id=data["conversation_id"],
@@ -139,8 +168,11 @@ class ConversationProjector:
             if event is None or entry.conversation_id is None:
                 continue
             cid = entry.conversation_id
-            view = views.get(cid) or Conversation(conversation_id=cid)
-            view, commands = apply(view, event, self.policy)
+            before = views.get(cid)
+            view, commands = apply(before or Conversation(conversation_id=cid), event, self.policy)
+            if before is None and isinstance(event, TICKET_SIDE) and not commands:
+                # A webhook about a ticket ticketsync did not make: stored, and nothing more.
+                continue
             views[cid] = view
             page.conversations[cid] = view
             for index, command in enumerate(commands):

@@ -15,7 +15,15 @@ from service.store import Call
 def _ticket(ticket: Ticket | None) -> dict[str, Any] | None:
     if ticket is None:
         return None
-    return {"system": ticket.system, "id": ticket.id, "url": ticket.url, "status": ticket.status}
+    return {
+        "system": ticket.system,
+        "id": ticket.id,
+        "url": ticket.url,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "group": ticket.group,
+        "assignee": ticket.assignee,
+    }
 
 
 def conversation(container: Container, conversation_id: str) -> dict[str, Any] | None:

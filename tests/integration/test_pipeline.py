@@ -108,7 +108,15 @@ def test_escalation_opens_one_ticket_with_its_context(service, desk: FakeHelpDes
     assert "ESCALATION REASON: wants a human" in ticket.ticket.summary
     assert ticket.comments[0].body.startswith("AI Conversation: c1")
     view = views.conversation(service, "c1")
-    assert view["ticket"] == {"system": "fake", "id": "1", "url": "fake://1", "status": "new"}
+    assert view["ticket"] == {
+        "system": "fake",
+        "id": "1",
+        "url": "fake://1",
+        "status": "new",
+        "priority": "high",
+        "group": "Billing Team",
+        "assignee": None,
+    }
     assert view["pending_calls"] == 0
     assert views.ticket(service, "fake", "1")["conversation_id"] == "c1"
 
@@ -260,7 +268,11 @@ def test_a_call_older_than_the_age_limit_is_parked(
     database_url: str, desk: FakeHelpDesk, clock: Clock
 ) -> None:
     settings = config.load(
-        {"TICKETSYNC_DATABASE_URL": database_url, "TICKETSYNC_OUTBOX_MAX_AGE": "3600"}
+        {
+            "TICKETSYNC_DATABASE_URL": database_url,
+            "TICKETSYNC_OUTBOX_MAX_AGE": "3600",
+            "TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "100000",  # only age may park it here
+        }
     )
     container = bootstrap.build(settings, help_desk=desk, clock=clock, run_workers=False)
     try:

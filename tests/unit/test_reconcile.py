@@ -903,11 +903,14 @@ def test_follow_up_ticket() -> None:
     assert follow_up.ticket.subject == "[billing_problem] Charged twice"
     assert section(follow_up.ticket.summary, "CUSTOMER ISSUE:") == "Charged twice"
     assert follow_up.included[-1] == "message:m2"
-    assert view.ticket == Ticket(system="local", id="42", status="closed")  # until it is created
+    routed = {"priority": "high", "group": "Billing Team"}
+    assert view.ticket == Ticket(
+        system="local", id="42", status="closed", **routed
+    )  # until it is created
 
     view, _ = apply(view, created("43"), DEFAULT)
-    assert view.ticket == Ticket(system="local", id="43", status="new")
-    assert view.previous_tickets == (Ticket(system="local", id="42", status="closed"),)
+    assert view.ticket == Ticket(system="local", id="43", status="new", **routed)
+    assert view.previous_tickets == (Ticket(system="local", id="42", status="closed", **routed),)
     assert view.ticket_requested is False
 
 

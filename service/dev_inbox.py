@@ -1,0 +1,41 @@
+"""A stand-in chat platform for `serve --dev`: agents' replies land here when no real one is set.
+
+It receives what TICKETSYNC_CHAT_REPLY_URL would (signed Standard Webhooks deliveries),
+checks the signature like any receiver should, keeps the replies in memory (one per
+webhook-id) and lists them at GET /dev/chat-replies, so `ticketsync simulate` can show a
+reply travelling from the ticket back to the chat.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import orjson
+
+from adapters import chat
+
+
+class DevInbox:
+    def __init__(self, secret: str):
+        self.secret = secret
+        self.key = chat.decode_secret(secret)
+        self._lock = threading.Lock()
+        self._replies: dict[str, dict[str, Any]] = {}
+
+    def receive(self, body: bytes, headers: Any, now: float) -> bool:
+        """Keep a verified delivery; False when it was already kept. Raises RejectedDelivery."""
+        webhook_id = chat.verify(body, headers, [self.key], now)
+        payload = orjson.loads(body)
+        with self._lock:
+            if webhook_id in self._replies:
+                return False
+            self._replies[webhook_id] = {"webhook_id": webhook_id, **payload}
+            return True
+
+    def replies(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            kept = list(self._replies.values())
+        return [
+            r for r in kept if conversation_id in (None, r.get("data", {}).get("conversation_id"))
+        ]

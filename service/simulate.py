@@ -1,0 +1,304 @@
+"""`ticketsync simulate`: a signed example conversation sent to a running service, narrated.
+
+It plays the AI agent's chat platform (signed webhooks) and, on the built-in help desk, the
+human agent (the local ticket API), then reads back what ticketsync did: the conversation,
+its ticket, and the audit trail.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from adapters import chat
+from events.errors import TicketsyncError
+from service.config import Settings
+
+SCENARIOS = ("escalation", "long", "tool", "follow-up", "follow-up-closed", "agent-reply")
+WAIT = 15.0
+
+
+class SimulationFailed(TicketsyncError):
+    """The service did not do what the scenario expects in time."""
+
+
+class Simulation:
+    def __init__(self, url: str, settings: Settings, say: Callable[[str], None] = print):
+        if not settings.chat_webhook_secrets:
+            raise SimulationFailed(
+                "TICKETSYNC_CHAT_WEBHOOK_SECRET is not set here (run where `serve --dev` wrote .env)"
+            )
+        if not settings.admin_token:
+            raise SimulationFailed(
+                "TICKETSYNC_ADMIN_TOKEN is not set here (run where `serve --dev` wrote .env)"
+            )
+        self.url = url.rstrip("/")
+        self.secret = settings.chat_webhook_secrets[0]
+        self.http = httpx.Client(
+            base_url=self.url,
+            timeout=10,
+            headers={"authorization": f"Bearer {settings.admin_token}"},
+        )
+        self.say = say
+        self.conversation_id = f"sim_{uuid.uuid4().hex[:8]}"
+        self.steps = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    # The chat platform's side.
+
+    def send(self, event_type: str, **data: Any) -> None:
+        body = orjson.dumps(
+            {
+                "type": event_type,
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "data": {"conversation_id": self.conversation_id, **data},
+            }
+        )
+        headers = chat.signed_headers(self.secret, f"evt_{uuid.uuid4().hex}", body, time.time())
+        try:
+            answer = self.http.post(
+                "/webhooks/chat",
+                content=body,
+                headers={**headers, "content-type": "application/json"},
+            )
+        except httpx.TransportError as error:
+            raise SimulationFailed(
+                f"cannot reach {self.url}: {error} (is `make run` running?)"
+            ) from None
+        if answer.status_code != 202:
+            raise SimulationFailed(f"{event_type} answered {answer.status_code}: {answer.text}")
+        self.steps += 1
+        shown = (
+            data.get("content")
+            or data.get("reason")
+            or data.get("tool")
+            or data.get("resolution")
+            or ""
+        )
+        shown = ", ".join(data["intents"]) if "intents" in data else shown
+        self.say(
+            f"  chat -> {event_type:24} {str(shown)[:60]!r:64} 202, position {answer.json()['position']}"
+        )
+
+    def user(self, text: str) -> None:
+        self.send("message.created", message_id=f"m{self.steps}", role="user", content=text)
+
+    def assistant(self, text: str) -> None:
+        self.send("message.created", message_id=f"m{self.steps}", role="assistant", content=text)
+
+    def start(self, subject: str) -> None:
+        self.say(f"Conversation {self.conversation_id}:")
+        self.send(
+            "conversation.started",
+            customer={
+                "id": "sim_customer",
+                "email": "sim.customer@example.com",
+                "name": "Sam Customer",
+            },
+            subject=subject,
+            channel="web",
+        )
+
+    # Reading back.
+
+    def conversation(self) -> dict[str, Any]:
+        answer = self.http.get(f"/conversations/{self.conversation_id}")
+        return answer.json() if answer.status_code == 200 else {}
+
+    def wait(self, what: str, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            view = self.conversation()
+            if view and ready(view):
+                return view
+            time.sleep(0.1)
+        raise SimulationFailed(
+            f"waited {WAIT:.0f} s for {what}; see `ticketsync audit --conversation {self.conversation_id}`"
+        )
+
+    def settled(self, what: str, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        return self.wait(what, lambda v: ready(v) and v["pending_calls"] == 0)
+
+    def ticket(self, view: dict[str, Any]) -> dict[str, Any]:
+        ticket = view["ticket"]
+        return self.http.get(f"/tickets/{ticket['system']}/{ticket['id']}").json()
+
+    def show_ticket(self, view: dict[str, Any], verb: str = "created") -> None:
+        ticket = self.ticket(view)
+        self.say(
+            f"  ticketsync {verb} ticket {ticket['system']}:{ticket['id']} ({ticket.get('status')})"
+        )
+        for name in ("subject", "group", "priority"):
+            if ticket.get(name):
+                self.say(f"    {name:9} {ticket[name]}")
+        if ticket.get("tags"):
+            self.say(f"    tags      {', '.join(ticket['tags'])}")
+        for comment in ticket.get("comments", [])[:1]:
+            self.say("    first note (internal):")
+            for line in comment["body"].splitlines():
+                self.say(f"      {line}")
+
+    def trail(self) -> None:
+        events = self.http.get(
+            "/audit", params={"conversation_id": self.conversation_id, "limit": 1000}
+        ).json()["events"]
+        own = [e for e in events if e["source"] != "chat"]
+        self.say(
+            f"  the audit trail holds {len(events)} events, {len(own)} of them ticketsync's own decisions and calls"
+        )
+        self.say(f"  see them all: ticketsync audit --conversation {self.conversation_id}")
+
+    # The help desk's side (built-in desk only).
+
+    def agent(self, view: dict[str, Any]) -> str:
+        ticket = view["ticket"]
+        if ticket["system"] != "local":
+            raise SimulationFailed(
+                f"the ticket is in {ticket['system']}: reply to ticket {ticket['id']} there as an agent, "
+                "and the reply comes back to the chat; this scenario acts as the agent only on the built-in desk"
+            )
+        return ticket["id"]
+
+    def agent_comment(self, ticket_id: str, text: str) -> None:
+        answer = self.http.post(
+            f"/tickets/local/{ticket_id}/comments",
+            json={"author": "Dana (agent)", "body": text, "public": True},
+        )
+        if answer.status_code != 201:
+            raise SimulationFailed(
+                f"the agent's comment answered {answer.status_code}: {answer.text}"
+            )
+        self.say(f"  agent -> public reply on local:{ticket_id}: {text!r}")
+
+    def agent_status(self, ticket_id: str, status: str) -> None:
+        answer = self.http.patch(f"/tickets/local/{ticket_id}", json={"status": status})
+        if answer.status_code != 200:
+            raise SimulationFailed(
+                f"the agent's change answered {answer.status_code}: {answer.text}"
+            )
+        self.say(f"  agent -> sets local:{ticket_id} to {status}")
+
+
+def escalation(sim: Simulation) -> None:
+    sim.start("Charged twice this month")
+    sim.user("Hi, I was charged twice for my November invoice.")
+    sim.send("intents.detected", intents=["billing_problem"])
+    sim.assistant("I can see two charges of $49. Refunds need a person, let me get one.")
+    sim.send("conversation.escalated", reason="refund requested above the agent's limit")
+    sim.show_ticket(sim.settled("the ticket", lambda v: v["ticket"]))
+
+
+def long(sim: Simulation) -> None:
+    sim.start("How do I export my data?")
+    for text in (
+        "How do I export my data?",
+        "The button is greyed out.",
+        "I am an admin.",
+        "Still greyed out.",
+    ):
+        sim.user(text)
+        sim.assistant("Let me look into that.")
+    sim.say("  (a fourth user message: the conversation now needs a ticket)")
+    sim.show_ticket(sim.settled("the ticket", lambda v: v["ticket"]))
+
+
+def tool(sim: Simulation) -> None:
+    sim.start("Order not delivered")
+    sim.user("My order #1042 never arrived.")
+    sim.send(
+        "tool.executed",
+        tool="order_lookup",
+        input={"order": "1042"},
+        output={"status": "lost"},
+        status="ok",
+    )
+    sim.say("  (a tool ran: the conversation now needs a ticket)")
+    sim.show_ticket(sim.settled("the ticket", lambda v: v["ticket"]))
+
+
+def follow_up(sim: Simulation) -> None:
+    escalation(sim)
+    sim.send("conversation.resolved", resolution="resolved")
+    view = sim.settled("the ticket to be solved", lambda v: v["ticket"]["status"] == "solved")
+    sim.say(f"  ticketsync set ticket {view['ticket']['system']}:{view['ticket']['id']} to solved")
+    sim.user("The second charge is still on my card.")
+    view = sim.settled("the ticket to reopen", lambda v: v["ticket"]["status"] == "open")
+    sim.say(
+        f"  the customer wrote again: ticketsync reopened {view['ticket']['system']}:{view['ticket']['id']}"
+    )
+
+
+def follow_up_closed(sim: Simulation) -> None:
+    escalation(sim)
+    sim.send("conversation.resolved", resolution="duplicate")
+    first = sim.settled("the ticket to close", lambda v: v["ticket"]["status"] == "closed")[
+        "ticket"
+    ]
+    sim.say(f"  ticketsync closed ticket {first['system']}:{first['id']}")
+    sim.user("Sorry, one more question about this.")
+    view = sim.settled("a follow-up ticket", lambda v: v["ticket"]["id"] != first["id"])
+    sim.say(
+        f"  a closed ticket takes no changes, so the customer's message opened a follow-up of #{first['id']}:"
+    )
+    sim.show_ticket(view)
+
+
+def agent_reply(sim: Simulation) -> None:
+    escalation(sim)
+    view = sim.conversation()
+    ticket_id = sim.agent(view)
+    sim.agent_comment(ticket_id, "Hi Sam, I have refunded the second charge; it shows in 3-5 days.")
+    replies = sim.http.get("/dev/chat-replies", params={"conversation_id": sim.conversation_id})
+    if replies.status_code == 200:
+        deadline = time.monotonic() + WAIT
+        while not replies.json()["replies"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            replies = sim.http.get(
+                "/dev/chat-replies", params={"conversation_id": sim.conversation_id}
+            )
+        if not replies.json()["replies"]:
+            raise SimulationFailed("the agent's reply did not reach the chat")
+        reply = replies.json()["replies"][0]
+        sim.say(
+            f"  chat <- agent.replied from {reply['data']['author']['name']}: {reply['data']['body']!r}"
+        )
+        sim.say(f"          webhook-id {reply['webhook_id']} (the same on every retry)")
+    else:
+        sim.settled("the reply to be sent", lambda v: True)
+        sim.say("  ticketsync sent the reply to TICKETSYNC_CHAT_REPLY_URL (see the audit trail)")
+    sim.agent_status(ticket_id, "solved")
+    sim.wait("the conversation to show it", lambda v: v["status"] == "resolved_by_agent")
+    sim.say("  the conversation now reads: resolved_by_agent")
+    sim.user("Thanks! Actually, one more thing...")
+    sim.settled("the ticket to reopen", lambda v: v["ticket"]["status"] == "open")
+    sim.say(f"  the customer wrote again: ticketsync reopened local:{ticket_id}")
+
+
+RUNS = {
+    "escalation": escalation,
+    "long": long,
+    "tool": tool,
+    "follow-up": follow_up,
+    "follow-up-closed": follow_up_closed,
+    "agent-reply": agent_reply,
+}
+
+
+def run(url: str, scenario: str, settings: Settings, say: Callable[[str], None] = print) -> str:
+    """Play one scenario against the service at `url`; returns the conversation id."""
+    sim = Simulation(url, settings, say)
+    try:
+        say(f"Scenario {scenario}, against {url}")
+        RUNS[scenario](sim)
+        sim.trail()
+        say("Done.")
+        return sim.conversation_id
+    finally:
+        sim.close()

@@ -1,0 +1,82 @@
+"""`ticketsync simulate` against a `serve --dev` service, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import Server, server_env, ticketsync_command
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
+    folder = tmp_path_factory.mktemp("simulate")
+    env = server_env(f"sqlite:///{folder / 'ticketsync.db'}")
+    del env["TICKETSYNC_CHAT_WEBHOOK_SECRET"], env["TICKETSYNC_ADMIN_TOKEN"]
+    server = Server("unused", folder, args=("--dev",))
+    server.env = env
+    server.start()
+    try:
+        yield server, folder
+    finally:
+        server.stop()
+
+
+def simulate(server: Server, folder: Path, scenario: str) -> str:
+    env = {k: v for k, v in server.env.items() if k != "TICKETSYNC_DATABASE_URL"}
+    result = subprocess.run(
+        [*ticketsync_command(), "simulate", "--url", server.url, "--scenario", scenario],
+        cwd=folder,  # where --dev wrote .env with the secrets
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+EXPECTED = {
+    "escalation": [
+        "ticketsync created ticket local:",
+        "group     Billing Team",
+        "ESCALATION REASON: refund",
+    ],
+    "long": ["a fourth user message", "ticketsync created ticket local:", "[general_inquiry]"],
+    "tool": ["a tool ran", "TOOLS USED: order_lookup"],
+    "follow-up": ["to solved", "ticketsync reopened local:"],
+    "follow-up-closed": ["ticketsync closed ticket", "opened a follow-up of #"],
+    "agent-reply": [
+        "chat <- agent.replied from Dana (agent)",
+        "resolved_by_agent",
+        "ticketsync reopened local:",
+    ],
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_narrates_what_happened(dev_server: tuple[Server, Path], scenario: str) -> None:
+    server, folder = dev_server
+    output = simulate(server, folder, scenario)
+    for line in EXPECTED[scenario]:
+        assert line in output
+    assert output.rstrip().endswith("Done.")
+
+
+def test_simulate_explains_an_unreachable_service(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}")
+    result = subprocess.run(
+        [*ticketsync_command(), "simulate", "--url", "http://127.0.0.1:9"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "is `make run` running?" in result.stderr
