@@ -497,3 +497,51 @@ def test_local_agent_reply_status_and_reopen(local_server: Server, chat) -> None
         assert (
             len([d for d in receiver.deliveries() if d.json["data"]["conversation_id"] == cid]) == 1
         )
+
+
+def test_trigger_webhooks_are_accepted_too(server: Server, zendesk, chat) -> None:
+    """Accounts on trigger webhooks send our published body, rendered by Zendesk."""
+    emulator, _ = zendesk
+    receiver, _ = chat
+    cid, ticket = ticketed(server, emulator)
+    rendered = {
+        "ticketsync": "trigger/1",
+        "ticket_id": str(ticket["id"]),
+        "external_id": cid,
+        "updated_at": "2026-11-25T10:07:00Z",
+        "actor_id": str(emulator.agent_id),
+        "status": "Open",
+        "priority": "Normal",
+        "group": "Billing Team",
+        "assignee_id": "",
+        "assignee": "",
+        "comment": {
+            "id": "777001",
+            "body": "Replying from a trigger.",
+            "public": "true",
+            "author_id": str(emulator.agent_id),
+            "author_name": "Agent Smith",
+            "author_role": "Agent",
+        },
+    }
+    raw = orjson.dumps(rendered)
+    headers = zendesk_webhooks.signed_headers(
+        ZENDESK_SECRET, raw, time.time(), invocation_id="inv-" + cid
+    )
+    answer = httpx.post(
+        server.url + "/webhooks/zendesk",
+        content=raw,
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["event_id"] == "inv-" + cid
+    [reply] = wait_until(
+        lambda: [d for d in receiver.deliveries() if d.json["data"]["conversation_id"] == cid]
+    )
+    assert reply.json["data"]["body"] == "Replying from a trigger."
+    again = httpx.post(
+        server.url + "/webhooks/zendesk",
+        content=raw,
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert again.json()["status"] == "duplicate"
