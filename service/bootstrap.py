@@ -16,7 +16,7 @@ from service.dev_inbox import DevInbox
 from service.ingest import Ingestor
 from service.log import EventLog
 from service.outbox import Backoff, ChatReplies, Dispatcher
-from service.projector import ConversationProjector
+from service.projector import NAME, ConversationProjector
 from service.store import Store
 from service.workers import Worker
 
@@ -151,6 +151,7 @@ def build(
     policy(settings)  # a bad routing file stops here, before the database is touched
     log = EventLog(settings.database)
     store = Store(log)
+    store.register([NAME])
     desk = help_desk or help_desk_for(settings, store)
     reconciliation = policy(settings, own_user_ids(desk) if run_workers else ())
     projector = ConversationProjector(store, reconciliation, clock)

@@ -88,6 +88,94 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar(progress: object) -> str:
+    from service.rebuild import Progress
+
+    assert isinstance(progress, Progress)
+    done = progress.position / progress.head if progress.head else 1.0
+    width = 30
+    filled = int(done * width)
+    eta = "" if progress.eta is None else f" ETA {progress.eta:5.1f}s"
+    return (
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done:6.1%} "
+        f"{progress.position:,}/{progress.head:,} events {progress.rate:,.0f} ev/s{eta}"
+    )
+
+
+def rebuild_command(args: argparse.Namespace) -> int:
+    from service import bootstrap
+    from service.rebuild import Rebuild, RebuildCancelled, RebuildRefused, check_names
+
+    try:
+        check_names(args.names)
+    except RebuildRefused as error:
+        return _fail(str(error))
+    settings = config.load()
+    container = bootstrap.build(settings, run_workers=False)
+    try:
+        head = container.log.position()
+        check = args.check or args.command == "verify"
+        if not check and not args.yes:
+            if not sys.stdin.isatty():
+                return _fail("rebuild replaces the live read models; confirm with --yes")
+            answer = input(
+                f"Rebuild {', '.join(check_names(args.names))} from {head:,} events? [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing done")
+                return 1
+        show = sys.stderr.isatty() and not args.quiet
+
+        def progress(state: object) -> None:
+            if show:
+                sys.stderr.write(_bar(state))
+                sys.stderr.flush()
+
+        rebuild = Rebuild(
+            container.store, container.projector.policy, check=check, on_progress=progress
+        )
+        try:
+            rebuild.claim()
+            result = rebuild.run()
+        except RebuildRefused as error:
+            return _fail(str(error), 1)
+        except (KeyboardInterrupt, RebuildCancelled):
+            if show:
+                sys.stderr.write("\n")
+            return _fail("interrupted; the live read models are as they were", 130)
+        if show:
+            sys.stderr.write("\n")
+        summary = result.as_dict()
+        if args.json:
+            print(orjson.dumps(summary).decode())
+        else:
+            verb = "checked" if check else "rebuilt"
+            print(
+                f"{verb} {', '.join(result.projections)}: {result.events_read:,} events in "
+                f"{summary['elapsed_seconds']:.2f} s ({summary['events_per_second']:,.0f} events/s)"
+            )
+            for model, rows in result.rows.items():
+                line = f"  {model}: {rows:,} rows"
+                if check:
+                    sums = result.checksums
+                    same = sums["rebuilt"][model] == sums["live"][model]
+                    line += f", sha256 {sums['rebuilt'][model]['sha256'][:16]} {'matches' if same else 'DIFFERS from live ' + sums['live'][model]['sha256'][:16]}"
+                print(line)
+            if result.difference_count:
+                print(
+                    f"  {result.difference_count} decisions differ from those made live (not acted on):"
+                )
+                for difference in result.differences:
+                    print(
+                        f"    {difference['call_id']} {difference['kind']}: decided only by the {difference['decided_by']}"
+                    )
+            else:
+                print("  every decision matches the one made live")
+        return 0 if (not check or result.matches) else 3
+    finally:
+        container.close()
+
+
 def simulate_command(args: argparse.Namespace) -> int:
     from service import simulate
 
@@ -237,6 +325,26 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("id", nargs="?", help="the call's id (see 'outbox list')")
     which.add_argument("--all-parked", action="store_true", help="every parked call")
     outbox.set_defaults(handler=outbox_command)
+
+    again = commands.add_parser(
+        "rebuild", help="rebuild read models from the whole log, with no outside calls"
+    )
+    again.add_argument("names", nargs="*", metavar="NAME", help="projections (default: all)")
+    again.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    again.add_argument(
+        "--check", action="store_true", help="rebuild aside and compare with the live models"
+    )
+    again.add_argument("--json", action="store_true", help="print the summary as JSON")
+    again.add_argument("--quiet", action="store_true", help="no progress bar")
+    again.set_defaults(handler=rebuild_command)
+
+    verify = commands.add_parser(
+        "verify", help="rebuild aside and report whether it equals the live models"
+    )
+    verify.add_argument("names", nargs="*", metavar="NAME")
+    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--quiet", action="store_true")
+    verify.set_defaults(handler=rebuild_command, yes=True, check=True)
 
     from service.simulate import SCENARIOS
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -97,6 +98,7 @@ class Api:
         self.settings = container.settings
         self.chat_keys = container.settings.chat_webhook_keys
         self.counters: dict[tuple[str, str], int] = {}
+        self.rebuilds: dict[str, Any] = {}
 
     def count(self, source: str, outcome: str) -> None:
         key = (source, outcome)
@@ -262,6 +264,48 @@ class Api:
         inbox = self.container.dev_inbox
         assert inbox is not None
         return JSONResponse({"replies": inbox.replies(request.query_params.get("conversation_id"))})
+
+    async def start_rebuild(self, request: Request) -> Response:
+        from service.rebuild import Rebuild, RebuildRefused, check_names
+
+        self.require_admin(request)
+        payload = await self._json_body(request) if await request.body() else {}
+        if not isinstance(payload, dict):
+            raise ApiError(400, "invalid_payload", "body must be a JSON object")
+        names = payload.get("projections") or []
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ApiError(
+                422, "invalid_data", "projections must be a list of names", "projections"
+            )
+        try:
+            check_names(names)
+        except RebuildRefused as error:
+            raise ApiError(400, "unknown_projection", str(error), "projections") from None
+        rebuild = Rebuild(
+            self.container.store, self.container.projector.policy, check=bool(payload.get("check"))
+        )
+        try:
+            await run_in_threadpool(rebuild.claim)
+        except RebuildRefused as error:
+            raise ApiError(409, "rebuild_running", str(error)) from None
+        self.rebuilds[rebuild.rebuild_id] = rebuild.progress
+        threading.Thread(
+            target=self._run_rebuild, args=(rebuild,), name="rebuild", daemon=True
+        ).start()
+        return JSONResponse(rebuild.progress.as_dict(), status_code=202)
+
+    def _run_rebuild(self, rebuild: Any) -> None:
+        try:
+            rebuild.run()
+        except Exception:
+            logger.exception("rebuild.failed", extra={"rebuild_id": rebuild.rebuild_id})
+
+    async def rebuild_status(self, request: Request) -> Response:
+        self.require_admin(request)
+        progress = self.rebuilds.get(request.path_params["rebuild_id"])
+        if progress is None:
+            raise ApiError(404, "not_found", "no rebuild with that id in this process")
+        return JSONResponse(progress.as_dict())
 
     def _wake(self) -> None:
         for worker in self.container.workers:
@@ -463,6 +507,8 @@ def create_app(container: Container) -> Starlette:
         Route("/tickets/{system}/{ticket_id}", api.ticket, methods=["GET"]),
         Route("/outbox", api.outbox, methods=["GET"]),
         Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
+        Route("/admin/rebuild", api.start_rebuild, methods=["POST"]),
+        Route("/admin/rebuild/{rebuild_id}", api.rebuild_status, methods=["GET"]),
         Route("/audit", api.audit, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),

@@ -295,8 +295,11 @@ class _SQLite:
 
     def max_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT MAX(rowid) FROM {self.table}")
-            return c.fetchone()[0] or 0
+            return self.max_position_with(c)
+
+    def max_position_with(self, c: Any) -> int:
+        c.execute(f"SELECT MAX(rowid) FROM {self.table}")
+        return c.fetchone()[0] or 0
 
     def audit(self, query: AuditQuery, limit: int) -> list[tuple[int, bytes]]:
         where, params = _audit_where(query, "?")
@@ -392,6 +395,10 @@ class _Postgres:
         with self.datastore.get_connection() as conn:
             row = conn.execute(f"SELECT MAX(notification_id) AS m FROM {self.table}").fetchone()
         return row["m"] or 0
+
+    def max_position_with(self, curs: Any) -> int:
+        curs.execute(f"SELECT MAX(notification_id) AS m FROM {self.table}")
+        return curs.fetchone()["m"] or 0
 
     def audit(self, query: AuditQuery, limit: int) -> list[tuple[int, bytes]]:
         where, params = _audit_where(query, "%s")

@@ -30,7 +30,7 @@ from events.ticket_side import (
 from events.tickets import TicketRef
 from projections.conversation import Conversation, Event, Policy, apply
 from service import codec
-from service.store import Call, Store, Tx
+from service.store import LIVE, Call, ModelTables, Store, Tx
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,23 @@ class Page:
     calls: list[Call]
 
 
+def write_models(tx: Tx, page: Page, position: int, tables: ModelTables = LIVE) -> None:
+    """Store the conversations a page changed, and their tickets' read models."""
+    tx.put_conversations(
+        {cid: codec.dumps(view) for cid, view in page.conversations.items()}, position, tables
+    )
+    # Every ticket the conversation has had, not only the current one: what a page writes
+    # must not depend on where the page boundaries fell.
+    tx.put_tickets(
+        (
+            (ticket.system, ticket.id, cid, codec.dumps(ticket))
+            for cid, view in page.conversations.items()
+            for ticket in (*view.previous_tickets, *((view.ticket,) if view.ticket else ()))
+        ),
+        tables,
+    )
+
+
 class ConversationProjector:
     """Applies the log to the conversations, one page per transaction."""
 
@@ -134,32 +151,34 @@ class ConversationProjector:
         self.policy = policy
         self.clock = clock
         self.name = name
+        self._started = False
 
     def run_once(self, limit: int = PAGE) -> int:
         """Apply the next page of the log; returns how many entries it read."""
+        if not self._started:
+            from service.rebuild import build_new
+
+            built = build_new(self.store, self.policy, self.clock)
+            self._started = True
+            if built is not None:
+                return built.events_read
         with self.store.transaction() as tx:
+            tx.lock_projection(self.name)
             position = tx.position(self.name)
             entries = tx.read(position, limit)
             if not entries:
                 return 0
-            page = self._fold(tx, entries)
+            page = self.fold(tx, entries)
             tx.append(page.entries)
             tx.add_calls(page.calls)
-            tx.put_conversations(
-                {cid: codec.dumps(view) for cid, view in page.conversations.items()},
-                entries[-1].position,
-            )
-            tx.put_tickets(
-                (view.ticket.system, view.ticket.id, cid, codec.dumps(view.ticket))
-                for cid, view in page.conversations.items()
-                if view.ticket is not None
-            )
+            write_models(tx, page, entries[-1].position)
             tx.move(self.name, position, entries[-1].position)
         return len(entries)
 
-    def _fold(self, tx: Tx, entries: list[LogEntry]) -> Page:
+    def fold(self, tx: Tx, entries: list[LogEntry], tables: ModelTables = LIVE) -> Page:
+        """Apply entries to their conversations (read from `tables`); nothing is written."""
         ids = {entry.conversation_id for entry in entries if entry.conversation_id}
-        stored = tx.conversations(ids)
+        stored = tx.conversations(ids, tables)
         views = {cid: codec.loads(Conversation, state) for cid, state in stored.items()}
         page = Page(conversations={}, entries=[], calls=[])
         now = self.clock()
@@ -220,5 +239,6 @@ class ConversationProjector:
                 last_error=None,
                 uncertain=False,
                 queued_key=queued.key,
+                cause_position=cause.position,
             )
         )

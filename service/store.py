@@ -8,6 +8,7 @@ applies an event twice or skips one, and a decision never loses the call it aske
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,37 @@ TRACKING = "ticketsync_tracking"
 CONVERSATIONS = "ticketsync_conversations"
 TICKETS = "ticketsync_tickets"
 OUTBOX = "ticketsync_outbox"
-_TABLES = re.compile(rf"\b(?:{TRACKING}|{CONVERSATIONS}|{TICKETS}|{OUTBOX})\b")
+REBUILDS = "ticketsync_rebuilds"
+# Our tables, and the scratch copies a rebuild makes of them ("<table>__r<id>"); index
+# names such as ticketsync_outbox_due do not match, since an index is never qualified.
+_TABLES = re.compile(
+    rf"\b(?:{TRACKING}|{CONVERSATIONS}|{TICKETS}|{OUTBOX}|{REBUILDS})(?:__r[0-9a-f]+)?\b"
+)
+
+
+@dataclass(frozen=True)
+class ModelTables:
+    """The tables of the conversation read models: the live ones, or a rebuild's scratch copy."""
+
+    conversations: str = CONVERSATIONS
+    tickets: str = TICKETS
+
+    @classmethod
+    def scratch(cls, rebuild_id: str) -> ModelTables:
+        return cls(
+            conversations=f"{CONVERSATIONS}__r{rebuild_id}", tickets=f"{TICKETS}__r{rebuild_id}"
+        )
+
+    def ddl(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.conversations} (conversation_id TEXT PRIMARY KEY, "
+            "state TEXT NOT NULL, position BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.tickets} (system TEXT NOT NULL, ticket_id TEXT NOT NULL, "
+            "conversation_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (system, ticket_id))",
+        ]
+
+
+LIVE = ModelTables()
 
 
 class PositionMoved(TicketsyncError):
@@ -47,11 +78,12 @@ class Call:
     uncertain: bool  # an attempt's outcome was unknown: look before sending again
     queued_key: str  # log key of the entry that queued it, for caused_by
     claims: int = 0  # times a dispatcher took it; more claims than attempts: one died mid-call
+    cause_position: int = 0  # the log entry whose decision queued it
 
 
 _CALL_COLUMNS = (
     "call_id, conversation_id, kind, command, state, attempts, next_attempt_at, "
-    "created_at, updated_at, last_error, uncertain, queued_key, claims"
+    "created_at, updated_at, last_error, uncertain, queued_key, claims, cause_position"
 )
 
 
@@ -70,6 +102,7 @@ def _call(row: Any) -> Call:
         uncertain=bool(row["uncertain"]),
         queued_key=row["queued_key"],
         claims=row["claims"],
+        cause_position=row["cause_position"],
     )
 
 
@@ -120,34 +153,54 @@ class Tx:
         if _rowcount(cursor) != 1:
             raise PositionMoved(f"projection {projection} is no longer at {old}")
 
-    def conversations(self, ids: Iterable[str]) -> dict[str, str]:
+    def lock_projection(self, projection: str) -> None:
+        """Hold the projection for this transaction: its runner and a rebuild's switch take turns.
+
+        PostgreSQL: a lock on the projection's tracking row. SQLite needs none: it has one
+        writer at a time, and a transaction whose reads went stale cannot commit.
+        """
+        if not self.store.postgres:
+            return
+        self.execute(
+            f"INSERT INTO {TRACKING} (projection, position) VALUES (?, 0) ON CONFLICT (projection) DO NOTHING",
+            (projection,),
+        )
+        self.execute(
+            f"SELECT position FROM {TRACKING} WHERE projection = ? FOR UPDATE", (projection,)
+        )
+
+    def conversations(self, ids: Iterable[str], tables: ModelTables = LIVE) -> dict[str, str]:
         wanted = list(ids)
         found: dict[str, str] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.rows(
-                f"SELECT conversation_id, state FROM {CONVERSATIONS} WHERE conversation_id IN ({marks})",
+                f"SELECT conversation_id, state FROM {tables.conversations} WHERE conversation_id IN ({marks})",
                 chunk,
             ):
                 found[row["conversation_id"]] = row["state"]
         return found
 
-    def put_conversations(self, states: dict[str, str], position: int) -> None:
+    def put_conversations(
+        self, states: dict[str, str], position: int, tables: ModelTables = LIVE
+    ) -> None:
         self.cursor.executemany(
             self.store.sql(
-                f"INSERT INTO {CONVERSATIONS} (conversation_id, state, position) VALUES (?, ?, ?) "
+                f"INSERT INTO {tables.conversations} (conversation_id, state, position) VALUES (?, ?, ?) "
                 "ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, "
                 "position = excluded.position"
             ),
             [(cid, state, position) for cid, state in states.items()],
         )
 
-    def put_tickets(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
+    def put_tickets(
+        self, rows: Iterable[tuple[str, str, str, str]], tables: ModelTables = LIVE
+    ) -> None:
         """Upsert (system, ticket_id, conversation_id, state JSON) rows."""
         self.cursor.executemany(
             self.store.sql(
-                f"INSERT INTO {TICKETS} (system, ticket_id, conversation_id, state) VALUES (?, ?, ?, ?) "
+                f"INSERT INTO {tables.tickets} (system, ticket_id, conversation_id, state) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (system, ticket_id) DO UPDATE SET conversation_id = excluded.conversation_id, "
                 "state = excluded.state"
             ),
@@ -157,7 +210,7 @@ class Tx:
     def add_calls(self, calls: Sequence[Call]) -> None:
         self.cursor.executemany(
             self.store.sql(
-                f"INSERT INTO {OUTBOX} ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO {OUTBOX} ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             [
                 (
@@ -174,6 +227,7 @@ class Tx:
                     int(c.uncertain),
                     c.queued_key,
                     c.claims,
+                    c.cause_position,
                 )
                 for c in calls
             ],
@@ -209,6 +263,51 @@ class Tx:
         )
         return _rowcount(cursor) == 1
 
+    def calls_caused(self, after: int, upto: int) -> set[tuple[str, str]]:
+        """(call id, kind) of every call decided for log positions in (after, upto]."""
+        rows = self.rows(
+            f"SELECT call_id, kind FROM {OUTBOX} WHERE cause_position > ? AND cause_position <= ?",
+            (after, upto),
+        )
+        return {(row["call_id"], row["kind"]) for row in rows}
+
+    def switch(self, scratch: ModelTables) -> None:
+        """Make a rebuild's tables the live ones, in this transaction."""
+        prefix = self.store.prefix
+        for live, built in (
+            (LIVE.conversations, scratch.conversations),
+            (LIVE.tickets, scratch.tickets),
+        ):
+            self.cursor.execute(f"DROP TABLE {prefix}{live}")
+            self.cursor.execute(f"ALTER TABLE {prefix}{built} RENAME TO {live}")
+
+    def checksums(self, tables: ModelTables) -> dict[str, dict[str, Any]]:
+        """Rows and a SHA-256 over every row, in key order, of each read model."""
+        result = {}
+        for model, sql in (
+            (
+                "conversations",
+                f"SELECT conversation_id, state FROM {tables.conversations} ORDER BY conversation_id",
+            ),
+            (
+                "tickets",
+                f"SELECT system, ticket_id, conversation_id, state FROM {tables.tickets} ORDER BY system, ticket_id",
+            ),
+        ):
+            digest = hashlib.sha256()
+            count = 0
+            self.execute(sql)
+            fetchmany = (
+                getattr(self.cursor, "fetchmany", None) or self.cursor.sqlite_cursor.fetchmany
+            )
+            while batch := fetchmany(1000):
+                for row in batch:
+                    values = row.values() if isinstance(row, dict) else tuple(row)
+                    digest.update("\x1f".join(str(value) for value in values).encode() + b"\x1e")
+                    count += 1
+            result[model] = {"rows": count, "sha256": digest.hexdigest()}
+        return result
+
     def call(self, call_id: str) -> Call | None:
         rows = self.rows(f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} WHERE call_id = ?", (call_id,))
         return _call(rows[0]) if rows else None
@@ -235,16 +334,16 @@ class Store:
         double = "DOUBLE PRECISION" if self.postgres else "REAL"
         statements = [
             f"CREATE TABLE IF NOT EXISTS {TRACKING} (projection TEXT PRIMARY KEY, position BIGINT NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {CONVERSATIONS} (conversation_id TEXT PRIMARY KEY, "
-            "state TEXT NOT NULL, position BIGINT NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {TICKETS} (system TEXT NOT NULL, ticket_id TEXT NOT NULL, "
-            "conversation_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (system, ticket_id))",
+            *LIVE.ddl(),
             f"CREATE TABLE IF NOT EXISTS {OUTBOX} (seq {serial} PRIMARY KEY, call_id TEXT NOT NULL UNIQUE, "
             f"conversation_id TEXT NOT NULL, kind TEXT NOT NULL, command TEXT NOT NULL, state TEXT NOT NULL, "
             f"attempts INTEGER NOT NULL, next_attempt_at {double} NOT NULL, created_at {double} NOT NULL, "
             f"updated_at {double} NOT NULL, last_error TEXT, uncertain INTEGER NOT NULL, queued_key TEXT NOT NULL, "
-            "claims INTEGER NOT NULL)",
+            "claims INTEGER NOT NULL, cause_position BIGINT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {OUTBOX}_due ON {OUTBOX} (state, next_attempt_at)",
+            f"CREATE INDEX IF NOT EXISTS {OUTBOX}_cause ON {OUTBOX} (cause_position)",
+            f"CREATE TABLE IF NOT EXISTS {REBUILDS} (projection TEXT PRIMARY KEY, rebuild_id TEXT NOT NULL, "
+            f"heartbeat {double} NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {OUTBOX}_conversation ON {OUTBOX} (conversation_id, state, seq)",
         ]
         with self.transaction() as tx:
@@ -253,6 +352,62 @@ class Store:
                 tx.execute("SELECT pg_advisory_xact_lock(?)", (0x7469636C,))
             for statement in statements:
                 tx.execute(statement)
+
+    def register(self, projections: Iterable[str]) -> None:
+        """Start `projections` at the log's beginning if the log is empty (a new database).
+
+        A projection with no position on a database whose log is not empty is new to this
+        deployment, and builds itself silently from the log (service.rebuild.build_new).
+        """
+        with self.transaction() as tx:
+            if self.log._sql.max_position_with(tx.cursor) == 0:
+                for name in projections:
+                    tx.execute(
+                        f"INSERT INTO {TRACKING} (projection, position) VALUES (?, 0) "
+                        "ON CONFLICT (projection) DO NOTHING",
+                        (name,),
+                    )
+
+    def create_scratch(self, tables: ModelTables) -> None:
+        with self.transaction() as tx:
+            for statement in tables.ddl():
+                tx.execute(statement.replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE"))
+
+    def drop_scratch(self, tables: ModelTables) -> None:
+        with self.transaction() as tx:
+            for table in (tables.conversations, tables.tickets):
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def claim_rebuild(
+        self, projection: str, rebuild_id: str, now: float, stale_after: float = 60.0
+    ) -> str | None:
+        """Mark `projection` as being rebuilt; None when done, else the id of the rebuild that runs."""
+        with self.transaction() as tx:
+            rows = tx.rows(
+                f"SELECT rebuild_id, heartbeat FROM {REBUILDS} WHERE projection = ?", (projection,)
+            )
+            if rows and rows[0]["heartbeat"] > now - stale_after:
+                return rows[0]["rebuild_id"]
+            tx.execute(f"DELETE FROM {REBUILDS} WHERE projection = ?", (projection,))
+            tx.execute(
+                f"INSERT INTO {REBUILDS} (projection, rebuild_id, heartbeat) VALUES (?, ?, ?)",
+                (projection, rebuild_id, now),
+            )
+        return None
+
+    def heartbeat_rebuild(self, projection: str, rebuild_id: str, now: float) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                f"UPDATE {REBUILDS} SET heartbeat = ? WHERE projection = ? AND rebuild_id = ?",
+                (now, projection, rebuild_id),
+            )
+
+    def release_rebuild(self, projection: str, rebuild_id: str) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                f"DELETE FROM {REBUILDS} WHERE projection = ? AND rebuild_id = ?",
+                (projection, rebuild_id),
+            )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
