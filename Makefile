@@ -25,6 +25,7 @@ test: lint
 bench: $(READY)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/escalation.py
+	$(BIN)/python bench/rebuild.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -11,9 +11,9 @@ their `message_id`. Events may arrive before `conversation.started`; nothing is 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from events.chat import (
     ChatEvent,
@@ -39,6 +39,7 @@ from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketSt
 from projections import notes
 from projections.routing import BUILT_IN, RoutingTable, ticket_tags
 
+T = TypeVar("T")
 ItemKind = Literal["user", "assistant", "tool", "escalation"]
 Event = ChatEvent | TicketCreated | TicketFoundClosed | TicketEvent
 
@@ -147,6 +148,14 @@ class Policy:
     replies: bool = True  # whether agents' replies go to the chat (a reply URL is set)
 
 
+def _evolve(value: T, **changes: object) -> T:
+    """A copy of a frozen dataclass with `changes`: `dataclasses.replace` without the
+    introspection it repeats on every call, which dominated a rebuild's profile."""
+    copy = object.__new__(type(value))
+    copy.__dict__.update(value.__dict__, **changes)
+    return copy
+
+
 def needs_ticket(view: Conversation, policy: Policy) -> bool:
     """Whether the conversation should have a ticket (CONTRACT section 4)."""
     # `always` adds every conversation with a user message; it never opens fewer tickets.
@@ -204,7 +213,7 @@ def _create(view: Conversation, policy: Policy) -> tuple[Conversation, CreateTic
         tags=tags,
     )
     return (
-        replace(
+        _evolve(
             view,
             ticket_requested=True,
             tickets_requested=number,
@@ -237,7 +246,7 @@ def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversati
     )
     included = create.included if create else ()
     tagged = create.tags if create else ()
-    view = replace(
+    view = _evolve(
         view,
         ticket=ticket,
         ticket_requested=False,
@@ -298,7 +307,7 @@ def _sync_item(view: Conversation, item: Item) -> tuple[Conversation, list[Comma
             item=item.key,
         )
     )
-    return replace(view, synced=(*view.synced, item.key)), commands
+    return _evolve(view, synced=(*view.synced, item.key)), commands
 
 
 def _sync_tags(view: Conversation) -> tuple[Conversation, list[Command]]:
@@ -306,7 +315,7 @@ def _sync_tags(view: Conversation) -> tuple[Conversation, list[Command]]:
     new_tags = tuple(intent for intent in view.intents if intent not in view.tagged)
     if not new_tags:
         return view, []
-    return replace(view, tagged=(*view.tagged, *new_tags)), [
+    return _evolve(view, tagged=(*view.tagged, *new_tags)), [
         ChangeTicket(
             conversation_id=view.conversation_id,
             ticket_id=view.ticket.id,
@@ -320,7 +329,7 @@ def _set_status(view: Conversation, status: TicketStatus) -> tuple[Conversation,
     if view.ticket.status == status:
         return view, []
     expected = (*view.expected, f"status:{status}")[-MAX_EXPECTED:]
-    return replace(view, ticket=replace(view.ticket, status=status), expected=expected), [
+    return _evolve(view, ticket=_evolve(view.ticket, status=status), expected=expected), [
         ChangeTicket(
             conversation_id=view.conversation_id,
             ticket_id=view.ticket.id,
@@ -337,7 +346,7 @@ def _add_item(view: Conversation, item: Item, policy: Policy) -> tuple[Conversat
     """A new item: on the ticket if there is one, or the reason to open one."""
     if _seen(view, item.key):
         return view, []
-    view = replace(view, items=(*view.items, item))
+    view = _evolve(view, items=(*view.items, item))
     ticket = view.ticket
     if view.ticket_requested:
         return view, []  # sent once the ticket exists (see _after_created)
@@ -358,7 +367,7 @@ def _add_item(view: Conversation, item: Item, policy: Policy) -> tuple[Conversat
 def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversation, list[Command]]:
     """The conversation after `event`, and the calls the event asks for."""
     if isinstance(event, ConversationStarted):
-        return replace(
+        return _evolve(
             view,
             customer=event.customer,
             subject=event.subject or view.subject,
@@ -370,10 +379,10 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
             return view, []  # a repeat must not reopen the conversation either
         if event.role == "user" and view.status in SETTLED:
             # The customer writing again opens the conversation, however it was settled.
-            view = replace(view, status="open", resolution=None)
+            view = _evolve(view, status="open", resolution=None)
         return _add_item(view, item, policy)
     if isinstance(event, ToolExecuted):
-        view = replace(
+        view = _evolve(
             view, tools=view.tools if event.tool in view.tools else (*view.tools, event.tool)
         )
         text = _clip(
@@ -387,7 +396,7 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         key = f"escalation:{event.occurred_at.isoformat()}:{hash_text(event.reason)}"
         if _seen(view, key):
             return view, []  # a repeat must not undo a later resolution, nor reopen the ticket
-        view = replace(view, escalation_reason=event.reason, status="escalated", resolution=None)
+        view = _evolve(view, escalation_reason=event.reason, status="escalated", resolution=None)
         view, commands = _add_item(
             view, Item(key=key, kind="escalation", text=event.reason), policy
         )
@@ -396,7 +405,7 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
             commands += more
         return view, commands
     if isinstance(event, ConversationResolved):
-        view = replace(view, resolution=event.resolution, status=event.resolution)
+        view = _evolve(view, resolution=event.resolution, status=event.resolution)
         if view.ticket is None or view.ticket_requested or view.ticket.status == "closed":
             return view, []
         return _set_status(view, RESOLUTION_STATUS[event.resolution])
@@ -416,7 +425,7 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
     if isinstance(event, TicketFoundClosed):
         if view.ticket is None or view.ticket.id != event.ticket_id:
             return view, []
-        return replace(view, ticket=replace(view.ticket, status="closed")), []
+        return _evolve(view, ticket=_evolve(view.ticket, status="closed")), []
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
@@ -431,14 +440,14 @@ def _ticket_side(
         # The help desk confirming a change ticketsync asked for. Used up whoever it names as
         # actor: a leftover would swallow an agent's later change to the same status.
         index = view.expected.index(f"status:{event.status}")
-        return replace(view, expected=view.expected[:index] + view.expected[index + 1 :]), []
+        return _evolve(view, expected=view.expected[:index] + view.expected[index + 1 :]), []
     actor = event.author_id if isinstance(event, TicketCommentAdded) else event.actor_id
     if actor is not None and actor in policy.own_user_ids:
         return view, []  # ticketsync's own change coming back: no echo
     if isinstance(event, TicketCommentAdded):
         if not (event.public and event.author_is_agent) or event.comment_id in view.replied:
             return view, []
-        view = replace(view, replied=(*view.replied, event.comment_id))
+        view = _evolve(view, replied=(*view.replied, event.comment_id))
         if not policy.replies:
             return view, []
         return view, [
@@ -454,12 +463,12 @@ def _ticket_side(
         ]
     if isinstance(event, TicketStatusChanged):
         status = AGENT_STATUS.get(event.status, view.status)
-        return replace(view, ticket=replace(ticket, status=event.status), status=status), []
+        return _evolve(view, ticket=_evolve(ticket, status=event.status), status=status), []
     if isinstance(event, TicketPriorityChanged):
-        return replace(view, ticket=replace(ticket, priority=event.priority)), []
+        return _evolve(view, ticket=_evolve(ticket, priority=event.priority)), []
     if isinstance(event, TicketGroupChanged):
-        return replace(view, ticket=replace(ticket, group=event.group or event.group_id)), []
-    return replace(view, ticket=replace(ticket, assignee=event.assignee or event.assignee_id)), []
+        return _evolve(view, ticket=_evolve(ticket, group=event.group or event.group_id)), []
+    return _evolve(view, ticket=_evolve(ticket, assignee=event.assignee or event.assignee_id)), []
 
 
 def _intents(view: Conversation, event: IntentsDetected) -> tuple[Conversation, list[Command]]:
@@ -468,7 +477,7 @@ def _intents(view: Conversation, event: IntentsDetected) -> tuple[Conversation, 
     # The latest detection names the primary intent, whatever order deliveries arrive in.
     if event.intents and (primary_at is None or event.occurred_at >= primary_at):
         primary, primary_at = event.intents[0], event.occurred_at
-    view = replace(view, intents=merged, primary_intent=primary, primary_intent_at=primary_at)
+    view = _evolve(view, intents=merged, primary_intent=primary, primary_intent_at=primary_at)
     if view.ticket is None or view.ticket_requested or view.ticket.status == "closed":
         return view, []
     return _sync_tags(view)

@@ -9,6 +9,7 @@ from the combining marks, variation selectors or zero-width joiners that follow 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
@@ -109,7 +110,8 @@ def link_note(
 
 # -- text helpers ----------------------------------------------------------------------------
 
-_KEPT_CONTROLS = frozenset("\n\t")
+# Unicode's control characters (category Cc) but for line feed and tab.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Characters that belong to the one before them: cutting before one would leave it dangling.
 _JOINING = frozenset("\u200c\u200d")
 
@@ -119,7 +121,7 @@ def _clean(text: str) -> str:
     # A surrogate pair that arrived as two code points becomes its character; a lone one, U+FFFD.
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) != "Cc")
+    return _CONTROLS.sub("", text)
 
 
 def _one_line(text: str) -> str:

@@ -22,13 +22,15 @@ from typing import Any
 
 from events.errors import TicketsyncError
 from projections.conversation import Policy
-from service.projector import NAME, PAGE, ConversationProjector, write_models
+from service.projector import NAME, ConversationProjector, write_models
 from service.store import LIVE, ModelTables, Store, Tx
 
 logger = logging.getLogger(__name__)
 
 PROJECTIONS = (NAME,)
 MAX_REPORTED = 100
+# Bigger than the live projection's pages: fewer commits, and memory is still one page.
+REBUILD_PAGE = 2000
 
 
 class RebuildRefused(TicketsyncError):
@@ -110,7 +112,7 @@ class Rebuild:
         *,
         check: bool = False,
         clock: Callable[[], float] = time.time,
-        page: int = PAGE,
+        page: int = REBUILD_PAGE,
         on_progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
         initial: bool = False,

@@ -282,29 +282,37 @@ class Tx:
             self.cursor.execute(f"ALTER TABLE {prefix}{built} RENAME TO {live}")
 
     def checksums(self, tables: ModelTables) -> dict[str, dict[str, Any]]:
-        """Rows and a SHA-256 over every row, in key order, of each read model."""
+        """Rows and a SHA-256 over every row, in key order, of each read model.
+
+        Read in pages by key, so that memory stays flat however large the model is.
+        """
         result = {}
-        for model, sql in (
-            (
-                "conversations",
-                f"SELECT conversation_id, state FROM {tables.conversations} ORDER BY conversation_id",
-            ),
+        for model, table, key, columns in (
+            ("conversations", tables.conversations, "conversation_id", "conversation_id, state"),
             (
                 "tickets",
-                f"SELECT system, ticket_id, conversation_id, state FROM {tables.tickets} ORDER BY system, ticket_id",
+                tables.tickets,
+                "system || ':' || ticket_id",
+                "system, ticket_id, conversation_id, state",
             ),
         ):
             digest = hashlib.sha256()
             count = 0
-            self.execute(sql)
-            fetchmany = (
-                getattr(self.cursor, "fetchmany", None) or self.cursor.sqlite_cursor.fetchmany
-            )
-            while batch := fetchmany(1000):
-                for row in batch:
-                    values = row.values() if isinstance(row, dict) else tuple(row)
-                    digest.update("\x1f".join(str(value) for value in values).encode() + b"\x1e")
-                    count += 1
+            last = ""
+            while True:
+                rows = self.rows(
+                    f"SELECT {key} AS k, {columns} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT 1000",
+                    (last,),
+                )
+                if not rows:
+                    break
+                for row in rows:
+                    values = list(row.values()) if isinstance(row, dict) else list(tuple(row))
+                    digest.update(
+                        "\x1f".join(str(value) for value in values[1:]).encode() + b"\x1e"
+                    )
+                last = rows[-1]["k"]
+                count += len(rows)
             result[model] = {"rows": count, "sha256": digest.hexdigest()}
         return result
 

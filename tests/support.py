@@ -235,3 +235,22 @@ class TcpProxy:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+def quiet(admin: httpx.Client, timeout: float = 60) -> None:
+    """Wait until the service has nothing left to do: the projection has read the whole log,
+    no call is pending, and the log did not move in between."""
+
+    def still() -> bool:
+        before = admin.get("/healthz").json()
+        if before["projections"]["conversations"]["lag"]:
+            return False
+        if admin.get("/outbox", params={"state": "pending"}).json()["calls"]:
+            return False
+        after = admin.get("/healthz").json()
+        return (
+            after["position"] == before["position"]
+            and not after["projections"]["conversations"]["lag"]
+        )
+
+    wait_until(still, timeout=timeout, interval=0.1)

@@ -287,3 +287,44 @@ def test_crash_between_decision_and_dispatch_sends_once(
     with running(url, folder, env=zendesk_env(base_url)) as second:
         settled(second, cid, timeout=20)
     assert len(tickets_for(emulator, cid)) == 1
+
+
+def test_zz_a_rebuild_after_all_of_the_above_equals_the_live_models(
+    server: Server, zendesk: tuple[ZendeskEmulator, str], database: tuple[str, Path]
+) -> None:
+    """Runs last in this module: every scenario above is in the log by now."""
+    import subprocess
+
+    import orjson
+
+    from tests.support import server_env, ticketsync_command
+
+    emulator, base_url = zendesk
+    url, folder = database
+    with server.admin() as admin:
+        wait_until(lambda: admin.get("/healthz").json()["projections"]["conversations"]["lag"] == 0)
+        wait_until(
+            lambda: not admin.get("/outbox", params={"state": "pending"}).json()["calls"],
+            timeout=20,
+        )
+        calls = len(admin.get("/outbox").json()["calls"])
+    requests = len(emulator.requests())
+    env = server_env(url, **zendesk_env(base_url))
+    for command in (["verify", "--json"], ["rebuild", "--yes", "--json"]):
+        result = subprocess.run(
+            [*ticketsync_command(), *command],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        summary = orjson.loads(result.stdout)
+        assert summary["differences"] == 0, summary["differences_shown"]
+        assert summary["rows"]["conversations"] > 0
+    assert summary["state"] == "done"
+    assert len(emulator.requests()) == requests  # the rebuild called nothing
+    with server.admin() as admin:
+        assert len(admin.get("/outbox").json()["calls"]) == calls
