@@ -1,0 +1,110 @@
+"""Hostile input: every answer a clear 4xx, nothing stored, nobody else held up."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.config import parse_database_url
+from service.log import EventLog
+from tests.support import Server, message, running, signed
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("hostile")
+    with running(f"sqlite:///{folder / 't.db'}", folder) as started:
+        yield started
+
+
+def post(server: Server, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(server.url + "/webhooks/chat", content=body, headers=headers, timeout=10)
+
+
+def test_deeply_nested_json_is_a_clear_400(server: Server) -> None:
+    body, headers = signed(b"[" * 200_000 + b"]" * 200_000)
+    answer = post(server, body, headers)
+    assert answer.status_code == 400
+    assert answer.json()["error"] in ("invalid_json", "invalid_payload")
+    nested_data = (
+        b'{"type":"message.created","timestamp":"2026-11-25T10:00:00Z","data":'
+        + b'{"a":' * 5000
+        + b"1"
+        + b"}" * 5000
+        + b"}"
+    )
+    body, headers = signed(nested_data)
+    assert post(server, body, headers).status_code == 400
+
+
+def test_invalid_utf8_and_nul_are_refused(server: Server) -> None:
+    for raw in (b'{"type": "\xc3\x28"}', b"\xff\xfe{}", b'{"type":"x\x00"}'):
+        body, headers = signed(raw)
+        answer = post(server, body, headers)
+        assert answer.status_code == 400, raw
+
+
+def test_huge_headers_are_refused_without_harm(server: Server) -> None:
+    body, headers = signed(message("conv_headers"))
+    try:
+        answer = httpx.post(
+            server.url + "/webhooks/chat",
+            content=body,
+            headers={**headers, "x-padding": "a" * 200_000},
+            timeout=10,
+        )
+        assert 400 <= answer.status_code < 500
+    except httpx.TransportError:
+        pass  # the server may drop a request whose headers it will not read
+    body, headers = signed(message("conv_headers"))
+    assert post(server, body, headers).status_code == 202  # and it still serves others
+
+
+def test_a_slow_body_does_not_hold_up_other_requests(server: Server) -> None:
+    body, headers = signed(message("conv_slow"))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+        slow.sendall(
+            f"POST /webhooks/chat HTTP/1.1\r\nhost: x\r\ncontent-length: {len(body)}\r\n{head}\r\n".encode()
+        )
+        slow.sendall(body[:10])  # ... and the rest much later
+        started = time.monotonic()
+        other_body, other_headers = signed(message("conv_fast"))
+        assert post(server, other_body, other_headers).status_code == 202
+        assert time.monotonic() - started < 5
+        slow.sendall(body[10:])
+        answer = slow.recv(65536).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 202")
+
+
+def test_many_bad_requests_at_once_store_nothing(server: Server, tmp_path: Path) -> None:
+    url = server.env["TICKETSYNC_DATABASE_URL"]
+    log = EventLog(parse_database_url(url))
+    before = log.position()
+    bad = [
+        signed(b"not json"),
+        signed([1, 2, 3]),
+        signed({"type": "message.created"}),
+        (signed(message("x"))[0], {"content-type": "application/json"}),
+        (signed(message("x"))[0] + b" ", signed(message("x"))[1]),  # body changed after signing
+    ]
+    answers: list[int] = []
+
+    def hammer() -> None:
+        for body, headers in bad * 10:
+            answers.append(post(server, body, headers).status_code)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(400 <= status < 500 for status in answers)
+    assert log.position() == before
+    log.close()
