@@ -14,6 +14,7 @@ from tests.support import (
     Server,
     message,
     payload,
+    quiet,
     running,
     server_env,
     signed,
@@ -125,6 +126,11 @@ def test_audit_command_prints_a_table_and_json_lines(database_url: str, tmp_path
                 httpx.post(server.url + "/webhooks/chat", content=body, headers=headers).status_code
                 == 202
             )
+        with server.admin() as admin:
+            ticket_id = wait_until(lambda: admin.get(f"/conversations/{conv}").json()["ticket"])[
+                "id"
+            ]
+            quiet(admin)
     env = server_env(database_url)
     table = run(["audit", "--conversation", conv], tmp_path, env)
     assert table.returncode == 0, table.stderr
@@ -140,6 +146,11 @@ def test_audit_command_prints_a_table_and_json_lines(database_url: str, tmp_path
     )
     events = [orjson.loads(line) for line in as_json.stdout.splitlines()]
     assert [e["data"]["content"] for e in events] == ["I was charged twice"]
+    by_ticket = run(["audit", "--ticket", f"local:{ticket_id}", "--json"], tmp_path, env)
+    trail = [orjson.loads(line) for line in by_ticket.stdout.splitlines()]
+    assert trail
+    assert all(e["ticket"] == {"system": "local", "id": ticket_id} for e in trail)
+    assert {e["type"] for e in trail} >= {"ticket.created", "call.sent"}
     assert set(events[0]) >= {
         "position",
         "id",

@@ -186,3 +186,49 @@ def test_entries_survive_reopening(database_url: str) -> None:
         assert reopened.append([entry("e1")])[0].status == "duplicate"
     finally:
         reopened.close()
+
+
+def test_audit_over_thousands_of_events(log: EventLog) -> None:
+    types = (
+        "message.created",
+        "tool.executed",
+        "intents.detected",
+        "conversation.escalated",
+        "call.sent",
+    )
+    batch = [
+        entry(
+            f"k{i}",
+            f"c{i % 30}",
+            type=types[i % 5],
+            at=T0 + timedelta(seconds=i),
+            ticket=f"zendesk:{i % 30}" if i % 2 else None,
+        )
+        for i in range(3000)
+    ]
+    for start in range(0, 3000, 500):
+        log.append(batch[start : start + 500])
+    # Every page of a conversation's trail, in order, with nothing missing or repeated.
+    seen = []
+    after = 0
+    while True:
+        page, after = log.query(AuditQuery(conversation_id="c7", after=after, limit=37))
+        seen += [e.delivery_id for e in page]
+        if after is None:
+            break
+    assert seen == [f"k{i}" for i in range(7, 3000, 30)]
+    # Filters combine.
+    both, _ = log.query(AuditQuery(conversation_id="c7", type="tool.executed", limit=1000))
+    assert [e.delivery_id for e in both] == [f"k{i}" for i in range(7, 3000, 30) if i % 5 == 1]
+    ticket, _ = log.query(AuditQuery(ticket="zendesk:7", limit=1000))
+    assert len(ticket) == 100
+    assert all(e.conversation_id == "c7" for e in ticket)
+    window, _ = log.query(
+        AuditQuery(
+            since=T0 + timedelta(seconds=1000), until=T0 + timedelta(seconds=1500), limit=1000
+        )
+    )
+    assert [e.delivery_id for e in window] == [f"k{i}" for i in range(1000, 1500)]
+    everything, cursor = log.query(AuditQuery(limit=1000))
+    assert len(everything) == 1000
+    assert cursor == everything[-1].position
