@@ -23,9 +23,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(READY)
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/escalation.py
-	$(BIN)/python bench/rebuild.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -54,11 +54,29 @@ def store_url(store: str, folder: Path) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MiB; 0 where /proc cannot tell."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+RUNNING: dict[str, int] = {}  # base URL -> pid of the service behind it
+
+
 @contextlib.contextmanager
 def service(
-    database_url: str, folder: Path, secret: str, env: Mapping[str, str] | None = None
+    database_url: str,
+    folder: Path,
+    secret: str,
+    env: Mapping[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[str]:
-    """`ticketsync serve` on a free port of 127.0.0.1; yields its base URL."""
+    """`ticketsync serve` (or `command` + a port) on a free port of 127.0.0.1; yields its URL."""
     port = free_port()
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("TICKETSYNC_")
@@ -69,13 +87,17 @@ def service(
         "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
         **(env or {}),
     }
-    command = [str(Path(sys.executable).parent / "ticketsync"), "serve", "--port", str(port)]
+    argv = [
+        *(command or [str(Path(sys.executable).parent / "ticketsync"), "serve", "--port"]),
+        str(port),
+    ]
     log = folder / f"serve-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            command, cwd=folder, env=environment, stdout=sink, stderr=subprocess.STDOUT
+            argv, cwd=folder, env=environment, stdout=sink, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
+    RUNNING[url] = process.pid
     try:
         deadline = time.monotonic() + 30
         while True:

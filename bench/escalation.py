@@ -133,7 +133,15 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args()
+    if args.json:
+        figures = {
+            store: run_store(store, args.conversations, args.connections)
+            for store in args.stores.split(",")
+        }
+        print(orjson.dumps(figures).decode())
+        return 0
     print(
         f"escalation to Zendesk create: {args.conversations} conversations (3 webhooks each), "
         f"{args.connections} connections, 127.0.0.1"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 import orjson
-from common import percentile, post, service, signed_request, store_url
+from common import ROOT, RUNNING, peak_rss_mb, percentile, post, service, signed_request, store_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters import chat
@@ -45,15 +46,16 @@ def bodies(count: int) -> list[bytes]:
     ]
 
 
-async def load(url: str, secret: str, count: int, connections: int) -> dict[str, object]:
-    """Post `count` webhooks over `connections` kept-alive connections; time each one."""
-    host, port = url.removeprefix("http://").split(":")
+async def load(urls: list[str], secret: str, count: int, connections: int) -> dict[str, object]:
+    """Post `count` webhooks over `connections` kept-alive connections (spread over `urls`)."""
     now = time.time()
-    pending = iter([signed_request(host, secret, body, now) for body in bodies(count)])
+    targets = [url.removeprefix("http://").split(":") for url in urls]
+    pending = iter([signed_request(targets[0][0], secret, body, now) for body in bodies(count)])
     latencies: list[float] = []
     statuses: dict[int, int] = {}
 
-    async def worker() -> None:
+    async def worker(number: int) -> None:
+        host, port = targets[number % len(targets)]
         reader, writer = await asyncio.open_connection(host, int(port))
         try:
             for request in pending:
@@ -65,11 +67,12 @@ async def load(url: str, secret: str, count: int, connections: int) -> dict[str,
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(n) for n in range(connections)))
     elapsed = time.perf_counter() - started
     return {
         "elapsed": elapsed,
         "accepted": statuses.get(202, 0),
+        "rate": statuses.get(202, 0) / elapsed,
         "statuses": {str(code): n for code, n in statuses.items()},
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
@@ -77,61 +80,117 @@ async def load(url: str, secret: str, count: int, connections: int) -> dict[str,
     }
 
 
-def run_store(store: str, count: int, connections: int) -> dict[str, object]:
-    secret = chat.generate_secret()
-    with (
-        tempfile.TemporaryDirectory(prefix="ticketsync-bench-") as folder,
-        store_url(store, Path(folder)) as url,
-        # The service runs as in production: its projection and outbox work alongside.
-        service(url, Path(folder), secret) as base,
-    ):
-        # The load comes from a separate process, so client and server do not share a GIL.
-        result = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--load",
-                base,
-                "--count",
-                str(count),
-                "--connections",
-                str(connections),
-            ],
-            capture_output=True,
-            check=False,
-            env={**os.environ, "TICKETSYNC_BENCH_SECRET": secret},
-        )
+def drive(urls: list[str], secret: str, count: int, connections: int) -> dict[str, object]:
+    """The load, from a separate process, so that client and server do not share a GIL."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--load",
+            ",".join(urls),
+            "--count",
+            str(count),
+            "--connections",
+            str(connections),
+        ],
+        capture_output=True,
+        check=False,
+        env={**os.environ, "TICKETSYNC_BENCH_SECRET": secret},
+    )
     if result.returncode != 0:
         raise RuntimeError(f"load process failed:\n{result.stderr.decode()[-3000:]}")
     return orjson.loads(result.stdout)
 
 
+def run_ticketsync(
+    store: str, count: int, connections: int, processes: int = 1
+) -> dict[str, object]:
+    """ticketsync as in production (its projection and outbox work alongside), 1 or more processes."""
+    secret = chat.generate_secret()
+    with (
+        tempfile.TemporaryDirectory(prefix="ticketsync-bench-") as folder,
+        store_url(store, Path(folder)) as url,
+        contextlib.ExitStack() as stack,
+    ):
+        bases = [stack.enter_context(service(url, Path(folder), secret)) for _ in range(processes)]
+        figures = drive(bases, secret, count, connections)
+        figures["rss_mb"] = max(peak_rss_mb(RUNNING[base]) for base in bases)
+    return figures
+
+
+def run_ceiling(store: str, count: int, connections: int) -> dict[str, object]:
+    secret = chat.generate_secret()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.ceiling_app:app",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--port",
+    ]
+    with (
+        tempfile.TemporaryDirectory(prefix="ticketsync-ceiling-") as folder,
+        store_url(store, Path(folder)) as url,
+    ):
+        env = {"BENCH_DATABASE_URL": url, "BENCH_SECRET": secret, "PYTHONPATH": str(ROOT)}
+        with service(url, Path(folder), secret, env, command=command) as base:
+            return drive([base], secret, count, connections)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=3000, help="webhooks per store")
+    parser.add_argument("--count", type=int, default=3000, help="webhooks per run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--stores", default="sqlite,postgres")
-    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    parser.add_argument("--load", metavar="URLS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
         figures = asyncio.run(
-            load(args.load, os.environ["TICKETSYNC_BENCH_SECRET"], args.count, args.connections)
+            load(
+                args.load.split(","),
+                os.environ["TICKETSYNC_BENCH_SECRET"],
+                args.count,
+                args.connections,
+            )
         )
         print(orjson.dumps(figures).decode())
         return 0
-    print(
-        f"ingest: {args.count} signed webhooks per store, {args.connections} connections, 127.0.0.1"
-    )
-    print(
-        f"{'store':10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'accepted':>9}  other answers"
-    )
+    rows = []
     for store in args.stores.split(","):
-        figures = run_store(store, args.count, args.connections)
-        rate = figures["accepted"] / figures["elapsed"]
-        other = {k: v for k, v in figures["statuses"].items() if k != "202"}
+        ceiling = run_ceiling(store, args.count, args.connections)
+        rows.append((store, 1, run_ticketsync(store, args.count, args.connections), ceiling))
+        if store == "postgres":
+            rows.append(
+                (
+                    store,
+                    2,
+                    run_ticketsync(store, args.count, args.connections, processes=2),
+                    ceiling,
+                )
+            )
+    if args.json:
         print(
-            f"{store:10} {rate:11.0f} {figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f} "
-            f"{figures['accepted']:9d}  {other or '-'}"
+            orjson.dumps(
+                [
+                    {"store": r[0], "processes": r[1], "ticketsync": r[2], "ceiling": r[3]}
+                    for r in rows
+                ]
+            ).decode()
+        )
+        return 0
+    print(
+        f"ingest: {args.count} signed webhooks per run, {args.connections} connections, 127.0.0.1"
+    )
+    print(
+        f"{'store':10} {'procs':>5} {'accepted/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} {'ratio':>6} {'RSS MB':>7}"
+    )
+    for store, processes, figures, ceiling in rows:
+        print(
+            f"{store:10} {processes:5d} {figures['rate']:11.0f} {figures['p50_ms']:7.1f} {figures['p99_ms']:7.1f} "
+            f"{ceiling['rate']:10.0f} {figures['rate'] / ceiling['rate']:6.2f} {figures['rss_mb']:7.0f}"
         )
     return 0
 

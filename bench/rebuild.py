@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def conversation_events(n: int, rng: random.Random) -> list[dict]:
     return events
 
 
-def generate(url: str, total: int) -> int:
+def generate(url: str, total: int, say: Callable[[str], None] = print) -> int:
     """Append about `total` events in batches; returns the number of conversations."""
     log = EventLog(config.parse_database_url(url))
     rng = random.Random(7)
@@ -119,9 +120,8 @@ def generate(url: str, total: int) -> int:
     if batch:
         log.append(batch)
     log.close()
-    print(
-        f"  generated {written:,} events in {conversations:,} conversations in {time.perf_counter() - started:.1f} s",
-        flush=True,
+    say(
+        f"  generated {written:,} events in {conversations:,} conversations in {time.perf_counter() - started:.1f} s"
     )
     return conversations
 
@@ -201,6 +201,7 @@ def main() -> int:
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--conversations", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args()
     if args.phase:
         phases = {
@@ -210,15 +211,16 @@ def main() -> int:
         }
         print(orjson.dumps(phases[args.phase]()).decode())
         return 0
-    print(f"rebuild and audit over a generated log of about {args.events:,} events")
+    say = (lambda text: None) if args.json else print
+    say(f"rebuild and audit over a generated log of about {args.events:,} events")
     rows = []
     for store in args.stores.split(","):
-        print(f"{store}:", flush=True)
+        say(f"{store}:")
         with (
             tempfile.TemporaryDirectory(prefix="ticketsync-bench-") as folder,
             store_url(store, Path(folder)) as url,
         ):
-            conversations = generate(url, args.events)
+            conversations = generate(url, args.events, say)
             rebuild = in_process("rebuild", url)
             ceiling = in_process("ceiling", url)
             audit = in_process("audit", url, "--conversations", str(conversations))
@@ -227,6 +229,10 @@ def main() -> int:
         rows.append(
             (store, rate, ceiling_rate, rebuild["rss_mb"], audit["p50_ms"], audit["p99_ms"])
         )
+    if args.json:
+        keys = ("store", "rebuild_rate", "ceiling_rate", "rss_mb", "audit_p50_ms", "audit_p99_ms")
+        print(orjson.dumps([dict(zip(keys, row, strict=True)) for row in rows]).decode())
+        return 0
     print(
         f"{'store':10} {'rebuild ev/s':>13} {'ceiling ev/s':>13} {'ratio':>6} {'peak RSS MB':>12} {'audit p50 ms':>13} {'p99 ms':>7}"
     )

@@ -169,10 +169,12 @@ class ConversationProjector:
             if not entries:
                 return 0
             page = self.fold(tx, entries)
-            tx.append(page.entries)
             tx.add_calls(page.calls)
             write_models(tx, page, entries[-1].position)
             tx.move(self.name, position, entries[-1].position)
+            # Last: on PostgreSQL appending takes the log's exclusive lock until commit, and
+            # webhooks wait on it; hold it as briefly as possible.
+            tx.append(page.entries)
         return len(entries)
 
     def fold(self, tx: Tx, entries: list[LogEntry], tables: ModelTables = LIVE) -> Page:

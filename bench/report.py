@@ -1,0 +1,134 @@
+"""`make bench`: every benchmark, then docs/performance.md with the figures and the machine.
+
+    python bench/report.py [--quick]
+
+`--quick` runs each benchmark small (seconds, not minutes) and writes nothing: it proves the
+benchmarks still work, as CI does, without asserting any time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+FULL = {
+    "ingest": ["--count", "3000"],
+    "escalation": ["--conversations", "200"],
+    "rebuild": ["--events", "1000000"],
+}
+QUICK = {
+    "ingest": ["--count", "200", "--connections", "8"],
+    "escalation": ["--conversations", "20"],
+    "rebuild": ["--events", "3000"],
+}
+
+
+def run(name: str, args: list[str]) -> object:
+    result = subprocess.run(
+        [sys.executable, str(HERE / f"{name}.py"), *args, "--json"],
+        capture_output=True,
+        check=False,
+        cwd=HERE,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{result.stderr.decode()[-3000:]}")
+    return orjson.loads(result.stdout.splitlines()[-1])
+
+
+def machine() -> str:
+    memory = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    postgres = subprocess.run(
+        ["psql", "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    import sqlite3
+
+    return (
+        f"{os.cpu_count()} cores, {memory} memory, {platform.machine()}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {postgres or 'PostgreSQL ?'}"
+    )
+
+
+def markdown(figures: dict[str, object]) -> str:
+    ingest, escalation, rebuild = figures["ingest"], figures["escalation"], figures["rebuild"]
+    lines = [
+        "# Performance",
+        "",
+        f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d}: {machine()}. Only 127.0.0.1.",
+        "Each figure stands beside a ceiling measured in the same run on the same machine.",
+        "",
+        "## Ingest (signed chat webhooks, 32 connections, from a separate process)",
+        "",
+        "| store | processes | accepted/s | p50 ms | p99 ms | ceiling/s | ratio | serve peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in ingest:  # type: ignore[union-attr]
+        mine, ceiling = row["ticketsync"], row["ceiling"]
+        lines.append(
+            f"| {row['store']} | {row['processes']} | {mine['rate']:.0f} | {mine['p50_ms']:.1f} | {mine['p99_ms']:.1f} "
+            f"| {ceiling['rate']:.0f} | {mine['rate'] / ceiling['rate']:.2f} | {mine['rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "The ceiling is `bench/ceiling_app.py`: a bare Starlette app on the same uvicorn settings",
+        "that checks the HMAC and inserts the raw body, one commit per request.",
+        "",
+        "## End to end (escalation's 202 to the Zendesk emulator receiving the create)",
+        "",
+        "| store | tickets | p50 ms | p99 ms | batch settled s |",
+        "|---|---|---|---|---|",
+    ]
+    for store, row in escalation.items():  # type: ignore[union-attr]
+        lines.append(
+            f"| {store} | {row['created']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['settled_s']:.2f} |"
+        )
+    lines += [
+        "",
+        "## Rebuild and audit (a generated log of 1,000,000 events)",
+        "",
+        "| store | rebuild events/s | ceiling events/s | ratio | rebuild peak RSS MB | audit p50 ms | audit p99 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rebuild:  # type: ignore[union-attr]
+        lines.append(
+            f"| {row['store']} | {row['rebuild_rate']:,.0f} | {row['ceiling_rate']:,.0f} "
+            f"| {row['rebuild_rate'] / row['ceiling_rate']:.2f} | {row['rss_mb']:.0f} "
+            f"| {row['audit_p50_ms']:.2f} | {row['audit_p99_ms']:.2f} |"
+        )
+    lines += ["", (ROOT / "docs" / "performance-notes.md").read_text().strip(), ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    figures = {name: run(name, [*extra, "--stores", args.stores]) for name, extra in sizes.items()}
+    if args.quick:
+        print(orjson.dumps(figures).decode())
+        return 0
+    target = ROOT / "docs" / "performance.md"
+    target.write_text(markdown(figures), encoding="utf-8")
+    print(target.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
