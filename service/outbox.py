@@ -202,12 +202,19 @@ class Dispatcher:
         return candidates[0] if candidates else None
 
     def _entry(
-        self, call: Call, kind: str, data: dict[str, object], *, ticket: str | None = None
+        self,
+        call: Call,
+        kind: str,
+        data: dict[str, object],
+        *,
+        ticket: str | None = None,
+        suffix: str = "",
     ) -> NewEntry:
+        """A log entry about `call`; `suffix` tells apart entries of one kind (one per attempt)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         return NewEntry(
             source="ticketsync",
-            delivery_id=f"{call.call_id}.{kind}",
+            delivery_id=f"{call.call_id}.{kind}{suffix}",
             type=kind,
             occurred_at=now,
             recorded_at=now,
@@ -235,11 +242,11 @@ class Dispatcher:
             ticket_id = command.ticket_id  # type: ignore[attr-defined]
             entry = self._entry(
                 call,
-                f"call.sent.{attempt}",
+                "call.sent",
                 {"attempt": attempt},
                 ticket=self._ticket_key(ticket_id, command),
+                suffix=f".{attempt}",
             )
-            entry = replace(entry, type="call.sent")
         with self.store.transaction() as tx:
             tx.update_call(
                 replace(call, state="done", attempts=attempt, updated_at=now, last_error=None)
@@ -261,13 +268,14 @@ class Dispatcher:
             delay = self.backoff.delay(attempt)
         entry = self._entry(
             call,
-            f"call.failed.{attempt}",
+            "call.failed",
             {
                 "attempt": attempt,
                 "error": error.detail,
                 "status": error.status,
                 "retry_in": round(delay, 3),
             },
+            suffix=f".{attempt}",
         )
         with self.store.transaction() as tx:
             tx.update_call(
@@ -280,7 +288,7 @@ class Dispatcher:
                     uncertain=call.uncertain or uncertain,
                 )
             )
-            tx.append([replace(entry, type="call.failed")])
+            tx.append([entry])
         logger.info(
             "outbox.failed",
             extra={
@@ -297,8 +305,9 @@ class Dispatcher:
         now = self.clock()
         entry = self._entry(
             call,
-            f"call.parked.{attempt}",
+            "call.parked",
             {"attempt": attempt, "error": error.detail, "status": error.status},
+            suffix=f".{attempt}",
         )
         with self.store.transaction() as tx:
             tx.update_call(
@@ -311,7 +320,7 @@ class Dispatcher:
                     uncertain=call.uncertain or uncertain,
                 )
             )
-            tx.append([replace(entry, type="call.parked")])
+            tx.append([entry])
         logger.warning(
             "outbox.parked",
             extra={"call_id": call.call_id, "attempt": attempt, "status": error.status},
@@ -343,6 +352,8 @@ class Dispatcher:
                 call, state="pending", attempts=0, next_attempt_at=now, updated_at=now
             )
             tx.update_call(retried)
-            entry = self._entry(call, f"call.retried.{int(now * 1000)}", {"by": "operator"})
-            tx.append([replace(entry, type="call.retried")])
+            entry = self._entry(
+                call, "call.retried", {"by": "operator"}, suffix=f".{int(now * 1000)}"
+            )
+            tx.append([entry])
         return retried
