@@ -27,6 +27,13 @@ COMMENTS = "ticketsync_local_comments"
 _TABLES = re.compile(rf"\b(?:{TICKETS}|{COMMENTS})\b")
 
 
+def _number(ticket_id: str) -> int | None:
+    """A ticket id as the integer it must be, or None (not ASCII digits, or out of range)."""
+    if ticket_id.isascii() and ticket_id.isdigit() and len(ticket_id) <= 18:
+        return int(ticket_id)
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class LocalComment:
     id: int
@@ -170,10 +177,11 @@ class LocalHelpDesk:
             self._comment(run, ticket["id"], author, comment.body, public=comment.public, now=now)
 
     def has_comment(self, ticket_id: str, body: str) -> bool:
+        number = _number(ticket_id)
+        if number is None:
+            return False
         with self._tx() as run:
-            rows = run(
-                f"SELECT 1 FROM {COMMENTS} WHERE ticket_id = ? AND body = ?", (int(ticket_id), body)
-            )
+            rows = run(f"SELECT 1 FROM {COMMENTS} WHERE ticket_id = ? AND body = ?", (number, body))
         return bool(rows)
 
     def change_ticket(self, ticket_id: str, change: TicketChange) -> TicketRef:
@@ -259,15 +267,16 @@ class LocalHelpDesk:
     # Reading, for GET /tickets/local/{id}
 
     def ticket(self, ticket_id: str) -> LocalTicket | None:
-        if not ticket_id.isdigit():
+        number = _number(ticket_id)
+        if number is None:
             return None
         with self._tx() as run:
-            rows = run(f"SELECT * FROM {TICKETS} WHERE id = ?", (int(ticket_id),))
+            rows = run(f"SELECT * FROM {TICKETS} WHERE id = ?", (number,))
             if not rows:
                 return None
             comments = run(
                 f"SELECT id, author, body, public, created_at FROM {COMMENTS} WHERE ticket_id = ? ORDER BY id",
-                (int(ticket_id),),
+                (number,),
             )
         return replace(
             self._ticket_of(rows[0]),
@@ -315,11 +324,8 @@ class LocalHelpDesk:
         )  # type: ignore[arg-type]
 
     def _open_ticket(self, run: Callable[..., list[Any]], ticket_id: str) -> Any:
-        rows = (
-            run(f"SELECT * FROM {TICKETS} WHERE id = ?", (int(ticket_id),))
-            if ticket_id.isdigit()
-            else []
-        )
+        number = _number(ticket_id)
+        rows = run(f"SELECT * FROM {TICKETS} WHERE id = ?", (number,)) if number is not None else []
         if not rows:
             raise NotFound(f"local ticket {ticket_id} does not exist", status=404)
         if rows[0]["status"] == "closed":

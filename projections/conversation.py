@@ -119,6 +119,7 @@ class Conversation:
     synced: tuple[str, ...] = ()  # item keys the current ticket already shows
     tagged: tuple[str, ...] = ()  # tags the current ticket already has (as far as we sent)
     pending_create: CreateTicket | None = None
+    resolved_at: datetime | None = None  # when the latest resolution happened (chat's clock)
     expected: tuple[str, ...] = ()  # "status:<s>" changes we asked for, until their echo
     replied: tuple[str, ...] = ()  # comment ids already sent to the chat
 
@@ -292,12 +293,14 @@ def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversati
     return view, commands
 
 
-def _sync_item(view: Conversation, item: Item) -> tuple[Conversation, list[Command]]:
+def _sync_item(
+    view: Conversation, item: Item, *, reopen: bool = True
+) -> tuple[Conversation, list[Command]]:
     """Put one conversation item on the current ticket."""
     ticket = view.ticket
     assert ticket is not None
     commands: list[Command] = []
-    if item.kind == "user" and ticket.status in ("solved", "pending"):
+    if reopen and item.kind == "user" and ticket.status in ("solved", "pending"):
         view, commands = _set_status(view, "open")
     commands.append(
         AddComment(
@@ -342,8 +345,23 @@ def _seen(view: Conversation, key: str) -> bool:
     return any(item.key == key for item in view.items)
 
 
-def _add_item(view: Conversation, item: Item, policy: Policy) -> tuple[Conversation, list[Command]]:
-    """A new item: on the ticket if there is one, or the reason to open one."""
+def _before_resolution(view: Conversation, occurred_at: datetime) -> bool:
+    """Whether something happened before the resolution now in force."""
+    return (
+        view.resolution is not None
+        and view.resolved_at is not None
+        and occurred_at < view.resolved_at
+    )
+
+
+def _add_item(
+    view: Conversation, item: Item, policy: Policy, *, late: bool = False
+) -> tuple[Conversation, list[Command]]:
+    """A new item: on the ticket if there is one, or the reason to open one.
+
+    A `late` item happened before the resolution now in force: it goes on the ticket as it
+    is, but reopens nothing and opens no follow-up ticket.
+    """
     if _seen(view, item.key):
         return view, []
     view = _evolve(view, items=(*view.items, item))
@@ -351,13 +369,13 @@ def _add_item(view: Conversation, item: Item, policy: Policy) -> tuple[Conversat
     if view.ticket_requested:
         return view, []  # sent once the ticket exists (see _after_created)
     if ticket is not None and ticket.status == "closed":
-        if item.kind != "user":
+        if item.kind != "user" or late:
             return view, []
         # A closed ticket takes no more changes: the customer's follow-up opens a new ticket.
         view, create = _create(view, policy)
         return view, [create]
     if ticket is not None:
-        return _sync_item(view, item)
+        return _sync_item(view, item, reopen=not late)
     if needs_ticket(view, policy):
         view, create = _create(view, policy)
         return view, [create]
@@ -377,6 +395,10 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         item = Item(key=f"message:{event.message_id}", kind=event.role, text=event.content)
         if _seen(view, item.key):
             return view, []  # a repeat must not reopen the conversation either
+        if _before_resolution(view, event.occurred_at):
+            # Written before the resolution, delivered after it: it belongs on the ticket,
+            # but it is no customer writing *again*, so it reopens nothing.
+            return _add_item(view, item, policy, late=True)
         if event.role == "user" and view.status in SETTLED:
             # The customer writing again opens the conversation, however it was settled.
             view = _evolve(view, status="open", resolution=None)
@@ -396,6 +418,12 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         key = f"escalation:{event.occurred_at.isoformat()}:{hash_text(event.reason)}"
         if _seen(view, key):
             return view, []  # a repeat must not undo a later resolution, nor reopen the ticket
+        if _before_resolution(view, event.occurred_at):
+            # An escalation the resolution already answered: shown, and nothing undone.
+            view = _evolve(view, escalation_reason=event.reason)
+            return _add_item(
+                view, Item(key=key, kind="escalation", text=event.reason), policy, late=True
+            )
         view = _evolve(view, escalation_reason=event.reason, status="escalated", resolution=None)
         view, commands = _add_item(
             view, Item(key=key, kind="escalation", text=event.reason), policy
@@ -405,7 +433,14 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
             commands += more
         return view, commands
     if isinstance(event, ConversationResolved):
-        view = _evolve(view, resolution=event.resolution, status=event.resolution)
+        if _before_resolution(view, event.occurred_at):
+            return view, []  # an older resolution than the one in force
+        view = _evolve(
+            view,
+            resolution=event.resolution,
+            status=event.resolution,
+            resolved_at=event.occurred_at,
+        )
         if view.ticket is None or view.ticket_requested or view.ticket.status == "closed":
             return view, []
         return _set_status(view, RESOLUTION_STATUS[event.resolution])

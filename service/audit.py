@@ -15,6 +15,12 @@ from events.errors import TicketsyncError
 from service.log import AuditQuery, LogEntry
 
 MAX_LIMIT = 1000
+MAX_POSITION = 2**63 - 1  # the largest position either database can hold
+
+
+def _whole(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²', which int() refuses."""
+    return text.isascii() and text.isdigit() and len(text) <= 19
 
 
 class BadQuery(TicketsyncError):
@@ -48,10 +54,10 @@ def parse_ticket(value: str) -> str:
 def query_from(params: Mapping[str, str]) -> AuditQuery:
     """An AuditQuery from GET /audit's parameters; raises BadQuery on a bad value."""
     after_text = params.get("after") or "0"
-    if not after_text.isdigit():
+    if not _whole(after_text) or int(after_text) > MAX_POSITION:
         raise BadQuery("after", "after must be the 'next' cursor of a previous page")
     limit_text = params.get("limit") or "100"
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+    if not _whole(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise BadQuery("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     ticket = params.get("ticket")
     since = params.get("since")

@@ -153,7 +153,9 @@ def build(
     store = Store(log)
     store.register([NAME])
     desk = help_desk or help_desk_for(settings, store)
-    reconciliation = policy(settings, own_user_ids(desk) if run_workers else ())
+    # What ticketsync acts as is remembered, so a rebuild (no help-desk calls) sees the same.
+    known = store.desk_users(desk.system, own_user_ids(desk) if run_workers else ())
+    reconciliation = policy(settings, known)
     projector = ConversationProjector(store, reconciliation, clock)
     dispatcher = Dispatcher(
         store,

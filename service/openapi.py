@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 description served at GET /openapi.json."""
+"""The OpenAPI 3.1 description served at GET /openapi.json.
+
+It names every route `service.http.create_app` serves (but the `--dev` stand-in chat inbox),
+and every status each can answer; tests/reliability/test_schema.py keeps both true.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,31 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _path(name: str, description: str, example: str | None = None) -> dict[str, Any]:
+    parameter = {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+        "description": description,
+    }
+    if example is not None:
+        parameter["example"] = example
+    return parameter
+
+
+def _nullable(type_: str) -> dict[str, Any]:
+    return {"type": [type_, "null"]}
+
+
 _STANDARD_WEBHOOK_HEADERS = [
     {
         "name": name,
@@ -31,7 +60,59 @@ _STANDARD_WEBHOOK_HEADERS = [
     )
 ]
 
+_ZENDESK_HEADERS = [
+    {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": text,
+    }
+    for name, required, text in (
+        (
+            "X-Zendesk-Webhook-Signature",
+            True,
+            "base64 of HMAC-SHA256(secret, timestamp header value + raw body)",
+        ),
+        (
+            "X-Zendesk-Webhook-Signature-Timestamp",
+            True,
+            "ISO-8601 time, e.g. 2026-11-25T10:00:00Z; refused when more than 300 s away",
+        ),
+        (
+            "X-Zendesk-Webhook-Invocation-Id",
+            False,
+            "the deduplication key of a trigger delivery (required for trigger bodies)",
+        ),
+    )
+]
+
+# What both webhook targets answer (CONTRACT sections 2 and 3).
+_WEBHOOK_RESPONSES = {
+    "202": _json("stored durably", _ref("Stored")),
+    "200": _json("already stored with this body", _ref("Stored")),
+    "400": _error("not JSON, not an object, or the envelope is wrong"),
+    "401": _error("missing, malformed or non-matching signature, or stale timestamp"),
+    "409": _error("this delivery id is stored with another body"),
+    "413": _error("body over 1 MiB"),
+    "415": _error("not application/json"),
+    "422": _error("a known type whose data is invalid"),
+    "503": _error("the database is unreachable; nothing was stored"),
+}
+
 _ADMIN = [{"bearer": []}]
+_UNAUTHORIZED = _error("no or wrong admin token")
+_UNAVAILABLE = _error("the database is unreachable")
+
+# The answers of every endpoint that reads a JSON body (service.http.Api._json_body).
+_JSON_BODY_ERRORS = {
+    "400": _error("not JSON, or not an object"),
+    "413": _error("body over 1 MiB"),
+    "415": _error("not application/json"),
+}
+
+_TICKET_STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]
+_PRIORITIES = ["low", "medium", "high", "urgent"]
 
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -41,7 +122,13 @@ SPEC: dict[str, Any] = {
         "description": "Keeps AI support conversations and help-desk tickets in sync.",
     },
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "TICKETSYNC_ADMIN_TOKEN",
+            }
+        },
         "schemas": {
             "Error": {
                 "type": "object",
@@ -65,6 +152,15 @@ SPEC: dict[str, Any] = {
             "ChatPayload": {
                 "type": "object",
                 "required": ["type", "timestamp", "data"],
+                "description": (
+                    "A Standard Webhooks payload; `data` has `conversation_id` and, by `type`: "
+                    "conversation.started: customer {id, email?, name?}, subject?, channel?; "
+                    "message.created: message_id, role (user|assistant), content; "
+                    "tool.executed: tool, input (object), status (ok|error), output?; "
+                    "intents.detected: intents (primary first); conversation.escalated: "
+                    "reason; conversation.resolved: resolution (resolved|pending_customer|"
+                    "duplicate). An unknown type is stored and answered 202 ignored."
+                ),
                 "properties": {
                     "type": {
                         "type": "string",
@@ -83,6 +179,220 @@ SPEC: dict[str, Any] = {
                         "required": ["conversation_id"],
                         "properties": {"conversation_id": {"type": "string"}},
                     },
+                },
+            },
+            "ZendeskPayload": {
+                "description": (
+                    "A Zendesk event-subscription payload (deduplicated by `id`), or the "
+                    "trigger body of docs/zendesk-webhooks.md (`ticketsync: trigger/1`, "
+                    "deduplicated by X-Zendesk-Webhook-Invocation-Id)."
+                ),
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "required": ["id", "type", "time", "detail"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "type": {
+                                "type": "string",
+                                "examples": [
+                                    "zen:event-type:ticket.comment_added",
+                                    "zen:event-type:ticket.status_changed",
+                                ],
+                            },
+                            "time": {"type": "string", "format": "date-time"},
+                            "detail": {
+                                "type": "object",
+                                "required": ["id"],
+                                "properties": {"id": {"type": ["string", "integer"]}},
+                            },
+                            "event": {"type": "object"},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["ticketsync", "ticket_id", "updated_at"],
+                        "properties": {
+                            "ticketsync": {"const": "trigger/1"},
+                            "ticket_id": {"type": "string"},
+                            "updated_at": {"type": "string"},
+                            "comment": {"type": "object"},
+                        },
+                    },
+                ],
+            },
+            "TicketRef": {
+                "type": "object",
+                "required": ["system", "id"],
+                "properties": {
+                    "system": {"type": "string"},
+                    "id": {"type": "string"},
+                    "url": _nullable("string"),
+                    "status": {"enum": [*_TICKET_STATUSES, None]},
+                    "priority": _nullable("string"),
+                    "group": _nullable("string"),
+                    "assignee": _nullable("string"),
+                },
+            },
+            "Conversation": {
+                "type": "object",
+                "required": ["conversation_id", "status", "ticket", "pending_calls"],
+                "properties": {
+                    "conversation_id": {"type": "string"},
+                    "status": {
+                        "enum": [
+                            "open",
+                            "escalated",
+                            "resolved",
+                            "pending_customer",
+                            "duplicate",
+                            "resolved_by_agent",
+                            "awaiting_customer",
+                            "with_agent",
+                            "closed",
+                        ]
+                    },
+                    "customer": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "email": _nullable("string"),
+                            "name": _nullable("string"),
+                        },
+                    },
+                    "subject": _nullable("string"),
+                    "channel": _nullable("string"),
+                    "intents": {"type": "array", "items": {"type": "string"}},
+                    "route": {
+                        "type": "object",
+                        "properties": {
+                            "group": {"type": "string"},
+                            "priority": {"enum": _PRIORITIES},
+                            "tags": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                    "message_count": {"type": "integer"},
+                    "tools": {"type": "array", "items": {"type": "string"}},
+                    "escalation_reason": _nullable("string"),
+                    "resolution": _nullable("string"),
+                    "ticket": {"anyOf": [_ref("TicketRef"), {"type": "null"}]},
+                    "ticket_requested": {
+                        "type": "boolean",
+                        "description": "a create is on its way",
+                    },
+                    "previous_tickets": {"type": "array", "items": _ref("TicketRef")},
+                    "pending_calls": {"type": "integer"},
+                },
+            },
+            "Ticket": {
+                "type": "object",
+                "required": ["system", "id", "conversation_id"],
+                "description": "The ticket's read model; the built-in desk (`local`) adds the rest.",
+                "properties": {
+                    "system": {"type": "string"},
+                    "id": {"type": "string"},
+                    "url": _nullable("string"),
+                    "status": {"enum": [*_TICKET_STATUSES, None]},
+                    "conversation_id": _nullable("string"),
+                    "subject": _nullable("string"),
+                    "priority": _nullable("string"),
+                    "group": _nullable("string"),
+                    "assignee": _nullable("string"),
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "requester": {"type": ["object", "null"]},
+                    "follow_up_of": _nullable("string"),
+                    "comments": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "author": _nullable("string"),
+                                "body": {"type": "string"},
+                                "public": {"type": "boolean"},
+                            },
+                        },
+                    },
+                },
+            },
+            "LocalComment": {
+                "type": "object",
+                "required": ["author", "body"],
+                "properties": {
+                    "author": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "body": {"type": "string", "minLength": 1, "maxLength": 65536},
+                    "public": {"type": "boolean", "default": True},
+                },
+                "example": {"author": "Dana", "body": "On it!", "public": True},
+            },
+            "LocalChange": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": False,
+                "description": "At least one field; null or left out keeps the value.",
+                "properties": {
+                    "status": {"enum": [*_TICKET_STATUSES[1:], None]},
+                    "priority": {"enum": [*_PRIORITIES, None]},
+                    "group": {"type": ["string", "null"], "maxLength": 255},
+                    "assignee": {"type": ["string", "null"], "maxLength": 255},
+                },
+                "example": {"status": "pending", "assignee": "Dana"},
+            },
+            "LocalTicket": {
+                "type": "object",
+                "required": ["system", "id", "status"],
+                "properties": {
+                    "system": {"const": "local"},
+                    "id": {"type": "string"},
+                    "status": {"enum": _TICKET_STATUSES},
+                    "priority": _nullable("string"),
+                    "group": _nullable("string"),
+                    "assignee": _nullable("string"),
+                },
+            },
+            "Call": {
+                "type": "object",
+                "required": ["id", "kind", "state", "attempts"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "conversation_id": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "state": {"enum": ["pending", "parked", "done"]},
+                    "attempts": {"type": "integer"},
+                    "next_attempt_at": {"type": "number", "description": "unix seconds"},
+                    "last_error": _nullable("string"),
+                    "created_at": {"type": "number"},
+                    "updated_at": {"type": "number"},
+                    "command": {"description": "the call, as decided"},
+                },
+            },
+            "Rebuild": {
+                "type": "object",
+                "required": ["id", "state"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "projections": {"type": "array", "items": {"type": "string"}},
+                    "check": {"type": "boolean"},
+                    "state": {"enum": ["running", "done", "failed", "cancelled"]},
+                    "events_read": {"type": "integer"},
+                    "position": {"type": "integer"},
+                    "head": {"type": "integer"},
+                    "events_per_second": {"type": "number"},
+                    "eta_seconds": _nullable("number"),
+                    "elapsed_seconds": {"type": "number"},
+                    "rows": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "differences": {
+                        "type": "integer",
+                        "description": "decisions that differ from those made live",
+                    },
+                    "differences_shown": {
+                        "type": "array",
+                        "items": {"type": "object"},
+                        "description": "the first 100 of them",
+                    },
+                    "checksums": {"type": "object"},
+                    "matches": _nullable("boolean"),
+                    "error": _nullable("string"),
                 },
             },
             "AuditEvent": {
@@ -110,27 +420,16 @@ SPEC: dict[str, Any] = {
             "post": {
                 "summary": "Receive a signed chat event (Standard Webhooks)",
                 "parameters": _STANDARD_WEBHOOK_HEADERS,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ChatPayload"}}
-                    },
-                },
-                "responses": {
-                    "202": _json("stored durably", {"$ref": "#/components/schemas/Stored"}),
-                    "200": _json(
-                        "already stored with this body", {"$ref": "#/components/schemas/Stored"}
-                    ),
-                    "400": _error("not JSON, not an object, or the envelope is wrong"),
-                    "401": _error(
-                        "missing, malformed or non-matching signature, or stale timestamp"
-                    ),
-                    "409": _error("this webhook-id is stored with another body"),
-                    "413": _error("body over 1 MiB"),
-                    "415": _error("not application/json"),
-                    "422": _error("a known type whose data is invalid"),
-                    "503": _error("the database is unreachable; nothing was stored"),
-                },
+                "requestBody": _body(_ref("ChatPayload")),
+                "responses": _WEBHOOK_RESPONSES,
+            }
+        },
+        "/webhooks/zendesk": {
+            "post": {
+                "summary": "Receive a signed Zendesk webhook (event subscription or trigger)",
+                "parameters": _ZENDESK_HEADERS,
+                "requestBody": _body(_ref("ZendeskPayload")),
+                "responses": _WEBHOOK_RESPONSES,
             }
         },
         "/healthz": {
@@ -144,11 +443,183 @@ SPEC: dict[str, Any] = {
                             "properties": {
                                 "status": {"const": "ok"},
                                 "position": {"type": "integer"},
-                                "projections": {"type": "object"},
+                                "projections": {
+                                    "type": "object",
+                                    "additionalProperties": {
+                                        "type": "object",
+                                        "properties": {
+                                            "position": {"type": "integer"},
+                                            "lag": {"type": "integer"},
+                                        },
+                                    },
+                                },
                             },
                         },
                     ),
-                    "503": _error("the database is unreachable"),
+                    "503": _error("the database is unreachable (with `status: unavailable`)"),
+                },
+            }
+        },
+        "/conversations/{conversation_id}": {
+            "get": {
+                "summary": "A conversation's read model",
+                "security": _ADMIN,
+                "parameters": [
+                    _path("conversation_id", "the chat's conversation id (may hold '/')", "conv_42")
+                ],
+                "responses": {
+                    "200": _json("the conversation", _ref("Conversation")),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("ticketsync has not heard of this conversation"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/tickets/{system}/{ticket_id}": {
+            "get": {
+                "summary": "A ticket's read model, with its conversation",
+                "security": _ADMIN,
+                "parameters": [
+                    _path("system", "local, zendesk or jira", "local"),
+                    _path("ticket_id", "the help desk's ticket id", "1"),
+                ],
+                "responses": {
+                    "200": _json("the ticket", _ref("Ticket")),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("no such ticket"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/tickets/local/{ticket_id}/comments": {
+            "post": {
+                "summary": "Comment on a built-in desk ticket, as an agent",
+                "security": _ADMIN,
+                "parameters": [_path("ticket_id", "the built-in desk's ticket id", "1")],
+                "requestBody": _body(_ref("LocalComment")),
+                "responses": {
+                    "201": _json(
+                        "the comment is added",
+                        {
+                            "type": "object",
+                            "required": ["ticket", "comment_id", "public"],
+                            "properties": {
+                                "ticket": _ref("TicketRef"),
+                                "comment_id": {"type": "string"},
+                                "public": {"type": "boolean"},
+                            },
+                        },
+                    ),
+                    **_JSON_BODY_ERRORS,
+                    "401": _UNAUTHORIZED,
+                    "404": _error("no such ticket, or the built-in desk is not in use"),
+                    "409": _error("the ticket is closed (`ticket_closed`)"),
+                    "422": _error("a field is invalid; `field` names it"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/tickets/local/{ticket_id}": {
+            "patch": {
+                "summary": "Change a built-in desk ticket, as an agent",
+                "security": _ADMIN,
+                "parameters": [_path("ticket_id", "the built-in desk's ticket id", "1")],
+                "requestBody": _body(_ref("LocalChange")),
+                "responses": {
+                    "200": _json("the ticket after the change", _ref("LocalTicket")),
+                    **_JSON_BODY_ERRORS,
+                    "401": _UNAUTHORIZED,
+                    "404": _error("no such ticket, or the built-in desk is not in use"),
+                    "409": _error("the ticket is closed (`ticket_closed`)"),
+                    "422": _error("a field is invalid or unknown, or none is given"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/outbox": {
+            "get": {
+                "summary": "Outgoing calls, oldest first",
+                "security": _ADMIN,
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["pending", "parked", "done"]},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        "the calls",
+                        {
+                            "type": "object",
+                            "required": ["calls"],
+                            "properties": {"calls": {"type": "array", "items": _ref("Call")}},
+                        },
+                    ),
+                    "400": _error("state is not pending, parked or done"),
+                    "401": _UNAUTHORIZED,
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/outbox/{call_id}/retry": {
+            "post": {
+                "summary": "Make a parked (or waiting) call due now, with a fresh count",
+                "security": _ADMIN,
+                "parameters": [_path("call_id", "the call's id")],
+                "responses": {
+                    "200": _json("the call, due now", _ref("Call")),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("no such call"),
+                    "409": _error("the call has succeeded already (`already_done`)"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/admin/rebuild": {
+            "post": {
+                "summary": "Rebuild read models from the whole log, in the background",
+                "security": _ADMIN,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "projections": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "description": "all when empty or left out",
+                                "examples": [["conversations"]],
+                            },
+                            "check": {
+                                "type": "boolean",
+                                "description": "compare with the live models instead of switching",
+                            },
+                        },
+                    },
+                    required=False,
+                ),
+                "responses": {
+                    "202": _json("started; poll GET /admin/rebuild/{id}", _ref("Rebuild")),
+                    "400": _error("not JSON, not an object, or an unknown projection"),
+                    "401": _UNAUTHORIZED,
+                    "409": _error("a rebuild is running already (`rebuild_running`)"),
+                    "413": _error("body over 1 MiB"),
+                    "415": _error("a body that is not application/json"),
+                    "422": _error("projections is not a list of names"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/admin/rebuild/{rebuild_id}": {
+            "get": {
+                "summary": "A rebuild's progress",
+                "security": _ADMIN,
+                "parameters": [_path("rebuild_id", "the id POST /admin/rebuild answered")],
+                "responses": {
+                    "200": _json("its progress", _ref("Rebuild")),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("no rebuild with that id in this process"),
                 },
             }
         },
@@ -183,8 +654,8 @@ SPEC: dict[str, Any] = {
                         },
                     ),
                     "400": _error("a filter is invalid"),
-                    "401": _error("no or wrong admin token"),
-                    "503": _error("the database is unreachable"),
+                    "401": _UNAUTHORIZED,
+                    "503": _UNAVAILABLE,
                 },
             }
         },
@@ -194,7 +665,7 @@ SPEC: dict[str, Any] = {
                 "security": _ADMIN,
                 "responses": {
                     "200": {"description": "text format", "content": {"text/plain": {}}},
-                    "401": _error("no or wrong admin token"),
+                    "401": _UNAUTHORIZED,
                 },
             }
         },
@@ -204,7 +675,7 @@ SPEC: dict[str, Any] = {
                 "security": _ADMIN,
                 "responses": {
                     "200": _json("the OpenAPI description", {"type": "object"}),
-                    "401": _error("no or wrong admin token"),
+                    "401": _UNAUTHORIZED,
                 },
             }
         },

@@ -25,10 +25,11 @@ CONVERSATIONS = "ticketsync_conversations"
 TICKETS = "ticketsync_tickets"
 OUTBOX = "ticketsync_outbox"
 REBUILDS = "ticketsync_rebuilds"
+DESK_USERS = "ticketsync_desk_users"
 # Our tables, and the scratch copies a rebuild makes of them ("<table>__r<id>"); index
 # names such as ticketsync_outbox_due do not match, since an index is never qualified.
 _TABLES = re.compile(
-    rf"\b(?:{TRACKING}|{CONVERSATIONS}|{TICKETS}|{OUTBOX}|{REBUILDS})(?:__r[0-9a-f]+)?\b"
+    rf"\b(?:{TRACKING}|{CONVERSATIONS}|{TICKETS}|{OUTBOX}|{REBUILDS}|{DESK_USERS})(?:__r[0-9a-f]+)?\b"
 )
 
 
@@ -350,6 +351,8 @@ class Store:
             "claims INTEGER NOT NULL, cause_position BIGINT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {OUTBOX}_due ON {OUTBOX} (state, next_attempt_at)",
             f"CREATE INDEX IF NOT EXISTS {OUTBOX}_cause ON {OUTBOX} (cause_position)",
+            f"CREATE TABLE IF NOT EXISTS {DESK_USERS} (system TEXT NOT NULL, user_id TEXT NOT NULL, "
+            "PRIMARY KEY (system, user_id))",
             f"CREATE TABLE IF NOT EXISTS {REBUILDS} (projection TEXT PRIMARY KEY, rebuild_id TEXT NOT NULL, "
             f"heartbeat {double} NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {OUTBOX}_conversation ON {OUTBOX} (conversation_id, state, seq)",
@@ -375,6 +378,23 @@ class Store:
                         "ON CONFLICT (projection) DO NOTHING",
                         (name,),
                     )
+
+    def desk_users(self, system: str, learned: Iterable[str] = ()) -> tuple[str, ...]:
+        """The help-desk users ticketsync has acted as on `system`, adding any `learned` now.
+
+        Kept in the database, so that a rebuild (which calls no help desk) recognises the
+        same echoes the live projection did.
+        """
+        with self.transaction() as tx:
+            for user_id in learned:
+                tx.execute(
+                    f"INSERT INTO {DESK_USERS} (system, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (system, user_id),
+                )
+            rows = tx.rows(
+                f"SELECT user_id FROM {DESK_USERS} WHERE system = ? ORDER BY user_id", (system,)
+            )
+        return tuple(row["user_id"] for row in rows)
 
     def create_scratch(self, tables: ModelTables) -> None:
         with self.transaction() as tx:

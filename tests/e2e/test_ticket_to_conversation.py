@@ -21,7 +21,7 @@ from tests.emulators.chat_receiver import ChatReceiver
 from tests.emulators.chat_receiver import serve as serve_chat
 from tests.emulators.zendesk import ZendeskEmulator
 from tests.emulators.zendesk import serve as serve_zendesk
-from tests.support import CHAT_SECRET, Server, message, payload, running, signed, wait_until
+from tests.support import CHAT_SECRET, Server, message, payload, quiet, running, signed, wait_until
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 REPLY_SECRET = CHAT_SECRET
@@ -403,21 +403,32 @@ def test_bad_zendesk_signatures_are_refused(server: Server, zendesk) -> None:
 # The built-in help desk: agents act through the API, and the same loop runs.
 
 
-@pytest.fixture(scope="module")
-def local_server(chat, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def local_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, ChatReceiver]]:
+    """A service on the built-in desk, with a chat receiver of its own: each database numbers
+    its local tickets and comments from 1, so reply ids repeat across the two stores."""
     folder = tmp_path_factory.mktemp("local-two-way")
-    env = {
-        "TICKETSYNC_CHAT_REPLY_URL": chat[1],
-        "TICKETSYNC_CHAT_REPLY_SECRET": REPLY_SECRET,
-        **FAST_OUTBOX,
-    }
-    with running(f"sqlite:///{folder / 't.db'}", folder, env=env) as started:
-        yield started
+    receiver = ChatReceiver(REPLY_SECRET)
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 't.db'}"
+    else:
+        url = f"{request.getfixturevalue('postgres_server_url')}?schema=lt_{uuid.uuid4().hex[:10]}"
+    with serve_chat(receiver) as reply_url:
+        env = {
+            "TICKETSYNC_CHAT_REPLY_URL": reply_url,
+            "TICKETSYNC_CHAT_REPLY_SECRET": REPLY_SECRET,
+            **FAST_OUTBOX,
+        }
+        with running(url, folder, env=env) as started:
+            yield started, receiver
 
 
-def test_local_agent_reply_status_and_reopen(local_server: Server, chat) -> None:
-    receiver, _ = chat
-    server = local_server
+def test_local_agent_reply_status_and_reopen(local_server: tuple[Server, ChatReceiver]) -> None:
+    server, receiver = local_server
     cid = f"conv_{uuid.uuid4().hex[:8]}"
     send_chat(server, payload("conversation.escalated", cid, reason="human please"))
     send_chat(server, message(cid, content="Hello?"))
@@ -453,8 +464,9 @@ def test_local_agent_reply_status_and_reopen(local_server: Server, chat) -> None
         wait_until(lambda: conversation(server, cid)["status"] == "resolved_by_agent")
         assert conversation(server, cid)["ticket"]["assignee"] == "Dana"
         send_chat(server, message(cid, content="Not fixed yet."))
-        wait_until(lambda: admin.get(f"/tickets/local/{ticket_id}").json()["status"] == "open")
+        quiet(admin)
         ticket = admin.get(f"/tickets/local/{ticket_id}").json()
+        assert ticket["status"] == "open"
         assert ticket["comments"][-1] == {
             **ticket["comments"][-1],
             "author": "requester",
@@ -545,3 +557,37 @@ def test_trigger_webhooks_are_accepted_too(server: Server, zendesk, chat) -> Non
         headers={**headers, "content-type": "application/json"},
     )
     assert again.json()["status"] == "duplicate"
+
+
+def test_zz_a_rebuild_after_the_two_way_loops_equals_the_live_models(
+    server: Server, database
+) -> None:
+    """Runs last in this module: every loop above is in the log by now."""
+    import subprocess
+
+    from tests.support import quiet, server_env, ticketsync_command
+
+    url, folder = database
+    with server.admin() as admin:
+        quiet(admin)
+    env = server_env(
+        url,
+        **{
+            k: v
+            for k, v in server.env.items()
+            if k.startswith("TICKETSYNC_") and k != "TICKETSYNC_DATABASE_URL"
+        },
+    )
+    result = subprocess.run(
+        [*ticketsync_command(), "verify", "--json"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = orjson.loads(result.stdout)
+    assert summary["matches"] is True
+    assert summary["differences"] == 0, summary["differences_shown"]

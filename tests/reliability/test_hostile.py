@@ -108,3 +108,19 @@ def test_many_bad_requests_at_once_store_nothing(server: Server, tmp_path: Path)
     assert all(400 <= status < 500 for status in answers)
     assert log.position() == before
     log.close()
+
+
+def test_odd_numbers_in_paths_and_queries_are_clear_4xx(server: Server) -> None:
+    """Found by fuzzing: '²' passes str.isdigit() but not int(), and 20 digits overflow SQLite."""
+    with server.admin() as admin:
+        for params in ({"after": "²"}, {"limit": "²"}, {"after": "99999999999999999999"}):
+            answer = admin.get("/audit", params=params)
+            assert answer.status_code == 400, params
+            assert answer.json()["error"] == "invalid_query"
+        for ticket_id in ("²", "99999999999999999999"):
+            comment = admin.post(
+                f"/tickets/local/{ticket_id}/comments", json={"author": "a", "body": "b"}
+            )
+            change = admin.patch(f"/tickets/local/{ticket_id}", json={"status": "open"})
+            assert (comment.status_code, change.status_code) == (404, 404), ticket_id
+            assert admin.get(f"/tickets/local/{ticket_id}").status_code == 404

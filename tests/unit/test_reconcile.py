@@ -6,6 +6,7 @@ written as one line per call (see `show`), so a row reads like the contract.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -119,19 +120,44 @@ def found_closed(ticket_id: str = "42") -> Event:
     )
 
 
+def after(events: tuple[Event, ...]) -> list[Event]:
+    """`events`, re-timed to follow what was just built.
+
+    Arguments are built before the history they are passed into; without this, an event
+    meant to come after a resolution would carry an earlier time than it.
+    """
+    for event in events:
+        if id(event) not in RETIMED:  # one event delivered twice keeps one time
+            RETIMED[id(event)] = (event, dataclasses.replace(event, occurred_at=later()))  # type: ignore[type-var]
+    return [RETIMED[id(event)][1] for event in events]
+
+
+# id(original) -> (original, re-timed); the original is kept so that its id stays its own.
+RETIMED: dict[int, tuple[Event, Event]] = {}
+
+
+def retimed(event: Event) -> Event:
+    """The event as `after` re-timed it, if it did."""
+    found = RETIMED.get(id(event))
+    return found[1] if found and found[0] is event else event
+
+
 def ticketed(*more: Event) -> list[Event]:
     """A conversation whose ticket 42 exists (status new), then `more`."""
-    return [started(), user("My invoice is wrong"), escalated(), created("42"), *more]
+    history = [started(), user("My invoice is wrong"), escalated(), created("42")]
+    return [*history, *after(more)]
 
 
 def closed(*more: Event) -> list[Event]:
     """A conversation whose ticket 42 was closed, then `more`."""
-    return ticketed(resolved("duplicate"), *more)
+    history = ticketed(resolved("duplicate"))
+    return [*history, *after(more)]
 
 
 def following_up(*more: Event) -> list[Event]:
     """A conversation whose ticket 42 is closed and whose follow-up ticket is being created."""
-    return closed(user("It is broken again", id="back"), *more)
+    history = closed()
+    return [*history, *after((user("It is broken again", id="back"),)), *after(more)]
 
 
 # -- folding ----------------------------------------------------------------------------------
@@ -144,7 +170,7 @@ def fold(
     view = view or Conversation(conversation_id=CID)
     commands: list[Command] = []
     for event in events:
-        view, more = apply(view, event, policy)
+        view, more = apply(view, retimed(event), policy)
         commands += more
     return view, commands
 
@@ -152,7 +178,7 @@ def fold(
 def then(history: list[Event], event: Event, policy: Policy = DEFAULT) -> list[str]:
     """The calls `event` asks for after `history`, shown one per line."""
     view, _ = fold(history, policy)
-    _, commands = apply(view, event, policy)
+    _, commands = apply(view, retimed(event), policy)
     return [show(command) for command in commands]
 
 
@@ -1030,3 +1056,54 @@ def test_one_create_ever_until_a_ticket_closes(events, policy, answer_after) -> 
         create = next(c for c in commands if isinstance(c, CreateTicket))
         # Every conversation item is on the ticket: in the create's notes, or as a comment.
         assert {item.key for item in view.items} == set(create.included) | shown
+
+
+def _earlier(event: Event, than: Event) -> Event:
+    """`event` as if it had happened just before `than` (delivered after it, though)."""
+    return dataclasses.replace(event, occurred_at=than.occurred_at - timedelta(seconds=1))  # type: ignore[type-var]
+
+
+LATE_CASES = [
+    pytest.param(
+        "resolved",
+        user("Wait, one more thing"),
+        ["42 public by requester: Wait, one more thing"],
+        "resolved",
+        id="late-message-on-solved-reopens-nothing",
+    ),
+    pytest.param(
+        "pending_customer",
+        user("Here you go"),
+        ["42 public by requester: Here you go"],
+        "pending_customer",
+        id="late-message-on-pending-reopens-nothing",
+    ),
+    pytest.param(
+        "resolved",
+        escalated("Wants a human"),
+        ["42 note: Escalated by the AI agent: Wants a human"],
+        "resolved",
+        id="late-escalation-undoes-nothing",
+    ),
+    pytest.param(
+        "duplicate",
+        user("Also this"),
+        [],
+        "duplicate",
+        id="late-message-on-closed-opens-no-follow-up",
+    ),
+]
+
+
+@pytest.mark.parametrize("resolution, late, expected, status", LATE_CASES)
+def test_what_happened_before_the_resolution_but_arrives_after_it(
+    resolution: str, late: Event, expected: list[str], status: str
+) -> None:
+    """A resolution may be overtaken in delivery by something that happened before it: that
+    goes on the ticket as it is, and reopens, escalates or follows up nothing."""
+    settled_by = resolved(resolution)
+    view, _ = fold([*ticketed(), settled_by])
+    view, commands = apply(view, _earlier(late, settled_by), DEFAULT)
+    assert [show(command) for command in commands] == expected
+    assert view.status == status
+    assert view.resolution == resolution
