@@ -355,14 +355,15 @@ def _before_resolution(view: Conversation, occurred_at: datetime) -> bool:
 
 
 def _add_item(
-    view: Conversation, item: Item, policy: Policy, *, late: bool = False
+    view: Conversation, item: Item, policy: Policy, *, late: bool = False, new: bool = False
 ) -> tuple[Conversation, list[Command]]:
     """A new item: on the ticket if there is one, or the reason to open one.
 
     A `late` item happened before the resolution now in force: it goes on the ticket as it
-    is, but reopens nothing and opens no follow-up ticket.
+    is, but reopens nothing and opens no follow-up ticket. `new`: the caller has already
+    checked that the item is not a repeat.
     """
-    if _seen(view, item.key):
+    if not new and _seen(view, item.key):
         return view, []
     view = _evolve(view, items=(*view.items, item))
     ticket = view.ticket
@@ -398,11 +399,11 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         if _before_resolution(view, event.occurred_at):
             # Written before the resolution, delivered after it: it belongs on the ticket,
             # but it is no customer writing *again*, so it reopens nothing.
-            return _add_item(view, item, policy, late=True)
+            return _add_item(view, item, policy, late=True, new=True)
         if event.role == "user" and view.status in SETTLED:
             # The customer writing again opens the conversation, however it was settled.
             view = _evolve(view, status="open", resolution=None)
-        return _add_item(view, item, policy)
+        return _add_item(view, item, policy, new=True)
     if isinstance(event, ToolExecuted):
         view = _evolve(
             view, tools=view.tools if event.tool in view.tools else (*view.tools, event.tool)
@@ -422,11 +423,15 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
             # An escalation the resolution already answered: shown, and nothing undone.
             view = _evolve(view, escalation_reason=event.reason)
             return _add_item(
-                view, Item(key=key, kind="escalation", text=event.reason), policy, late=True
+                view,
+                Item(key=key, kind="escalation", text=event.reason),
+                policy,
+                late=True,
+                new=True,
             )
         view = _evolve(view, escalation_reason=event.reason, status="escalated", resolution=None)
         view, commands = _add_item(
-            view, Item(key=key, kind="escalation", text=event.reason), policy
+            view, Item(key=key, kind="escalation", text=event.reason), policy, new=True
         )
         if view.ticket is not None and not view.ticket_requested and view.ticket.status != "closed":
             view, more = _set_status(view, "open")

@@ -269,7 +269,12 @@ class Api:
         from service.rebuild import Rebuild, RebuildRefused, check_names
 
         self.require_admin(request)
-        payload = await self._json_body(request) if await request.body() else {}
+        # An empty body means every projection; a body is read like any other, bounded.
+        has_body = (
+            request.headers.get("content-length", "0") != "0"
+            or "transfer-encoding" in request.headers
+        )
+        payload = await self._json_body(request) if has_body else {}
         if not isinstance(payload, dict):
             raise ApiError(400, "invalid_payload", "body must be a JSON object")
         names = payload.get("projections") or []
