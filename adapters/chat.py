@@ -239,6 +239,35 @@ def parse(body: bytes) -> ChatDelivery:
     )
 
 
+def stored_event(raw: str) -> ChatEvent | None:
+    """The event of a payload the log accepted, as `parse(...).event` reads it.
+
+    Messages, most of any log, take a short path with the same checks and without the
+    field-by-field error reporting a live delivery needs; everything else, and any message
+    that fails a check, goes through `parse`. Raises RejectedDelivery as `parse` does.
+    """
+    payload = orjson.loads(raw)
+    if isinstance(payload, dict) and payload.get("type") == "message.created":
+        data = payload.get("data")
+        timestamp = payload.get("timestamp")
+        if (
+            isinstance(data, dict)
+            and isinstance(timestamp, str)
+            and data.get("role") in ROLES
+            and isinstance(data.get("content"), str)
+            and _is_id(data.get("message_id"))
+            and _is_id(data.get("conversation_id"))
+        ):
+            return MessageCreated(
+                conversation_id=data["conversation_id"],
+                message_id=data["message_id"],
+                role=data["role"],
+                content=data["content"],
+                occurred_at=parse_timestamp(timestamp),
+            )
+    return parse(raw.encode()).event
+
+
 def _is_id(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
 

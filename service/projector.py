@@ -55,7 +55,7 @@ def decode(entry: LogEntry) -> Event | None:
     """The typed event of a log entry, or None for entries this projection does not read."""
     try:
         if entry.source == "chat" and entry.raw is not None:
-            return chat.parse(entry.raw.encode()).event
+            return chat.stored_event(entry.raw)
         if entry.source == "zendesk" and entry.raw is not None:
             # Trigger deliveries are keyed by the invocation header, which is the delivery id.
             headers = {

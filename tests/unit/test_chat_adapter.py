@@ -394,3 +394,33 @@ def test_signature_covers_exact_bytes() -> None:
         __import__("hmac").new(KEY, b"id.%d.%s" % (NOW, raw), "sha256").digest()
     ).decode()
     assert signature == "v1," + expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        *(row.values[0] for row in PARSED),
+        body(message_id="m1", role="user", content=""),
+        body("conversation.rated", stars=5),
+        orjson.dumps(
+            {
+                "type": "message.created",
+                "timestamp": "2026-11-25T10:00:00",
+                "data": {
+                    "conversation_id": "c",
+                    "message_id": "m",
+                    "role": "assistant",
+                    "content": "x",
+                },
+            }
+        ),
+    ],
+)
+def test_stored_events_read_as_parse_reads_them(raw: bytes) -> None:
+    assert chat.stored_event(raw.decode()) == chat.parse(raw).event
+
+
+@pytest.mark.parametrize("raw", [row.values[0] for row in BAD_PAYLOADS if row.values[1] == 422])
+def test_stored_events_refuse_what_parse_refuses(raw: bytes) -> None:
+    with pytest.raises(RejectedDelivery):
+        chat.stored_event(raw.decode())
