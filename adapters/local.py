@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -307,14 +307,6 @@ class LocalHelpDesk:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
-
-    def tickets(self) -> Iterator[LocalTicket]:
-        with self._tx() as run:
-            ids = [row["id"] for row in run(f"SELECT id FROM {TICKETS} ORDER BY id")]
-        for ticket_id in ids:
-            found = self.ticket(str(ticket_id))
-            if found is not None:
-                yield found
 
     # Helpers
 

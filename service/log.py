@@ -201,11 +201,6 @@ class EventLog:
         cursor = entries[-1].position if len(rows) > query.limit else None
         return entries, cursor
 
-    def ping(self) -> None:
-        """Raise StoreUnavailable unless the database answers a trivial query now."""
-        with self._store_errors():
-            self._sql.ping()
-
 
 def _audit_row(entry: NewEntry, position: int) -> tuple[Any, ...]:
     return (
@@ -316,10 +311,6 @@ class _SQLite:
             )
             return [(row[0], row[1]) for row in c.fetchall()]
 
-    def ping(self) -> None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT 1")
-
 
 class _Postgres:
     """SQL for the PostgreSQL recorder: table `ticketsync_events`, position = notification_id."""
@@ -414,7 +405,3 @@ class _Postgres:
                 [*params, limit],
             ).fetchall()
         return [(row["position"], bytes(row["state"])) for row in rows]
-
-    def ping(self) -> None:
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT 1")
