@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
@@ -20,27 +19,10 @@ from adapters import zendesk_webhooks
 from tests.emulators.chat_receiver import ChatReceiver
 from tests.emulators.chat_receiver import serve as serve_chat
 from tests.emulators.zendesk import ZendeskEmulator
-from tests.emulators.zendesk import serve as serve_zendesk
 from tests.support import CHAT_SECRET, Server, message, payload, quiet, running, signed, wait_until
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 REPLY_SECRET = CHAT_SECRET
-GROUPS = (
-    "Support Tier 1",
-    "Support Tier 2",
-    "Billing Team",
-    "Engineering",
-    "Product",
-    "Retention",
-    "Security",
-)
-
-
-@pytest.fixture(scope="module")
-def zendesk() -> Iterator[tuple[ZendeskEmulator, str]]:
-    emulator = ZendeskEmulator(email="sync@example.com", api_token="zd-token", groups=GROUPS)
-    with serve_zendesk(emulator) as base_url:
-        yield emulator, base_url
 
 
 @pytest.fixture(scope="module")
@@ -48,21 +30,6 @@ def chat() -> Iterator[tuple[ChatReceiver, str]]:
     receiver = ChatReceiver(REPLY_SECRET)
     with serve_chat(receiver) as url:
         yield receiver, url
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path]:
-    folder = tmp_path_factory.mktemp("two-way")
-    if request.param == "sqlite":
-        return f"sqlite:///{folder / 'ticketsync.db'}", folder
-    return (
-        f"{request.getfixturevalue('postgres_server_url')}?schema=tw_{uuid.uuid4().hex[:10]}",
-        folder,
-    )
 
 
 FAST_OUTBOX = {

@@ -9,40 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.emulators.zendesk import ZendeskEmulator, serve
+from tests.emulators.zendesk import ZendeskEmulator
 from tests.support import Server, message, payload, running, signed, wait_until
-
-GROUPS = (
-    "Support Tier 1",
-    "Support Tier 2",
-    "Billing Team",
-    "Engineering",
-    "Product",
-    "Retention",
-    "Security",
-)
-
-
-@pytest.fixture(scope="module")
-def zendesk() -> Iterator[tuple[ZendeskEmulator, str]]:
-    emulator = ZendeskEmulator(email="sync@example.com", api_token="zd-token", groups=GROUPS)
-    with serve(emulator) as base_url:
-        yield emulator, base_url
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path]:
-    folder = tmp_path_factory.mktemp("zendesk")
-    if request.param == "sqlite":
-        return f"sqlite:///{folder / 'ticketsync.db'}", folder
-    return (
-        f"{request.getfixturevalue('postgres_server_url')}?schema=zd_{uuid.uuid4().hex[:10]}",
-        folder,
-    )
 
 
 def zendesk_env(base_url: str, **extra: str) -> dict[str, str]:
