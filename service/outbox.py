@@ -19,7 +19,7 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
 from events.log import NewEntry
 from events.tickets import TicketRef
 from service import codec
+from service.batching import Batched
 from service.store import Call, Store
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,14 @@ COMMANDS = {
     "change_ticket": ChangeTicket,
     "send_reply": SendReply,
 }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt changed: the call's new state, and the log entries that tell it."""
+
+    call: Call
+    entries: tuple[NewEntry, ...]
 
 
 class ChatReplies(Protocol):
@@ -51,6 +60,11 @@ def idempotency_key(command: CreateTicket) -> str:
         digest = hashlib.sha256(command.conversation_id.encode()).hexdigest()
         key = f"ticketsync:{digest}:{command.number}"
     return key
+
+
+# How many of one conversation's calls a round claims: they go out one after another, so a
+# longer chain would only hold the conversation's later calls from another process longer.
+MAX_CHAIN = 16
 
 
 class Backoff:
@@ -91,54 +105,79 @@ class Dispatcher:
         self.lease = lease
         self.on_done: Callable[[], None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox-call")
+        self._record_batch: Batched[Outcome, None] = Batched(self._write_outcomes)
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
 
-    def run_once(self, limit: int = 64, *, wait: bool = True) -> int:
+    def run_once(self, limit: int = 256, *, wait: bool = True) -> int:
         """Claim due calls (up to `limit`) and attempt them; returns how many were claimed.
 
-        Calls of different conversations go out side by side; `due_calls` offers at most
-        one call per conversation and a conversation with a call in flight is passed over,
-        so each conversation's calls stay in order. With `wait`, returns once they are done;
-        without, `on_done` is called as each finishes.
+        Each conversation's due calls are claimed together, oldest first, and sent one
+        after another in the order they were decided; calls of different conversations go
+        out side by side. A conversation with calls in flight is passed over. With `wait`,
+        returns once they are done; without, `on_done` is called as each conversation's
+        calls finish.
         """
         now = self.clock()
-        due = self.store.due_calls(now, limit)
+        due = self.store.due_calls(now, limit, per_conversation=MAX_CHAIN)
         with self._lock:
             due = [call for call in due if call.conversation_id not in self._in_flight]
             self._in_flight.update(call.conversation_id for call in due)
-        claimed = []
+        chains: dict[str, list[Call]] = {}
         try:
-            with self.store.transaction() as tx:
-                claimed = [call for call in due if tx.claim(call, now + self.lease)]
+            chains = self._claim(due, now)
         finally:
             with self._lock:
                 self._in_flight.difference_update(
-                    call.conversation_id for call in due if call not in claimed
+                    {call.conversation_id for call in due} - chains.keys()
                 )
-        futures = [self._pool.submit(self._attempt_claimed, call) for call in claimed]
+        futures = [self._pool.submit(self._attempt_chain, chain) for chain in chains.values()]
         if wait:
             for future in futures:
                 future.result()
-        return len(claimed)
+        return sum(len(chain) for chain in chains.values())
 
-    def _attempt_claimed(self, call: Call) -> None:
+    def _claim(self, due: list[Call], now: float) -> dict[str, list[Call]]:
+        """Claim each conversation's calls in order, up to the first one another dispatcher holds."""
+        chains: dict[str, list[Call]] = {}
+        stopped: set[str] = set()
+        with self.store.transaction() as tx:
+            for call in due:
+                if call.conversation_id in stopped:
+                    continue
+                chain = chains.setdefault(call.conversation_id, [])
+                # A call starts only after those before it in its chain, each of which may
+                # take up to a lease: its claim lasts that much longer.
+                if tx.claim(call, now + self.lease * (len(chain) + 1)):
+                    chain.append(call)
+                else:
+                    stopped.add(call.conversation_id)
+        return {cid: chain for cid, chain in chains.items() if chain}
+
+    def _attempt_chain(self, chain: list[Call]) -> None:
         try:
-            # A claim that never recorded an outcome died mid-call: it may have been applied.
-            self.attempt(
-                replace(
-                    call,
-                    claims=call.claims + 1,
-                    uncertain=call.uncertain or call.claims > call.attempts,
+            for index, call in enumerate(chain):
+                # A claim that never recorded an outcome died mid-call: it may have been applied.
+                sent = self.attempt(
+                    replace(
+                        call,
+                        claims=call.claims + 1,
+                        uncertain=call.uncertain or call.claims > call.attempts,
+                    )
                 )
-            )
+                if not sent:
+                    # The rest wait for this one's retry; they are free for the next round.
+                    with self.store.transaction() as tx:
+                        tx.release(chain[index + 1 :])
+                    break
         finally:
             with self._lock:
-                self._in_flight.discard(call.conversation_id)
+                self._in_flight.discard(chain[0].conversation_id)
             if self.on_done is not None:
                 self.on_done()
 
-    def attempt(self, call: Call) -> None:
+    def attempt(self, call: Call) -> bool:
+        """Send one call and store the outcome; returns whether it was sent."""
         command = codec.loads(COMMANDS[call.kind], call.command)
         attempt = call.attempts + 1
         try:
@@ -156,6 +195,8 @@ class Dispatcher:
             )
         else:
             self._done(call, command, attempt, outcome)
+            return True
+        return False
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -224,6 +265,28 @@ class Dispatcher:
             data=codec.dumps({"call_id": call.call_id, "kind": call.kind, **data}),
         )
 
+    def _record(self, call: Call, *entries: NewEntry) -> None:
+        """Store an attempt's outcome: the call's new state and its log entries, together.
+
+        Outcomes finished at the same time by different calls share one transaction: on
+        PostgreSQL each append holds the log's table lock until it commits, which webhooks
+        wait for, so one append per batch rather than per call.
+        """
+        self._record_batch(Outcome(call, entries))
+
+    def _write_outcomes(self, outcomes: list[Outcome]) -> list[BaseException | None]:
+        try:
+            with self.store.transaction() as tx:
+                for outcome in outcomes:
+                    tx.update_call(outcome.call)
+                tx.append([entry for outcome in outcomes for entry in outcome.entries])
+        except Exception as error:
+            if len(outcomes) == 1:
+                return [error]
+            # Whatever failed, it must not cost the other calls their outcomes: one by one.
+            return [self._write_outcomes([outcome])[0] for outcome in outcomes]
+        return [None] * len(outcomes)
+
     def _ticket_key(self, ticket_id: str, command: object = None) -> str:
         system = command.system if isinstance(command, SendReply) else self.help_desk.system
         return f"{system}:{ticket_id}"
@@ -247,11 +310,9 @@ class Dispatcher:
                 ticket=self._ticket_key(ticket_id, command),
                 suffix=f".{attempt}",
             )
-        with self.store.transaction() as tx:
-            tx.update_call(
-                replace(call, state="done", attempts=attempt, updated_at=now, last_error=None)
-            )
-            tx.append([entry])
+        self._record(
+            replace(call, state="done", attempts=attempt, updated_at=now, last_error=None), entry
+        )
         logger.info(
             "outbox.sent", extra={"call_id": call.call_id, "kind": call.kind, "attempt": attempt}
         )
@@ -277,18 +338,17 @@ class Dispatcher:
             },
             suffix=f".{attempt}",
         )
-        with self.store.transaction() as tx:
-            tx.update_call(
-                replace(
-                    call,
-                    attempts=attempt,
-                    next_attempt_at=now + delay,
-                    updated_at=now,
-                    last_error=error.detail,
-                    uncertain=call.uncertain or uncertain,
-                )
-            )
-            tx.append([entry])
+        self._record(
+            replace(
+                call,
+                attempts=attempt,
+                next_attempt_at=now + delay,
+                updated_at=now,
+                last_error=error.detail,
+                uncertain=call.uncertain or uncertain,
+            ),
+            entry,
+        )
         logger.info(
             "outbox.failed",
             extra={
@@ -300,7 +360,13 @@ class Dispatcher:
         )
 
     def _park(
-        self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool = False
+        self,
+        call: Call,
+        attempt: int,
+        error: CallFailed,
+        *,
+        uncertain: bool = False,
+        also: tuple[NewEntry, ...] = (),
     ) -> None:
         now = self.clock()
         entry = self._entry(
@@ -309,18 +375,18 @@ class Dispatcher:
             {"attempt": attempt, "error": error.detail, "status": error.status},
             suffix=f".{attempt}",
         )
-        with self.store.transaction() as tx:
-            tx.update_call(
-                replace(
-                    call,
-                    state="parked",
-                    attempts=attempt,
-                    updated_at=now,
-                    last_error=error.detail,
-                    uncertain=call.uncertain or uncertain,
-                )
-            )
-            tx.append([entry])
+        self._record(
+            replace(
+                call,
+                state="parked",
+                attempts=attempt,
+                updated_at=now,
+                last_error=error.detail,
+                uncertain=call.uncertain or uncertain,
+            ),
+            entry,
+            *also,
+        )
         logger.warning(
             "outbox.parked",
             extra={"call_id": call.call_id, "attempt": attempt, "status": error.status},
@@ -328,18 +394,17 @@ class Dispatcher:
 
     def _closed(self, call: Call, command: object, attempt: int, error: TicketClosed) -> None:
         """The ticket was closed behind our back: park the call and tell the projection."""
-        self._park(call, attempt, error)
         ticket_id = getattr(command, "ticket_id", None)
         if ticket_id is None:
+            self._park(call, attempt, error)
             return
-        entry = self._entry(
+        found = self._entry(
             call,
             "ticket.found_closed",
             {"conversation_id": call.conversation_id, "ticket_id": ticket_id},
             ticket=self._ticket_key(ticket_id),
         )
-        with self.store.transaction() as tx:
-            tx.append([entry])
+        self._park(call, attempt, error, also=(found,))
 
     def retry(self, call_id: str) -> Call | None:
         """Make a parked (or waiting) call due now, with a fresh count of attempts."""

@@ -264,6 +264,15 @@ class Tx:
         )
         return _rowcount(cursor) == 1
 
+    def release(self, calls: Sequence[Call]) -> None:
+        """Give back claims taken by `claim` that were not used: the calls are as they were."""
+        for call in calls:
+            self.execute(
+                f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = ? "
+                "WHERE call_id = ? AND state = 'pending' AND claims = ?",
+                (call.next_attempt_at, call.claims, call.call_id, call.claims + 1),
+            )
+
     def calls_caused(self, after: int, upto: int) -> set[tuple[str, str]]:
         """(call id, kind) of every call decided for log positions in (after, upto]."""
         rows = self.rows(
@@ -486,8 +495,9 @@ class Store:
             )
         return [_call(row) for row in rows]
 
-    def due_calls(self, now: float, limit: int) -> list[Call]:
-        """Pending calls that are due, the oldest pending one of each conversation only.
+    def due_calls(self, now: float, limit: int, per_conversation: int = 1) -> list[Call]:
+        """Due pending calls, oldest first: of each conversation, the oldest pending ones
+        (at most `per_conversation`) up to the first that is not due.
 
         A conversation's calls go out in the order they were decided: its ticket exists
         before its comments, and its status changes land in sequence.
@@ -495,12 +505,19 @@ class Store:
         with self.reading() as tx:
             rows = tx.rows(
                 f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} o WHERE o.state = 'pending' "
-                "AND o.next_attempt_at <= ? AND o.seq = (SELECT MIN(p.seq) FROM "
-                f"{OUTBOX} p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending') "
-                "ORDER BY o.seq LIMIT ?",
-                (now, limit),
+                "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM "
+                f"{OUTBOX} p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending' "
+                "AND p.seq < o.seq AND p.next_attempt_at > ?) ORDER BY o.seq LIMIT ?",
+                (now, now, limit),
             )
-        return [_call(row) for row in rows]
+        taken: dict[str, int] = {}
+        calls = []
+        for row in rows:
+            call = _call(row)
+            taken[call.conversation_id] = taken.get(call.conversation_id, 0) + 1
+            if taken[call.conversation_id] <= per_conversation:
+                calls.append(call)
+        return calls
 
     def next_due(self) -> float | None:
         with self.reading() as tx:

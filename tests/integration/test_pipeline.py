@@ -290,3 +290,47 @@ def test_a_call_older_than_the_age_limit_is_parked(
         assert parked.kind == "create_ticket"
     finally:
         container.close()
+
+
+def drain_projection(container) -> None:
+    while container.projector.run_once():
+        pass
+
+
+def test_a_conversations_calls_go_out_together_in_order(
+    service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    escalate(service)
+    settle(service)
+    for n in range(5):
+        deliver(service, message("c1", content=f"note {n}", message_id=f"n{n}"))
+    drain_projection(service)
+    assert service.dispatcher.run_once() == 5  # one round, one conversation, five calls
+    bodies = [c.body for c in desk.tickets["1"].comments]
+    assert bodies[-5:] == [f"note {n}" for n in range(5)]
+    assert service.store.calls("pending") == []
+
+
+def test_a_failed_call_holds_the_ones_after_it_and_frees_their_claims(
+    service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    escalate(service)
+    settle(service)
+    for n in range(3):
+        deliver(service, message("c1", content=f"note {n}", message_id=f"n{n}"))
+    drain_projection(service)
+    desk.fail("add_comment", Retryable("503", status=503, retry_after=5))
+    before = desk.count("add_comment")
+    assert service.dispatcher.run_once() == 3
+    assert desk.count("add_comment") == before + 1  # the failure stopped the chain
+    first, *rest = service.store.calls("pending")
+    assert first.attempts == 1
+    assert first.next_attempt_at == clock.now + 5
+    # The others were handed back as they were: due, unclaimed, and still behind the first.
+    assert [(call.attempts, call.claims) for call in rest] == [(0, 0), (0, 0)]
+    assert all(call.next_attempt_at <= clock.now for call in rest)
+    assert service.dispatcher.run_once() == 0
+    clock.now += 5
+    assert service.dispatcher.run_once() == 3
+    bodies = [c.body for c in desk.tickets["1"].comments]
+    assert bodies[-3:] == ["note 0", "note 1", "note 2"]
