@@ -34,6 +34,8 @@ from service.bootstrap import Container
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# h11 refuses more than this by default, httptools does not; deliveries carry a few hundred.
+MAX_HEADER_BYTES = 16 * 1024
 
 
 class JSONResponse(Response):
@@ -478,6 +480,24 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500
+        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        if header_bytes > MAX_HEADER_BYTES:
+            # The HTTP parser reads headers of any size; a request with this much of them
+            # is no delivery of ours, and nothing of it is kept.
+            response = JSONResponse(
+                {
+                    "error": "headers_too_large",
+                    "detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes",
+                },
+                status_code=431,
+            )
+            await response(scope, receive, send)
+            status = 431
+            logger.info(
+                "http.request",
+                extra={"method": scope["method"], "path": scope["path"], "status": status},
+            )
+            return
 
         async def send_status(message: Any) -> None:
             nonlocal status
