@@ -292,6 +292,7 @@ def eventsourcing_env(database: Database) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "8",
+        # EventLog puts service.log.PingWhenIdle in place of the library's ping.
         "POSTGRES_PRE_PING": "y",
         "ORIGINATOR_ID_TYPE": "text",
     }

@@ -17,7 +17,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+import math
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +33,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.utils import Environment
+from psycopg_pool import ConnectionPool
 
 from events.errors import StoreUnavailable
 from events.log import Appended, LogEntry, NewEntry
@@ -92,6 +96,57 @@ def _fingerprint(entry: NewEntry) -> bytes:
     return hashlib.sha256((entry.raw or entry.data or "").encode()).digest()
 
 
+class PingWhenIdle:
+    """The PostgreSQL pool's check of a connection before handing it out, made cheap under load.
+
+    Pinging every connection on every checkout (the library's pre-ping) costs a round trip
+    per transaction. A connection used within the last `fresh` seconds is handed out as it
+    is; one idle for longer, and every one for `after_failure` seconds after the database
+    failed us, is pinged first, so a server restart still costs no request its answer.
+    """
+
+    def __init__(
+        self,
+        fresh: float = 1.0,
+        after_failure: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.fresh = fresh
+        self.after_failure = after_failure
+        self.clock = clock
+        self._used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._failed_at = -math.inf
+        self._pool: Any = None
+        self.pings = 0
+
+    def install(self, pool: Any) -> None:
+        # psycopg_pool takes its check at construction, and the library builds the pool; this
+        # is the same attribute that construction sets.
+        if not hasattr(pool, "_check"):
+            raise TypeError("this psycopg_pool keeps its connection check elsewhere")
+        pool._check = self
+        self._pool = pool
+
+    def failed(self) -> None:
+        self._failed_at = self.clock()
+
+    def __call__(self, conn: Any) -> None:
+        now = self.clock()
+        used = self._used.get(conn)
+        if used is None or now - used > self.fresh or now - self._failed_at < self.after_failure:
+            self.pings += 1
+            try:
+                ConnectionPool.check_connection(conn)
+            except Exception:
+                self.failed()
+                # The others idle in the pool are most likely dead too (a restart): have them
+                # all checked and replaced now, rather than one failed checkout at a time.
+                if self._pool is not None:
+                    self._pool.check()
+                raise
+        self._used[conn] = now
+
+
 @dataclass(frozen=True, kw_only=True)
 class AuditQuery:
     """Filters of GET /audit. `after` is a position; the result is oldest first."""
@@ -117,6 +172,10 @@ class EventLog:
             self._sql = (
                 _Postgres(self.recorder) if database.kind == "postgres" else _SQLite(self.recorder)
             )
+            self.check: PingWhenIdle | None = None
+            if database.kind == "postgres":
+                self.check = PingWhenIdle()
+                self.check.install(self.recorder.datastore.pool)
             self._sql.create_tables()
         except PersistenceError as error:
             raise StoreUnavailable(
@@ -133,9 +192,16 @@ class EventLog:
         except IntegrityError:
             raise
         except PersistenceError as error:
+            self.failed()
             raise StoreUnavailable(str(error)) from error
         except OSError as error:  # psycopg's pool raises plain timeouts when the server is gone
+            self.failed()
             raise StoreUnavailable(str(error)) from error
+
+    def failed(self) -> None:
+        """The database failed us: check every pooled connection before its next use."""
+        if self.check is not None:
+            self.check.failed()
 
     def append(self, entries: Sequence[NewEntry]) -> list[Appended]:
         """Append entries in one transaction; each gets its own outcome, in order.

@@ -453,6 +453,7 @@ class Store:
             with self.datastore.transaction(commit=True) as cursor:
                 yield Tx(self, cursor)
         except PersistenceError as error:
+            self.log.failed()
             raise StoreUnavailable(str(error)) from error
 
     @contextlib.contextmanager
@@ -461,6 +462,7 @@ class Store:
             with self.datastore.transaction(commit=False) as cursor:
                 yield Tx(self, cursor)
         except PersistenceError as error:
+            self.log.failed()
             raise StoreUnavailable(str(error)) from error
 
     # Reads for the API and the CLI.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from events.log import NewEntry
 from service.config import parse_database_url
 from service.log import AuditQuery, EventLog
+from tests.support import wait_until
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -232,3 +234,69 @@ def test_audit_over_thousands_of_events(log: EventLog) -> None:
     everything, cursor = log.query(AuditQuery(limit=1000))
     assert len(everything) == 1000
     assert cursor == everything[-1].position
+
+
+class Clock:
+    """Starts where time.monotonic is, which the pool's first connections were stamped with."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.postgres
+def test_busy_connections_are_not_pinged_idle_ones_are(postgres_server_url: str) -> None:
+    import uuid
+
+    log = EventLog(parse_database_url(f"{postgres_server_url}?schema=ping_{uuid.uuid4().hex[:8]}"))
+    try:
+        assert log.check is not None
+        clock = log.check.clock = Clock()
+        log.position()
+        pings = log.check.pings
+        for _ in range(5):
+            log.position()
+        assert log.check.pings == pings  # in use all along: no round trip before each
+        clock.now += 2
+        log.position()
+        assert log.check.pings == pings + 1  # idle for longer than a second: pinged
+        log.check.failed()
+        log.position()
+        log.position()
+        assert log.check.pings == pings + 3  # after a failure, every checkout is pinged
+    finally:
+        log.close()
+
+
+@pytest.mark.postgres
+def test_a_connection_killed_while_idle_costs_no_request(postgres_server_url: str) -> None:
+    import uuid
+
+    import psycopg
+
+    log = EventLog(parse_database_url(f"{postgres_server_url}?schema=ping_{uuid.uuid4().hex[:8]}"))
+    try:
+        assert log.check is not None
+        clock = log.check.clock = Clock()
+        log.append([entry("before")])
+        # The pool's idle connections, as a server restart would leave them: dead.
+        pids = [conn.info.backend_pid for conn in log.recorder.datastore.pool._pool]
+        assert pids
+        with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            wait_until(
+                lambda: (
+                    not admin.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+                    ).fetchall()
+                )
+            )
+        clock.now += 2  # what a restart looks like to a pool that sat idle
+        [appended] = log.append([entry("after")])
+        assert appended.status == "accepted"
+        assert [e.delivery_id for e in log.read(0, 10)] == ["before", "after"]
+    finally:
+        log.close()
