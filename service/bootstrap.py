@@ -15,12 +15,16 @@ from service.config import Settings
 from service.dev_inbox import DevInbox
 from service.ingest import Ingestor
 from service.log import EventLog
-from service.outbox import Backoff, ChatReplies, Dispatcher
-from service.projector import NAME, ConversationProjector
+from service.outbox import ROUND, Backoff, ChatReplies, Dispatcher
+from service.projector import NAME, PAGE, ConversationProjector
 from service.store import Store
 from service.workers import Worker
 
 logger = logging.getLogger(__name__)
+
+# The least time between two steps of a worker that keeps finding a little new work: under
+# load, entries and calls gather into bigger pages and rounds, for at most this much delay.
+PACE = 0.02
 
 
 @dataclass
@@ -172,11 +176,23 @@ def build(
         "outbox-dispatcher",
         lambda: dispatcher.run_once(wait=False),
         idle=lambda: _until_due(store, clock),
+        pace=PACE,
+        full=ROUND,
     )
-    dispatcher.on_done = dispatch.wake.set
     project = Worker(
-        "projection-conversations", projector.run_once, idle=1.0, after_work=dispatch.wake.set
+        "projection-conversations",
+        projector.run_once,
+        idle=1.0,
+        after_work=dispatch.wake.set,
+        pace=PACE,
+        full=PAGE,
     )
+
+    def call_done() -> None:
+        dispatch.wake.set()  # the conversation's next call may be due
+        project.wake.set()  # and its outcome (a ticket created, say) is in the log to apply
+
+    dispatcher.on_done = call_done
     ingestor = Ingestor(log, on_commit=project.wake.set)
     return Container(
         settings=settings,

@@ -53,6 +53,13 @@ def configure(*, dev: bool, level: int = logging.INFO) -> None:
     """Send every log line to stdout, once, in the chosen format."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(ReadableFormatter() if dev else JsonFormatter())
+    # Neither format shows where a line was logged from, nor the thread or process: the
+    # logging HOWTO's "Optimization" switches turn off their collection for every record.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

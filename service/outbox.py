@@ -62,6 +62,8 @@ def idempotency_key(command: CreateTicket) -> str:
     return key
 
 
+# How many calls one round claims at most.
+ROUND = 256
 # How many of one conversation's calls a round claims: they go out one after another, so a
 # longer chain would only hold the conversation's later calls from another process longer.
 MAX_CHAIN = 16
@@ -109,7 +111,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
 
-    def run_once(self, limit: int = 256, *, wait: bool = True) -> int:
+    def run_once(self, limit: int = ROUND, *, wait: bool = True) -> int:
         """Claim due calls (up to `limit`) and attempt them; returns how many were claimed.
 
         Each conversation's due calls are claimed together, oldest first, and sent one

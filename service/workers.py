@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from events.errors import StoreUnavailable
@@ -27,11 +28,15 @@ class Worker:
         *,
         idle: Callable[[], float] | float = 1.0,
         after_work: Callable[[], None] | None = None,
+        pace: float = 0.0,
+        full: int = 0,
     ):
         self.name = name
         self.step = step
         self.idle = idle if callable(idle) else (lambda: idle)  # type: ignore[assignment,return-value]
         self.after_work = after_work
+        self.pace = pace  # the least time between the starts of two steps that were not full
+        self.full = full  # what a step returns when it stopped at its limit, not at the end
         self.wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,6 +56,7 @@ class Worker:
     def _run(self) -> None:
         while not self._stopping.is_set():
             self.wake.clear()
+            started = time.monotonic()
             try:
                 done = self.step()
             except StoreUnavailable as error:
@@ -66,5 +72,9 @@ class Worker:
             if done:
                 if self.after_work is not None:
                     self.after_work()
+                if done < self.full:
+                    # Caught up, with more arriving: let it gather for a moment, so that
+                    # under load each step takes a batch instead of an entry or two.
+                    self._stopping.wait(max(0.0, started + self.pace - time.monotonic()))
                 continue
             self.wake.wait(max(0.0, self.idle()))
