@@ -110,7 +110,9 @@ class PingWhenIdle:
         fresh: float = 1.0,
         after_failure: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        ping: Callable[[Any], None] = ConnectionPool.check_connection,
     ):
+        self.ping = ping
         self.fresh = fresh
         self.after_failure = after_failure
         self.clock = clock
@@ -136,7 +138,7 @@ class PingWhenIdle:
         if used is None or now - used > self.fresh or now - self._failed_at < self.after_failure:
             self.pings += 1
             try:
-                ConnectionPool.check_connection(conn)
+                self.ping(conn)
             except Exception:
                 self.failed()
                 # The others idle in the pool are most likely dead too (a restart): have them

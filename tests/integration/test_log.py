@@ -247,30 +247,6 @@ class Clock:
 
 
 @pytest.mark.postgres
-def test_busy_connections_are_not_pinged_idle_ones_are(postgres_server_url: str) -> None:
-    import uuid
-
-    log = EventLog(parse_database_url(f"{postgres_server_url}?schema=ping_{uuid.uuid4().hex[:8]}"))
-    try:
-        assert log.check is not None
-        clock = log.check.clock = Clock()
-        log.position()
-        pings = log.check.pings
-        for _ in range(5):
-            log.position()
-        assert log.check.pings == pings  # in use all along: no round trip before each
-        clock.now += 2
-        log.position()
-        assert log.check.pings == pings + 1  # idle for longer than a second: pinged
-        log.check.failed()
-        log.position()
-        log.position()
-        assert log.check.pings == pings + 3  # after a failure, every checkout is pinged
-    finally:
-        log.close()
-
-
-@pytest.mark.postgres
 def test_a_connection_killed_while_idle_costs_no_request(postgres_server_url: str) -> None:
     import uuid
 
