@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -33,27 +34,63 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def load(kind: Any, data: Any) -> Any:
     """`data` (parsed JSON) as an instance of `kind`."""
-    if data is None:
-        return None
+    return None if data is None else _loader(kind)(data)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _loader(kind: Any) -> Callable[[Any], Any]:
+    """A function from parsed JSON (never None) to `kind`, worked out once per type.
+
+    Reading a stored conversation walked its type hints value by value; the projection
+    reads one for every conversation a page touches, so the walk is done once per type.
+    """
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = [option for option in typing.get_args(kind) if option is not type(None)]
         if len(options) == 1:
-            return load(options[0], data)
-        for option in options:  # unions of dataclasses: the first whose fields fit
-            if dataclasses.is_dataclass(option) and set(data) <= set(_hints(option)):
-                return load(option, data)
-        return data
+            return _loader(options[0])
+        # Unions of dataclasses: the first whose fields fit.
+        candidates = [
+            (frozenset(_hints(option)), _loader(option))
+            for option in options
+            if dataclasses.is_dataclass(option)
+        ]
+
+        def union(data: Any) -> Any:
+            if isinstance(data, dict):
+                keys = data.keys()
+                for fields, loader in candidates:
+                    if keys <= fields:
+                        return loader(data)
+            return data
+
+        return union
     if origin is tuple:
-        item = typing.get_args(kind)[0]
-        return tuple(load(item, value) for value in data)
-    if origin is typing.Literal:
-        return data
+        item = _loader(typing.get_args(kind)[0])
+        if item is _same:
+            return tuple
+        return lambda data: tuple(None if value is None else item(value) for value in data)
     if kind is datetime:
-        return datetime.fromisoformat(data)
+        return datetime.fromisoformat
     if dataclasses.is_dataclass(kind):
-        hints = _hints(kind)
-        return kind(
-            **{name: load(hints[name], value) for name, value in data.items() if name in hints}
-        )
-    return data
+        return _dataclass_loader(kind)
+    return _same  # str, int, bool, float, Literal, plain dict and list
+
+
+def _dataclass_loader(kind: Any) -> Callable[[Any], Any]:
+    fields = {name: _loader(hint) for name, hint in _hints(kind).items()}
+
+    def build(data: Any) -> Any:
+        values = {}
+        for name, value in data.items():
+            convert = fields.get(name)
+            if convert is None:
+                continue  # a field this version no longer has
+            values[name] = value if value is None or convert is _same else convert(value)
+        return kind(**values)
+
+    return build
