@@ -209,6 +209,11 @@ def parse(body: bytes) -> ChatDelivery:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
+    return _delivery(payload)
+
+
+def _delivery(payload: Any) -> ChatDelivery:
+    """`parse` after the JSON: the envelope's checks, then the event's."""
     if not isinstance(payload, dict):
         raise _bad_request("invalid_payload", "body must be a JSON object")
     event_type = payload.get("type")
@@ -244,7 +249,8 @@ def stored_event(raw: str) -> ChatEvent | None:
 
     Messages, most of any log, take a short path with the same checks and without the
     field-by-field error reporting a live delivery needs; everything else, and any message
-    that fails a check, goes through `parse`. Raises RejectedDelivery as `parse` does.
+    that fails a check, goes through `parse`'s checks (on the JSON already read). Raises
+    RejectedDelivery as `parse` does.
     """
     payload = orjson.loads(raw)
     if isinstance(payload, dict) and payload.get("type") == "message.created":
@@ -258,14 +264,18 @@ def stored_event(raw: str) -> ChatEvent | None:
             and _is_id(data.get("message_id"))
             and _is_id(data.get("conversation_id"))
         ):
-            return MessageCreated(
+            # Without the frozen dataclass's __init__ (one object.__setattr__ per field):
+            # every field is given and checked above.
+            event = object.__new__(MessageCreated)
+            event.__dict__.update(
                 conversation_id=data["conversation_id"],
                 message_id=data["message_id"],
                 role=data["role"],
                 content=data["content"],
                 occurred_at=parse_timestamp(timestamp),
             )
-    return parse(raw.encode()).event
+            return event
+    return _delivery(payload).event
 
 
 def _is_id(value: object) -> bool:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from events.log import NewEntry
 from service import config
 from service.log import AuditQuery, EventLog
+from service.rebuild import REBUILD_PAGE
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 INTENTS = ["billing_problem", "bug_report", "usage_help", "feature_request", "cancellation_intent"]
@@ -157,7 +158,7 @@ def phase_ceiling(url: str) -> dict:
     counts: Counter[str] = Counter()
     after = read = 0
     started = time.perf_counter()
-    while page := log.read(after, 500):
+    while page := log.read(after, REBUILD_PAGE):
         for entry in page:
             counts[orjson.loads(entry.raw or "{}")["data"]["conversation_id"]] += 1
         read += len(page)

@@ -125,11 +125,12 @@ class Conversation:
 
     @property
     def user_messages(self) -> int:
-        return sum(1 for item in self.items if item.kind == "user")
+        return [item.kind for item in self.items].count("user")
 
     @property
     def message_count(self) -> int:
-        return sum(1 for item in self.items if item.kind in ("user", "assistant"))
+        kinds = [item.kind for item in self.items]
+        return kinds.count("user") + kinds.count("assistant")
 
     def intents_by_priority(self) -> tuple[str, ...]:
         """Detected intents with the primary one first."""
@@ -162,7 +163,7 @@ def needs_ticket(view: Conversation, policy: Policy) -> bool:
     # `always` adds every conversation with a user message; it never opens fewer tickets.
     if policy.ticket_policy == "always" and view.user_messages > 0:
         return True
-    return view.escalation_reason is not None or view.user_messages > 3 or bool(view.tools)
+    return view.escalation_reason is not None or bool(view.tools) or view.user_messages > 3
 
 
 def _clip(text: str, limit: int = MAX_NOTE_PART) -> str:
@@ -342,7 +343,7 @@ def _set_status(view: Conversation, status: TicketStatus) -> tuple[Conversation,
 
 
 def _seen(view: Conversation, key: str) -> bool:
-    return any(item.key == key for item in view.items)
+    return key in [item.key for item in view.items]
 
 
 def _before_resolution(view: Conversation, occurred_at: datetime) -> bool:
@@ -393,7 +394,10 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
             channel=event.channel or view.channel,
         ), []
     if isinstance(event, MessageCreated):
-        item = Item(key=f"message:{event.message_id}", kind=event.role, text=event.content)
+        # Built as _evolve copies: a rebuild makes one per message, and the generated
+        # __init__ of a frozen dataclass sets each field through object.__setattr__.
+        item = object.__new__(Item)
+        item.__dict__.update(key=f"message:{event.message_id}", kind=event.role, text=event.content)
         if _seen(view, item.key):
             return view, []  # a repeat must not reopen the conversation either
         if _before_resolution(view, event.occurred_at):

@@ -118,8 +118,10 @@ _JOINING = frozenset("\u200c\u200d")
 
 def _clean(text: str) -> str:
     """Text safe to store and show: `\\n` line breaks, no control characters, no lone surrogates."""
-    # A surrogate pair that arrived as two code points becomes its character; a lone one, U+FFFD.
-    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if not text.isascii():
+        # A surrogate pair that arrived as two code points becomes its character; a lone
+        # one, U+FFFD. (ASCII, most text, has no surrogates to mend.)
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROLS.sub("", text)
 

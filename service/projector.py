@@ -122,6 +122,7 @@ class Page:
     conversations: dict[str, Conversation]
     entries: list[NewEntry]
     calls: list[Call]
+    decided: list[tuple[str, str]]  # (call id, kind) of every call decided, also unrecorded
 
 
 def write_models(tx: Tx, page: Page, position: int, tables: ModelTables = LIVE) -> None:
@@ -177,12 +178,18 @@ class ConversationProjector:
             tx.append(page.entries)
         return len(entries)
 
-    def fold(self, tx: Tx, entries: list[LogEntry], tables: ModelTables = LIVE) -> Page:
-        """Apply entries to their conversations (read from `tables`); nothing is written."""
+    def fold(
+        self, tx: Tx, entries: list[LogEntry], tables: ModelTables = LIVE, *, record: bool = True
+    ) -> Page:
+        """Apply entries to their conversations (read from `tables`); nothing is written.
+
+        Without `record` (a rebuild), decided calls are only named in `decided`: no outbox
+        row or log entry is prepared for them.
+        """
         ids = {entry.conversation_id for entry in entries if entry.conversation_id}
         stored = tx.conversations(ids, tables)
         views = {cid: codec.loads(Conversation, state) for cid, state in stored.items()}
-        page = Page(conversations={}, entries=[], calls=[])
+        page = Page(conversations={}, entries=[], calls=[], decided=[])
         now = self.clock()
         for entry in entries:
             event = decode(entry)
@@ -197,7 +204,10 @@ class ConversationProjector:
             views[cid] = view
             page.conversations[cid] = view
             for index, command in enumerate(commands):
-                self._queue(page, entry, view, call_id(entry.position, index), command, now)
+                identifier = call_id(entry.position, index)
+                page.decided.append((identifier, COMMAND_KINDS[type(command)]))
+                if record:
+                    self._queue(page, entry, view, identifier, command, now)
         return page
 
     def _queue(

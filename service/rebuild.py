@@ -171,16 +171,16 @@ class Rebuild:
         entries = [e for e in tx.read(after, self.page) if e.position <= upto]
         if not entries:
             return after
-        page = self.projector.fold(tx, entries, self.tables)
+        page = self.projector.fold(tx, entries, self.tables, record=False)
         write_models(tx, page, entries[-1].position, self.tables)
-        self._compare(tx, page.calls, after, entries[-1].position)
+        self._compare(tx, page.decided, after, entries[-1].position)
         self.progress.events_read += len(entries)
         self.progress.position = entries[-1].position
         return entries[-1].position
 
-    def _compare(self, tx: Tx, calls: list[Any], after: int, upto: int) -> None:
+    def _compare(self, tx: Tx, decided: list[tuple[str, str]], after: int, upto: int) -> None:
         """Report calls decided now but not live, or live but not now, for positions in (after, upto]."""
-        rebuilt = {(call.call_id, call.kind) for call in calls}
+        rebuilt = set(decided)
         live = tx.calls_caused(after, upto)
         if rebuilt == live:
             return
