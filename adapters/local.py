@@ -74,6 +74,7 @@ class LocalHelpDesk:
         clock: Callable[[], float] = time.time,
     ):
         self._transaction = transaction
+        self._translated: dict[str, str] = {}  # the statements are a fixed few
         self.postgres = postgres
         self.prefix = f'"{schema}".' if postgres else ""
         self.clock = clock
@@ -93,6 +94,16 @@ class LocalHelpDesk:
             run(f"CREATE INDEX IF NOT EXISTS {COMMENTS}_ticket ON {COMMENTS} (ticket_id, id)")
             run(f"CREATE INDEX IF NOT EXISTS {TICKETS}_external ON {TICKETS} (external_id)")
 
+    def _dialect(self, sql: str) -> str:
+        """The statement for this database: PostgreSQL's placeholders and schema."""
+        if not self.postgres:
+            return sql
+        translated = self._translated.get(sql)
+        if translated is None:
+            translated = _TABLES.sub(lambda m: self.prefix + m.group(0), sql).replace("?", "%s")
+            self._translated[sql] = translated
+        return translated
+
     def _tx(self) -> AbstractContextManager[Callable[..., list[Any]]]:
         store = self
 
@@ -103,15 +114,11 @@ class LocalHelpDesk:
 
                 def run(sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
                     """Execute one statement; its rows, if it returns any."""
-                    if store.postgres:
-                        sql = _TABLES.sub(lambda m: store.prefix + m.group(0), sql).replace(
-                            "?", "%s"
-                        )
-                    cursor.execute(sql, params)
-                    try:
-                        return list(cursor.fetchall())
-                    except Exception:  # statements without rows
-                        return []
+                    cursor.execute(store._dialect(sql), params)
+                    # eventsourcing's SQLite cursor wraps sqlite3's and hides its description.
+                    if getattr(cursor, "sqlite_cursor", cursor).description is None:
+                        return []  # a statement without rows
+                    return list(cursor.fetchall())
 
                 run.cursor = cursor  # type: ignore[attr-defined]
                 return run
