@@ -6,7 +6,7 @@ p50/p99 of the time from each escalation's 202 to the emulator receiving that ti
 create, and the time for the whole batch to settle (every ticket created). Only
 127.0.0.1 is contacted.
 
-    python bench/escalation.py [--conversations 200] [--connections 8] [--stores sqlite,postgres]
+    python bench/escalation.py [--conversations 500] [--connections 8] [--stores sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def run_store(store: str, count: int, connections: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")

@@ -23,7 +23,7 @@ ROOT = HERE.parent
 
 FULL = {
     "ingest": ["--count", "3000"],
-    "escalation": ["--conversations", "200"],
+    "escalation": ["--conversations", "500"],
     "rebuild": ["--events", "1000000"],
 }
 QUICK = {
@@ -74,14 +74,15 @@ def markdown(figures: dict[str, object]) -> str:
         "",
         "## Ingest (signed chat webhooks, 32 connections, from a separate process)",
         "",
-        "| store | processes | accepted/s | p50 ms | p99 ms | ceiling/s | ratio | serve peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| store | processes | accepted/s | p50 ms | p99 ms | ceiling/s | ceiling p50 ms | ceiling p99 ms | ratio | serve peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in ingest:  # type: ignore[union-attr]
         mine, ceiling = row["ticketsync"], row["ceiling"]
         lines.append(
             f"| {row['store']} | {row['processes']} | {mine['rate']:.0f} | {mine['p50_ms']:.1f} | {mine['p99_ms']:.1f} "
-            f"| {ceiling['rate']:.0f} | {mine['rate'] / ceiling['rate']:.2f} | {mine['rss_mb']:.0f} |"
+            f"| {ceiling['rate']:.0f} | {ceiling['p50_ms']:.1f} | {ceiling['p99_ms']:.1f} "
+            f"| {mine['rate'] / ceiling['rate']:.2f} | {mine['rss_mb']:.0f} |"
         )
     lines += [
         "",
@@ -101,14 +102,14 @@ def markdown(figures: dict[str, object]) -> str:
         "",
         "## Rebuild and audit (a generated log of 1,000,000 events)",
         "",
-        "| store | rebuild events/s | ceiling events/s | ratio | rebuild peak RSS MB | audit p50 ms | audit p99 ms |",
-        "|---|---|---|---|---|---|---|",
+        "| store | rebuild events/s | ceiling events/s | ratio | rebuild peak RSS MB | same, log a tenth as long | audit p50 ms | audit p99 ms |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rebuild:  # type: ignore[union-attr]
         lines.append(
             f"| {row['store']} | {row['rebuild_rate']:,.0f} | {row['ceiling_rate']:,.0f} "
             f"| {row['rebuild_rate'] / row['ceiling_rate']:.2f} | {row['rss_mb']:.0f} "
-            f"| {row['audit_p50_ms']:.2f} | {row['audit_p99_ms']:.2f} |"
+            f"| {row['small_rss_mb']:.0f} | {row['audit_p50_ms']:.2f} | {row['audit_p99_ms']:.2f} |"
         )
     lines += ["", (ROOT / "docs" / "performance-notes.md").read_text().strip(), ""]
     return "\n".join(lines)
@@ -122,6 +123,7 @@ def main() -> int:
     sizes = QUICK if args.quick else FULL
     figures = {name: run(name, [*extra, "--stores", args.stores]) for name, extra in sizes.items()}
     if args.quick:
+        markdown(figures)  # the page still renders from these figures; it is not written
         print(orjson.dumps(figures).decode())
         return 0
     target = ROOT / "docs" / "performance.md"
