@@ -14,6 +14,7 @@ from tests.support import (
     Server,
     message,
     payload,
+    quiet,
     running,
     server_env,
     signed,
@@ -44,13 +45,10 @@ def test_local_ticket_follows_the_conversation(server: Server) -> None:
         send(server, message(cid, content=text))
     send(server, payload("intents.detected", cid, intents=["bug_report", "usage_help"]))
     with server.admin() as admin:
-        view = wait_until(
-            lambda: (
-                (v := admin.get(f"/conversations/{cid}").json())["ticket"]
-                and v["pending_calls"] == 0
-                and v
-            )
-        )
+        wait_until(lambda: admin.get(f"/conversations/{cid}").json()["ticket"])
+        # The intents may reach the log after the ticket was made; let everything settle.
+        quiet(admin)
+        view = admin.get(f"/conversations/{cid}").json()
         assert view["route"] == {
             "group": "Engineering",
             "priority": "high",
