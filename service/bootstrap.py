@@ -167,6 +167,7 @@ def build(
         backoff=Backoff(settings.outbox_backoff_base, settings.outbox_backoff_max),
         max_attempts=settings.outbox_max_attempts,
         max_age=settings.outbox_max_age,
+        concurrency=settings.outbox_concurrency,
         clock=clock,
         # Longer than any one call can take, so a live call is never sent twice.
         lease=3 * settings.http_timeout + 5,

@@ -73,6 +73,7 @@ class Settings:
     outbox_backoff_max: float = 600.0
     outbox_max_attempts: int = 25
     outbox_max_age: float | None = None
+    outbox_concurrency: int = 4
     http_timeout: float = 10.0
 
     @property
@@ -195,6 +196,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_backoff_max=backoff_max,
         outbox_max_attempts=int(integer("TICKETSYNC_OUTBOX_MAX_ATTEMPTS") or 25),
         outbox_max_age=number("TICKETSYNC_OUTBOX_MAX_AGE", 0.0) or None,
+        outbox_concurrency=int(integer("TICKETSYNC_OUTBOX_CONCURRENCY") or 4),
         http_timeout=number("TICKETSYNC_HTTP_TIMEOUT", 10.0, minimum=0.1),
     )
 

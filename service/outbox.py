@@ -93,7 +93,7 @@ class Dispatcher:
         max_attempts: int,
         max_age: float | None = None,
         clock: Callable[[], float],
-        concurrency: int = 8,
+        concurrency: int = 4,
         lease: float = 60.0,
         chat_replies: ChatReplies | None = None,
     ):

@@ -21,7 +21,9 @@ def test_defaults() -> None:
         settings.outbox_backoff_base,
         settings.outbox_backoff_max,
         settings.outbox_max_attempts,
-    ) == (1.0, 600.0, 25)
+        settings.outbox_concurrency,
+    ) == (1.0, 600.0, 25, 4)
+    assert config.load({"TICKETSYNC_OUTBOX_CONCURRENCY": "16"}).outbox_concurrency == 16
     assert settings.chat_webhook_secrets == ()
     assert settings.admin_token is None
 
@@ -103,6 +105,11 @@ BAD = [
     ),
     pytest.param(
         {"TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "0"}, "TICKETSYNC_OUTBOX_MAX_ATTEMPTS", id="no-attempts"
+    ),
+    pytest.param(
+        {"TICKETSYNC_OUTBOX_CONCURRENCY": "0"},
+        "TICKETSYNC_OUTBOX_CONCURRENCY",
+        id="no-concurrency",
     ),
     pytest.param(
         {"TICKETSYNC_ZENDESK_SUMMARY_FIELD_ID": "abc"},
