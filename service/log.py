@@ -91,6 +91,10 @@ def decode(position: int, state: bytes) -> LogEntry:
     return entry
 
 
+# Stored entries by key: their position and the body they carried.
+Found = dict[str, tuple[int, str]]
+
+
 def _fingerprint(entry: NewEntry) -> bytes:
     """What makes two deliveries under one id the same delivery: the body they carried."""
     return hashlib.sha256((entry.raw or entry.data or "").encode()).digest()
@@ -226,9 +230,10 @@ class EventLog:
         first_index: dict[str, int] = {}
         for index, entry in enumerate(entries):
             first_index.setdefault(entry.key, index)
-        existing = self._sql.find(list(first_index))
-        fresh = [entries[i] for key, i in first_index.items() if key not in existing]
-        positions = self._sql.insert(fresh) if fresh else []
+        existing, fresh, positions = self._sql.find_then_insert(
+            list(first_index),
+            lambda found: [entries[i] for key, i in first_index.items() if key not in found],
+        )
         stored: dict[str, tuple[int, bytes]] = {
             key: (position, hashlib.sha256(raw.encode()).digest())
             for key, (position, raw) in existing.items()
@@ -323,27 +328,40 @@ class _SQLite:
                     f"ON {AUDIT_TABLE} ({column}, position)"
                 )
 
-    def find(self, keys: list[str]) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                c.execute(
-                    f"SELECT rowid, originator_id, state FROM {self.table} "
-                    f"WHERE originator_version = 1 AND originator_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                for row in c.fetchall():
-                    fields = orjson.loads(row["state"])
-                    found[row["originator_id"]] = (
-                        row["rowid"],
-                        fields["raw"] or fields["data"] or "",
-                    )
-        return found
+    def find_then_insert(
+        self, keys: list[str], pick: Callable[[Found], list[NewEntry]]
+    ) -> tuple[Found, list[NewEntry], list[int]]:
+        """Look `keys` up, then insert what `pick` chooses of the rest.
 
-    def insert(self, entries: Sequence[NewEntry]) -> list[int]:
+        Two transactions: SQLite cannot turn a read that another writer has overtaken into
+        a write (it answers "database is locked" at once), while a lost race on the insert
+        is an IntegrityError, which the caller retries.
+        """
+        with self.datastore.transaction(commit=False) as c:
+            existing = self.find_with(c, keys)
+        fresh = pick(existing)
+        if not fresh:
+            return existing, fresh, []
         with self.datastore.transaction(commit=True) as c:
-            return self.insert_with(c, entries)
+            return existing, fresh, self.insert_with(c, fresh)
+
+    def find_with(self, c: Any, keys: list[str]) -> Found:
+        """Position and body of each of `keys` already stored."""
+        found: Found = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            c.execute(
+                f"SELECT rowid, originator_id, state FROM {self.table} "
+                f"WHERE originator_version = 1 AND originator_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in c.fetchall():
+                fields = orjson.loads(row["state"])
+                found[row["originator_id"]] = (
+                    row["rowid"],
+                    fields["raw"] or fields["data"] or "",
+                )
+        return found
 
     def insert_with(self, c: Any, entries: Sequence[NewEntry]) -> list[int]:
         positions = list(self.recorder._insert_events(c, [encode(e) for e in entries]))
@@ -415,25 +433,30 @@ class _Postgres:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (self.SCHEMA_LOCK,))
 
-    def find(self, keys: list[str]) -> dict[str, tuple[int, str]]:
-        with self.datastore.get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT notification_id, originator_id, state FROM {self.table} "
-                "WHERE originator_id = ANY(%s) AND originator_version = 1",
-                (keys,),
-            ).fetchall()
+    def find_then_insert(
+        self, keys: list[str], pick: Callable[[Found], list[NewEntry]]
+    ) -> tuple[Found, list[NewEntry], list[int]]:
+        """Look `keys` up, then insert what `pick` chooses of the rest, in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            existing = self.find_with(curs, keys)
+            fresh = pick(existing)
+            return existing, fresh, self.insert_with(curs, fresh) if fresh else []
+
+    def find_with(self, curs: Any, keys: list[str]) -> Found:
+        """Position and body of each of `keys` already stored."""
+        curs.execute(
+            f"SELECT notification_id, originator_id, state FROM {self.table} "
+            "WHERE originator_id = ANY(%s) AND originator_version = 1",
+            (keys,),
+        )
         found = {}
-        for row in rows:
+        for row in curs.fetchall():
             fields = orjson.loads(bytes(row["state"]))
             found[row["originator_id"]] = (
                 row["notification_id"],
                 fields["raw"] or fields["data"] or "",
             )
         return found
-
-    def insert(self, entries: Sequence[NewEntry]) -> list[int]:
-        with self.datastore.transaction(commit=True) as curs:
-            return self.insert_with(curs, entries)
 
     def insert_with(self, curs: Any, entries: Sequence[NewEntry]) -> list[int]:
         # The recorder's own statements lock the table, notify listeners and insert
