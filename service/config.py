@@ -73,7 +73,7 @@ class Settings:
     outbox_backoff_max: float = 600.0
     outbox_max_attempts: int = 25
     outbox_max_age: float | None = None
-    outbox_concurrency: int = 4
+    outbox_concurrency: int | None = None  # None: by help desk (see bootstrap)
     http_timeout: float = 10.0
 
     @property
@@ -196,7 +196,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_backoff_max=backoff_max,
         outbox_max_attempts=int(integer("TICKETSYNC_OUTBOX_MAX_ATTEMPTS") or 25),
         outbox_max_age=number("TICKETSYNC_OUTBOX_MAX_AGE", 0.0) or None,
-        outbox_concurrency=int(integer("TICKETSYNC_OUTBOX_CONCURRENCY") or 4),
+        outbox_concurrency=integer("TICKETSYNC_OUTBOX_CONCURRENCY"),
         http_timeout=number("TICKETSYNC_HTTP_TIMEOUT", 10.0, minimum=0.1),
     )
 

@@ -93,7 +93,7 @@ class Dispatcher:
         max_attempts: int,
         max_age: float | None = None,
         clock: Callable[[], float],
-        concurrency: int = 4,
+        concurrency: int = 8,
         lease: float = 60.0,
         chat_replies: ChatReplies | None = None,
     ):
@@ -106,6 +106,7 @@ class Dispatcher:
         self.clock = clock
         self.lease = lease
         self.on_done: Callable[[], None] | None = None
+        self.concurrency = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox-call")
         self._record_batch: Batched[Outcome, None] = Batched(self._write_outcomes)
         self._lock = threading.Lock()

@@ -334,3 +334,17 @@ def test_a_failed_call_holds_the_ones_after_it_and_frees_their_claims(
     assert service.dispatcher.run_once() == 3
     bodies = [c.body for c in desk.tickets["1"].comments]
     assert bodies[-3:] == ["note 0", "note 1", "note 2"]
+
+
+def test_calls_in_flight_by_help_desk_unless_set(database_url: str, desk: FakeHelpDesk) -> None:
+    def concurrency(env: dict[str, str], **kwargs) -> int:
+        settings = config.load({"TICKETSYNC_DATABASE_URL": database_url, **env})
+        container = bootstrap.build(settings, run_workers=False, **kwargs)
+        try:
+            return container.dispatcher.concurrency
+        finally:
+            container.close()
+
+    assert concurrency({}) == 4  # the built-in desk: its calls run in this process
+    assert concurrency({}, help_desk=desk) == 8  # a remote desk: latency to hide
+    assert concurrency({"TICKETSYNC_OUTBOX_CONCURRENCY": "2"}, help_desk=desk) == 2

@@ -22,7 +22,7 @@ def test_defaults() -> None:
         settings.outbox_backoff_max,
         settings.outbox_max_attempts,
         settings.outbox_concurrency,
-    ) == (1.0, 600.0, 25, 4)
+    ) == (1.0, 600.0, 25, None)
     assert config.load({"TICKETSYNC_OUTBOX_CONCURRENCY": "16"}).outbox_concurrency == 16
     assert settings.chat_webhook_secrets == ()
     assert settings.admin_token is None
