@@ -103,16 +103,25 @@ def drive(urls: list[str], secret: str, count: int, connections: int) -> dict[st
 
 
 def run_ticketsync(
-    store: str, count: int, connections: int, processes: int = 1
+    store: str, count: int, connections: int, processes: int = 1, *, workers: bool = True
 ) -> dict[str, object]:
-    """ticketsync as in production (its projection and outbox work alongside), 1 or more processes."""
+    """ticketsync as in production (its projection and outbox work alongside), 1 or more
+    processes; or, with `workers` off, the webhook path alone (`serve --no-workers`)."""
     secret = chat.generate_secret()
+    command = (
+        None
+        if workers
+        else [str(Path(sys.executable).parent / "ticketsync"), "serve", "--no-workers", "--port"]
+    )
     with (
         tempfile.TemporaryDirectory(prefix="ticketsync-bench-") as folder,
         store_url(store, Path(folder)) as url,
         contextlib.ExitStack() as stack,
     ):
-        bases = [stack.enter_context(service(url, Path(folder), secret)) for _ in range(processes)]
+        bases = [
+            stack.enter_context(service(url, Path(folder), secret, command=command))
+            for _ in range(processes)
+        ]
         figures = drive(bases, secret, count, connections)
         figures["rss_mb"] = max(peak_rss_mb(RUNNING[base]) for base in bases)
     return figures
@@ -161,16 +170,18 @@ def main() -> int:
     rows = []
     for store in args.stores.split(","):
         ceiling = run_ceiling(store, args.count, args.connections)
-        rows.append((store, 1, run_ticketsync(store, args.count, args.connections), ceiling))
+        rows.append((store, "1", run_ticketsync(store, args.count, args.connections), ceiling))
         if store == "postgres":
             rows.append(
                 (
                     store,
-                    2,
+                    "2",
                     run_ticketsync(store, args.count, args.connections, processes=2),
                     ceiling,
                 )
             )
+        alone = run_ticketsync(store, args.count, args.connections, workers=False)
+        rows.append((store, "1, workers off", alone, ceiling))
     if args.json:
         print(
             orjson.dumps(
@@ -185,12 +196,12 @@ def main() -> int:
         f"ingest: {args.count} signed webhooks per run, {args.connections} connections, 127.0.0.1"
     )
     print(
-        f"{'store':10} {'procs':>5} {'accepted/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} "
+        f"{'store':10} {'procs':>14} {'accepted/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} "
         f"{'c.p50':>6} {'c.p99':>6} {'ratio':>6} {'RSS MB':>7}"
     )
     for store, processes, figures, ceiling in rows:
         print(
-            f"{store:10} {processes:5d} {figures['rate']:11.0f} {figures['p50_ms']:7.1f} {figures['p99_ms']:7.1f} "
+            f"{store:10} {processes:>14} {figures['rate']:11.0f} {figures['p50_ms']:7.1f} {figures['p99_ms']:7.1f} "
             f"{ceiling['rate']:10.0f} {ceiling['p50_ms']:6.1f} {ceiling['p99_ms']:6.1f} "
             f"{figures['rate'] / ceiling['rate']:6.2f} {figures['rss_mb']:7.0f}"
         )
