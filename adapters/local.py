@@ -20,11 +20,19 @@ from typing import Any
 import orjson
 
 from adapters.ports import NotFound, TicketClosed
-from events.tickets import Comment, NewTicket, TicketChange, TicketRef
+from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
 
 TICKETS = "ticketsync_local_tickets"
 COMMENTS = "ticketsync_local_comments"
 _TABLES = re.compile(rf"\b(?:{TICKETS}|{COMMENTS})\b")
+
+
+def _requester_json(requester: Requester | None) -> str | None:
+    if requester is None:
+        return None
+    return orjson.dumps(
+        {"name": requester.name, "email": requester.email, "id": requester.external_id}
+    ).decode()
 
 
 def _number(ticket_id: str) -> int | None:
@@ -138,15 +146,7 @@ class LocalHelpDesk:
             )
             if existing:
                 return self._ref(existing[0]["id"], existing[0]["status"])
-            requester = None
-            if ticket.requester is not None:
-                requester = orjson.dumps(
-                    {
-                        "name": ticket.requester.name,
-                        "email": ticket.requester.email,
-                        "id": ticket.requester.external_id,
-                    }
-                ).decode()
+            requester = _requester_json(ticket.requester)
             rows = run(
                 f"INSERT INTO {TICKETS} (idempotency_key, external_id, subject, status, priority, "
                 '"group", assignee, tags, requester, follow_up_of, created_at, updated_at) '
@@ -200,13 +200,14 @@ class LocalHelpDesk:
             status = change.status or ticket["status"]
             run(
                 f'UPDATE {TICKETS} SET status = ?, priority = ?, "group" = ?, assignee = ?, tags = ?, '
-                "updated_at = ? WHERE id = ?",
+                "requester = ?, updated_at = ? WHERE id = ?",
                 (
                     status,
                     change.priority or ticket["priority"],
                     change.group or ticket["group"],
                     change.assignee or ticket["assignee"],
                     orjson.dumps(tags).decode(),
+                    _requester_json(change.requester) or ticket["requester"],
                     now,
                     ticket["id"],
                 ),

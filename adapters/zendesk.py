@@ -40,6 +40,7 @@ from events.tickets import (
     Comment,
     NewTicket,
     Priority,
+    Requester,
     TicketChange,
     TicketRef,
     TicketStatus,
@@ -204,6 +205,8 @@ class ZendeskHelpDesk:
             ref = self._ref(_ticket_in(self._call("GET", f"/api/v2/tickets/{number}")))
         else:
             ref = self._update(number, fields)
+        if "requester_id" in fields:
+            self._requesters.pop(number, None)  # the customer's comments are theirs from now
         logger.info(
             "zendesk.ticket_changed",
             extra={
@@ -233,13 +236,8 @@ class ZendeskHelpDesk:
             # CONTRACT section 4: the summary is an internal note, never shown to the customer.
             "comment": {"body": ticket.summary, "public": False},
         }
-        requester = ticket.requester
-        if requester is not None:
-            person = {
-                key: value
-                for key, value in (("name", requester.name), ("email", requester.email))
-                if value
-            }
+        if ticket.requester is not None:
+            person = _person(ticket.requester)
             if person:
                 # ref §3: Zendesk finds the user by email, or creates one.
                 fields["requester"] = person
@@ -280,6 +278,17 @@ class ZendeskHelpDesk:
             )
         if change.status is not None:
             fields["status"] = change.status
+        if change.requester is not None:
+            person = _person(change.requester)
+            if person:
+                # ref §4: finds the user by email, or creates an end-user; ref §3: PUT takes
+                # requester_id.
+                user = _json(
+                    self._call("POST", "/api/v2/users/create_or_update", json={"user": person})
+                ).get("user")
+                if not isinstance(user, dict) or not _is_id(user.get("id")):
+                    raise Retryable("Zendesk's create_or_update answer has no user id", status=200)
+                fields["requester_id"] = user["id"]
         return fields
 
     def _update(self, number: int, fields: dict[str, Any]) -> TicketRef:
@@ -517,6 +526,13 @@ def _status(value: Any) -> TicketStatus | None:
         if value == status:
             return status
     return None
+
+
+def _person(requester: Requester) -> dict[str, str]:
+    """The name and email Zendesk knows a requester by, where given."""
+    return {
+        key: value for key, value in (("name", requester.name), ("email", requester.email)) if value
+    }
 
 
 def _is_id(value: Any) -> bool:

@@ -69,3 +69,4 @@ class TicketChange:
     group: str | None = None
     assignee: str | None = None
     add_tags: tuple[str, ...] = ()
+    requester: Requester | None = None  # set on a ticket that was made without one

@@ -180,17 +180,32 @@ def _comment_for(item: Item) -> Comment:
     return Comment(body=f"Escalated by the AI agent: {item.text}", public=False)
 
 
+def _requester(customer: Customer | None) -> Requester | None:
+    if customer is None:
+        return None
+    return Requester(name=customer.name, email=customer.email, external_id=customer.id)
+
+
+def _set_requester(view: Conversation) -> tuple[Conversation, list[Command]]:
+    """The customer became known after their ticket was made without them: tell the ticket."""
+    ticket = view.ticket
+    if ticket is None or view.ticket_requested or ticket.status == "closed":
+        return view, []  # none yet (the create carries them), being made, or frozen
+    return view, [
+        ChangeTicket(
+            conversation_id=view.conversation_id,
+            ticket_id=ticket.id,
+            change=TicketChange(requester=_requester(view.customer)),
+        )
+    ]
+
+
 def _create(view: Conversation, policy: Policy) -> tuple[Conversation, CreateTicket]:
     route = policy.routing.route_for(view.intents_by_priority())
     tags = ticket_tags(route, view.intents)
     users = [item.text for item in view.items if item.kind == "user"]
     assistants = [item.text for item in view.items if item.kind == "assistant"]
-    customer = view.customer
-    requester = (
-        Requester(name=customer.name, email=customer.email, external_id=customer.id)
-        if customer
-        else None
-    )
+    requester = _requester(view.customer)
     number = view.tickets_requested + 1
     command = CreateTicket(
         conversation_id=view.conversation_id,
@@ -278,6 +293,10 @@ def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversati
             ),
         )
     ]
+    if create is not None and create.ticket.requester is None and view.customer is not None:
+        # Known since the create was sent; set first, so the customer's comments are theirs.
+        view, more = _set_requester(view)
+        commands += more
     for item in view.items:
         if item.key not in included:
             view, more = _sync_item(view, item)
@@ -387,12 +406,17 @@ def _add_item(
 def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversation, list[Command]]:
     """The conversation after `event`, and the calls the event asks for."""
     if isinstance(event, ConversationStarted):
-        return _evolve(
+        known = view.customer is not None
+        view = _evolve(
             view,
             customer=event.customer,
             subject=event.subject or view.subject,
             channel=event.channel or view.channel,
-        ), []
+        )
+        if known:
+            return view, []
+        # Delivered after the ticket was made (deliveries may arrive in any order).
+        return _set_requester(view)
     if isinstance(event, MessageCreated):
         # Built as _evolve copies: a rebuild makes one per message, and the generated
         # __init__ of a frozen dataclass sets each field through object.__setattr__.

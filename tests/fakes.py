@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.ports import CallFailed, NotFound, TicketClosed
@@ -93,6 +93,8 @@ class FakeHelpDesk:
         ticket.priority = change.priority or ticket.priority
         ticket.group = change.group or ticket.group
         ticket.tags += [t for t in change.add_tags if t not in ticket.tags]
+        if change.requester is not None:
+            ticket.ticket = replace(ticket.ticket, requester=change.requester)
         return self._ref(ticket)
 
     def count(self, method: str) -> int:

@@ -174,3 +174,24 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("local")
     with running(f"sqlite:///{folder / 't.db'}", folder) as started:
         yield started
+
+
+def test_a_late_conversation_started_gives_the_ticket_its_requester(server: Server) -> None:
+    cid = f"conv_{uuid.uuid4().hex[:8]}"
+    send(server, payload("conversation.escalated", cid, reason="wants a human"))
+    with server.admin() as admin:
+        view = wait_until(lambda: admin.get(f"/conversations/{cid}").json()["ticket"])
+        ticket_id = view["id"]
+        assert admin.get(f"/tickets/local/{ticket_id}").json()["requester"] is None
+        send(
+            server,
+            payload(
+                "conversation.started",
+                cid,
+                customer={"id": "u9", "email": "cy@example.com", "name": "Cy"},
+            ),
+        )
+        ticket = wait_until(
+            lambda: (t := admin.get(f"/tickets/local/{ticket_id}").json())["requester"] and t
+        )
+    assert ticket["requester"] == {"name": "Cy", "email": "cy@example.com", "id": "u9"}

@@ -413,3 +413,32 @@ def test_wrong_token_is_permanent(base_url: str, emulator: ZendeskEmulator) -> N
     assert type(raised.value) is Permanent
     assert raised.value.status == 401
     assert "Couldn't authenticate you" in raised.value.detail
+
+
+def test_requester_set_on_a_ticket_made_without_one(
+    desk: ZendeskHelpDesk, emulator: ZendeskEmulator
+) -> None:
+    ref = create(desk, requester=None)
+    api_user = emulator.ticket(int(ref.id))["requester_id"]  # Zendesk's default: the caller
+    desk.add_comment(ref.id, Comment(body="Before", public=True, by_requester=True))
+
+    desk.change_ticket(ref.id, TicketChange(requester=RITA))
+
+    ticket = emulator.ticket(int(ref.id))
+    [rita] = [u for u in emulator.users() if u["email"] == "rita@example.com"]
+    assert ticket["requester_id"] == rita["id"] != api_user
+    assert rita["name"] == "Rita Requester"
+    # The customer's comments from now on are theirs, not the cached earlier requester's.
+    desk.add_comment(ref.id, Comment(body="After", public=True, by_requester=True))
+    authors = [(c["body"], c["author_id"]) for c in emulator.comments(int(ref.id))[1:]]
+    assert authors == [("Before", api_user), ("After", rita["id"])]
+
+
+def test_requester_without_name_or_email_changes_nothing(
+    desk: ZendeskHelpDesk, emulator: ZendeskEmulator
+) -> None:
+    ref = create(desk, requester=None)
+    before = emulator.ticket(int(ref.id))["requester_id"]
+    desk.change_ticket(ref.id, TicketChange(requester=Requester(external_id="cust_9")))
+    assert emulator.ticket(int(ref.id))["requester_id"] == before
+    assert not emulator.requests("POST", r"/api/v2/users/create_or_update")

@@ -213,6 +213,9 @@ def show(command: Command) -> str:
         for name in ("priority", "group", "assignee")
         if (value := getattr(change, name)) is not None
     ]
+    if change.requester is not None:
+        person = change.requester
+        parts.append(f"requester {person.name} <{person.email}> ({person.external_id})")
     return f"{command.ticket_id} {'; '.join(parts)}"
 
 
@@ -227,6 +230,7 @@ def section(note: str, heading: str) -> str:
     raise AssertionError(f"no {heading!r} in the note")
 
 
+ANA_REQUESTER = "Ana Lima <ana@example.com> (cus_7)"
 WANTS_HUMAN = escalated("Wants a human")  # one event, to deliver twice
 LINK = "42 note: AI Conversation: conv_1"
 CREATE = ["create #1"]
@@ -763,6 +767,20 @@ AFTER_CASES = [
     pytest.param(ticketed(), created("42"), [], id="ticket-created-twice-nothing"),
     pytest.param(ticketed(user()), created("42"), [], id="ticket-created-again-later-nothing"),
     pytest.param(ticketed(), found_closed("42"), [], id="found-closed-no-calls"),
+    # the customer made known after their ticket: deliveries may arrive in any order
+    pytest.param(
+        [user("Refund please"), escalated(), created("42")],
+        started(),
+        [f"42 requester {ANA_REQUESTER}"],
+        id="late-start-sets-the-requester",
+    ),
+    pytest.param(ticketed(), started(), [], id="second-start-changes-nothing"),
+    pytest.param(
+        [user("Refund please"), escalated(), created("42"), resolved("duplicate")],
+        started(),
+        [],
+        id="late-start-on-closed-nothing",
+    ),
     pytest.param(
         ticketed(found_closed("41")),
         user("Hi"),
@@ -859,6 +877,11 @@ CREATED_CASES = [
         [started(), user("Hi", id="m1"), escalated(), user("Hi", id="m1")],
         [LINK],
         id="repeated-covered-message-not-resent",
+    ),
+    pytest.param(
+        [user("Refund please"), escalated(), started(), user("Still here")],
+        [LINK, f"42 requester {ANA_REQUESTER}", "42 public by requester: Still here"],
+        id="start-arrived-while-requested-requester-first",
     ),
 ]
 
