@@ -134,7 +134,7 @@ class Dispatcher:
                 self._in_flight.difference_update(
                     {call.conversation_id for call in due} - chains.keys()
                 )
-        futures = [self._pool.submit(self._attempt_chain, chain) for chain in chains.values()]
+        futures = [self._pool.submit(self._attempt_chain, chain, now) for chain in chains.values()]
         if wait:
             for future in futures:
                 future.result()
@@ -149,17 +149,20 @@ class Dispatcher:
                 if call.conversation_id in stopped:
                     continue
                 chain = chains.setdefault(call.conversation_id, [])
-                # A call starts only after those before it in its chain, each of which may
-                # take up to a lease: its claim lasts that much longer.
-                if tx.claim(call, now + self.lease * (len(chain) + 1)):
+                if tx.claim(call, now + self.lease):
                     chain.append(call)
                 else:
                     stopped.add(call.conversation_id)
         return {cid: chain for cid, chain in chains.items() if chain}
 
-    def _attempt_chain(self, chain: list[Call]) -> None:
+    def _attempt_chain(self, chain: list[Call], claimed_at: float) -> None:
         try:
             for index, call in enumerate(chain):
+                if index and self.clock() - claimed_at > self.lease / 4 and not self._renew(call):
+                    # Its claim ran out and another dispatcher holds it now: it sends it.
+                    with self.store.transaction() as tx:
+                        tx.release(chain[index + 1 :])
+                    break
                 # A claim that never recorded an outcome died mid-call: it may have been applied.
                 sent = self.attempt(
                     replace(
@@ -178,6 +181,16 @@ class Dispatcher:
                 self._in_flight.discard(chain[0].conversation_id)
             if self.on_done is not None:
                 self.on_done()
+
+    def _renew(self, call: Call) -> bool:
+        """Claim `call` for a whole lease from now, if it is still this dispatcher's.
+
+        A chain's calls were all claimed when the round began; one that waited behind slow
+        calls gets a fresh lease before it is sent, so no call is ever sent on a claim that
+        may have run out. A dispatcher that dies mid-chain holds the rest for one lease.
+        """
+        with self.store.transaction() as tx:
+            return tx.renew(call, self.clock() + self.lease)
 
     def attempt(self, call: Call) -> bool:
         """Send one call and store the outcome; returns whether it was sent."""

@@ -264,6 +264,16 @@ class Tx:
         )
         return _rowcount(cursor) == 1
 
+    def renew(self, call: Call, until: float) -> bool:
+        """Move the due time of a call claimed by `claim` to `until`; False if it is no
+        longer held by that claim (another dispatcher claimed it after it ran out)."""
+        cursor = self.execute(
+            f"UPDATE {OUTBOX} SET next_attempt_at = ? "
+            "WHERE call_id = ? AND state = 'pending' AND claims = ?",
+            (until, call.call_id, call.claims + 1),
+        )
+        return _rowcount(cursor) == 1
+
     def release(self, calls: Sequence[Call]) -> None:
         """Give back claims taken by `claim` that were not used: the calls are as they were."""
         for call in calls:

@@ -348,3 +348,58 @@ def test_calls_in_flight_by_help_desk_unless_set(database_url: str, desk: FakeHe
     assert concurrency({}) == 4  # the built-in desk: its calls run in this process
     assert concurrency({}, help_desk=desk) == 8  # a remote desk: latency to hide
     assert concurrency({"TICKETSYNC_OUTBOX_CONCURRENCY": "2"}, help_desk=desk) == 2
+
+
+def three_notes_due(service, desk: FakeHelpDesk) -> None:
+    escalate(service)
+    settle(service)
+    for n in range(3):
+        deliver(service, message("c1", content=f"note {n}", message_id=f"n{n}"))
+    drain_projection(service)
+
+
+def test_a_slow_chain_renews_each_later_claim_before_sending(
+    service, desk: FakeHelpDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_notes_due(service, desk)
+    lease = service.dispatcher.lease
+    original = desk.add_comment
+
+    def slow(ticket_id, comment):
+        clock.now += lease / 2  # each call takes half a lease
+        return original(ticket_id, comment)
+
+    monkeypatch.setattr(desk, "add_comment", slow)
+    renewed = []
+    renew = service.dispatcher._renew
+    monkeypatch.setattr(
+        service.dispatcher, "_renew", lambda call: renewed.append(call) or renew(call)
+    )
+    assert service.dispatcher.run_once() == 3
+    assert [c.body for c in desk.tickets["1"].comments][-3:] == ["note 0", "note 1", "note 2"]
+    assert len(renewed) == 2  # the second and third calls, each before it was sent
+
+
+def test_a_chain_stops_where_another_dispatcher_took_over(
+    service, desk: FakeHelpDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_notes_due(service, desk)
+    original = desk.add_comment
+    [_, second, third] = service.store.calls("pending")
+
+    def slow_then_taken(ticket_id, comment):
+        original(ticket_id, comment)
+        clock.now += service.dispatcher.lease + 1  # the claims ran out meanwhile ...
+        with service.store.transaction() as tx:  # ... and another dispatcher claimed the next
+            tx.execute(
+                "UPDATE ticketsync_outbox SET claims = claims + 1 WHERE call_id = ?",
+                (second.call_id,),
+            )
+        monkeypatch.setattr(desk, "add_comment", original)
+
+    monkeypatch.setattr(desk, "add_comment", slow_then_taken)
+    assert service.dispatcher.run_once() == 3
+    assert [c.body for c in desk.tickets["1"].comments][-1] == "note 0"  # not the taken one
+    held = {call.call_id: call for call in service.store.calls("pending")}
+    assert held[second.call_id].claims == 2  # the other dispatcher's
+    assert held[third.call_id].claims == 0  # handed back
