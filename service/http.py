@@ -468,6 +468,15 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+HEADERS_TOO_LARGE = JSONResponse(
+    {
+        "error": "headers_too_large",
+        "detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes",
+    },
+    status_code=431,
+)
+
+
 class AccessLog:
     """One canonical log line per request: method, path, status and time taken."""
 
@@ -480,24 +489,11 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500
-        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
-        if header_bytes > MAX_HEADER_BYTES:
+        app = self.app
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
             # The HTTP parser reads headers of any size; a request with this much of them
             # is no delivery of ours, and nothing of it is kept.
-            response = JSONResponse(
-                {
-                    "error": "headers_too_large",
-                    "detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes",
-                },
-                status_code=431,
-            )
-            await response(scope, receive, send)
-            status = 431
-            logger.info(
-                "http.request",
-                extra={"method": scope["method"], "path": scope["path"], "status": status},
-            )
-            return
+            app = HEADERS_TOO_LARGE
 
         async def send_status(message: Any) -> None:
             nonlocal status
@@ -506,7 +502,7 @@ class AccessLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            await app(scope, receive, send_status)
         finally:
             logger.info(
                 "http.request",
