@@ -292,7 +292,12 @@ def test_a_call_older_than_the_age_limit_is_parked(
         container.close()
 
 
-def drain_projection(container) -> None:
+def notes_due(container, count: int) -> None:
+    """Conversation c1 with its ticket, then `count` messages decided and not yet sent."""
+    escalate(container)
+    settle(container)
+    for n in range(count):
+        deliver(container, message("c1", content=f"note {n}", message_id=f"n{n}"))
     while container.projector.run_once():
         pass
 
@@ -300,11 +305,7 @@ def drain_projection(container) -> None:
 def test_a_conversations_calls_go_out_together_in_order(
     service, desk: FakeHelpDesk, clock: Clock
 ) -> None:
-    escalate(service)
-    settle(service)
-    for n in range(5):
-        deliver(service, message("c1", content=f"note {n}", message_id=f"n{n}"))
-    drain_projection(service)
+    notes_due(service, 5)
     assert service.dispatcher.run_once() == 5  # one round, one conversation, five calls
     bodies = [c.body for c in desk.tickets["1"].comments]
     assert bodies[-5:] == [f"note {n}" for n in range(5)]
@@ -314,11 +315,7 @@ def test_a_conversations_calls_go_out_together_in_order(
 def test_a_failed_call_holds_the_ones_after_it_and_frees_their_claims(
     service, desk: FakeHelpDesk, clock: Clock
 ) -> None:
-    escalate(service)
-    settle(service)
-    for n in range(3):
-        deliver(service, message("c1", content=f"note {n}", message_id=f"n{n}"))
-    drain_projection(service)
+    notes_due(service, 3)
     desk.fail("add_comment", Retryable("503", status=503, retry_after=5))
     before = desk.count("add_comment")
     assert service.dispatcher.run_once() == 3
@@ -350,18 +347,10 @@ def test_calls_in_flight_by_help_desk_unless_set(database_url: str, desk: FakeHe
     assert concurrency({"TICKETSYNC_OUTBOX_CONCURRENCY": "2"}, help_desk=desk) == 2
 
 
-def three_notes_due(service, desk: FakeHelpDesk) -> None:
-    escalate(service)
-    settle(service)
-    for n in range(3):
-        deliver(service, message("c1", content=f"note {n}", message_id=f"n{n}"))
-    drain_projection(service)
-
-
 def test_a_slow_chain_renews_each_later_claim_before_sending(
     service, desk: FakeHelpDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    three_notes_due(service, desk)
+    notes_due(service, 3)
     lease = service.dispatcher.lease
     original = desk.add_comment
 
@@ -383,7 +372,7 @@ def test_a_slow_chain_renews_each_later_claim_before_sending(
 def test_a_chain_stops_where_another_dispatcher_took_over(
     service, desk: FakeHelpDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    three_notes_due(service, desk)
+    notes_due(service, 3)
     original = desk.add_comment
     [_, second, third] = service.store.calls("pending")
 
