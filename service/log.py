@@ -123,7 +123,6 @@ class PingWhenIdle:
         self._used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self._failed_at = -math.inf
         self._pool: Any = None
-        self.pings = 0
 
     def install(self, pool: Any) -> None:
         # psycopg_pool takes its check at construction, and the library builds the pool; this
@@ -140,7 +139,6 @@ class PingWhenIdle:
         now = self.clock()
         used = self._used.get(conn)
         if used is None or now - used > self.fresh or now - self._failed_at < self.after_failure:
-            self.pings += 1
             try:
                 self.ping(conn)
             except Exception:
