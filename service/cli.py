@@ -46,7 +46,7 @@ def serve(args: argparse.Namespace) -> int:
         print("ticketsync: --dev generated what was missing (saved to .env, shown only now):")
         for name, value in generated.items():
             print(f"  {name}={value}")
-    logs.configure(dev=args.dev)
+    logs.configure(dev=args.dev, level=settings.log_level)
     inbox = None
     if args.dev and not settings.chat_reply_url:
         # No chat platform to reply to in development: replies go to our own stand-in.

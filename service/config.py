@@ -19,6 +19,7 @@ from events.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///./ticketsync.db"
 TICKETING_SYSTEMS = ("local", "zendesk", "jira")
 TICKET_POLICIES = ("default", "always")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +76,7 @@ class Settings:
     outbox_max_age: float | None = None
     outbox_concurrency: int | None = None  # None: by help desk (see bootstrap)
     http_timeout: float = 10.0
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property
     def chat_webhook_keys(self) -> tuple[bytes, ...]:
@@ -198,6 +200,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_max_age=number("TICKETSYNC_OUTBOX_MAX_AGE", 0.0) or None,
         outbox_concurrency=integer("TICKETSYNC_OUTBOX_CONCURRENCY"),
         http_timeout=number("TICKETSYNC_HTTP_TIMEOUT", 10.0, minimum=0.1),
+        log_level=choice("TICKETSYNC_LOG_LEVEL", LOG_LEVELS, "info"),  # type: ignore[arg-type]
     )
 
 

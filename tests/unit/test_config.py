@@ -26,6 +26,8 @@ def test_defaults() -> None:
     assert config.load({"TICKETSYNC_OUTBOX_CONCURRENCY": "16"}).outbox_concurrency == 16
     assert settings.chat_webhook_secrets == ()
     assert settings.admin_token is None
+    assert settings.log_level == "info"
+    assert config.load({"TICKETSYNC_LOG_LEVEL": "warning"}).log_level == "warning"
 
 
 def test_secret_lists_allow_rotation() -> None:
@@ -93,6 +95,7 @@ BAD = [
     pytest.param(
         {"TICKETSYNC_TICKET_POLICY": "never"}, "TICKETSYNC_TICKET_POLICY", id="unknown-policy"
     ),
+    pytest.param({"TICKETSYNC_LOG_LEVEL": "loud"}, "TICKETSYNC_LOG_LEVEL", id="unknown-log-level"),
     pytest.param(
         {"TICKETSYNC_OUTBOX_BACKOFF_BASE": "soon"},
         "TICKETSYNC_OUTBOX_BACKOFF_BASE",
