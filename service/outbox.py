@@ -292,7 +292,7 @@ class Dispatcher:
 
     def _write_outcomes(self, outcomes: list[Outcome]) -> list[BaseException | None]:
         try:
-            with self.store.transaction() as tx:
+            with self.store.transaction(durable=False) as tx:
                 for outcome in outcomes:
                     tx.update_call(outcome.call)
                 tx.append([entry for outcome in outcomes for entry in outcome.entries])

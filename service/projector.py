@@ -163,7 +163,7 @@ class ConversationProjector:
             self._started = True
             if built is not None:
                 return built.events_read
-        with self.store.transaction() as tx:
+        with self.store.transaction(durable=False) as tx:
             tx.lock_projection(self.name)
             position = tx.position(self.name)
             entries = tx.read(position, limit)

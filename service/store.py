@@ -457,10 +457,16 @@ class Store:
             )
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """One transaction; committed when the block ends, rolled back if it raises."""
+    def transaction(self, *, durable: bool = True) -> Iterator[Tx]:
+        """One transaction; committed when the block ends, rolled back if it raises.
+
+        Not `durable` (PostgreSQL): the commit returns before its WAL reaches the disk. Only
+        for work redone from the log if a crash of PostgreSQL loses it (see docs/reliability.md).
+        """
         try:
             with self.datastore.transaction(commit=True) as cursor:
+                if not durable and self.postgres:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 yield Tx(self, cursor)
         except PersistenceError as error:
             self.log.failed()

@@ -7,6 +7,7 @@ clock it controls, so every step is deterministic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import orjson
@@ -392,3 +393,46 @@ def test_a_chain_stops_where_another_dispatcher_took_over(
     held = {call.call_id: call for call in service.store.calls("pending")}
     assert held[second.call_id].claims == 2  # the other dispatcher's
     assert held[third.call_id].claims == 0  # handed back
+
+
+def test_only_work_redone_from_the_log_commits_without_waiting_for_the_disk(
+    service, desk: FakeHelpDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Projection pages and call outcomes may be lost with PostgreSQL and are redone; a
+    claim must be on disk before its call goes out, so that a lost outcome reads as unknown."""
+    store = service.store
+    opened = store.transaction
+    seen: list[tuple[bool, str, str]] = []  # durable, synchronous_commit, statements
+
+    @contextlib.contextmanager
+    def spy(*, durable: bool = True):
+        with opened(durable=durable) as tx:
+            setting = (
+                tx.rows("SHOW synchronous_commit")[0]["synchronous_commit"]
+                if store.postgres
+                else ""
+            )
+            statements: list[str] = []
+            execute = tx.execute
+
+            def recorded(sql: str, params=()):
+                statements.append(sql)
+                return execute(sql, params)
+
+            tx.execute = recorded
+            yield tx
+            seen.append((durable, setting, " ".join(statements)))
+
+    monkeypatch.setattr(store, "transaction", spy)
+    escalate(service)
+    settle(service)
+    assert desk.count("create_ticket") == 1
+    claims = [entry for entry in seen if "claims = claims + 1" in entry[2]]
+    redone = [entry for entry in seen if not entry[0]]
+    assert claims
+    assert all(durable for durable, _, _ in claims)
+    assert any("ticketsync_tracking" in sql for _, _, sql in redone)  # a projection page
+    assert any("UPDATE ticketsync_outbox SET state" in sql for _, _, sql in redone)  # outcomes
+    if store.postgres:
+        assert {setting for durable, setting, _ in seen} == {"on", "off"}
+        assert all((setting == "off") == (not durable) for durable, setting, _ in seen)
