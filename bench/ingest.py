@@ -2,9 +2,11 @@
 
 For each store (SQLite, PostgreSQL) it starts the service on 127.0.0.1, runs a load process
 that posts a bounded number of signed webhooks over many kept-alive connections, and
-prints accepted webhooks per second and p50/p99 latency. Only 127.0.0.1 is contacted.
+prints accepted webhooks per second and p50/p99 latency. Each run is repeated in rounds that
+interleave ticketsync's runs with the ceiling's; the run with the median rate is shown. Only
+127.0.0.1 is contacted.
 
-    python bench/ingest.py [--count 3000] [--connections 32] [--stores sqlite,postgres]
+    python bench/ingest.py [--count 3000] [--connections 32] [--rounds 3] [--stores sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -127,6 +131,12 @@ def run_ticketsync(
     return figures
 
 
+def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run with the median rate, whole (its latencies are its own), and the rates of all."""
+    ordered = sorted(runs, key=lambda run: run["rate"])  # type: ignore[arg-type, return-value]
+    return {**ordered[(len(ordered) - 1) // 2], "rates": [run["rate"] for run in runs]}
+
+
 def run_ceiling(store: str, count: int, connections: int) -> dict[str, object]:
     secret = chat.generate_secret()
     command = [
@@ -152,6 +162,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3000, help="webhooks per run")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each, interleaved; the median is shown"
+    )
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     parser.add_argument("--load", metavar="URLS", help=argparse.SUPPRESS)
@@ -169,19 +182,21 @@ def main() -> int:
         return 0
     rows = []
     for store in args.stores.split(","):
-        ceiling = run_ceiling(store, args.count, args.connections)
-        rows.append((store, "1", run_ticketsync(store, args.count, args.connections), ceiling))
+        setup = (store, args.count, args.connections)
+        variants: dict[str, Callable[[], dict[str, object]]] = {
+            "ceiling": partial(run_ceiling, *setup),
+            "1": partial(run_ticketsync, *setup),
+        }
         if store == "postgres":
-            rows.append(
-                (
-                    store,
-                    "2",
-                    run_ticketsync(store, args.count, args.connections, processes=2),
-                    ceiling,
-                )
-            )
-        alone = run_ticketsync(store, args.count, args.connections, workers=False)
-        rows.append((store, "1, workers off", alone, ceiling))
+            variants["2"] = partial(run_ticketsync, *setup, processes=2)
+        variants["1, workers off"] = partial(run_ticketsync, *setup, workers=False)
+        # Rounds interleave the runs, so that a drift of the machine reaches every one alike.
+        runs: dict[str, list[dict[str, object]]] = {name: [] for name in variants}
+        for _ in range(args.rounds):
+            for name, variant in variants.items():
+                runs[name].append(variant())
+        ceiling = median_run(runs.pop("ceiling"))
+        rows.extend((store, name, median_run(found), ceiling) for name, found in runs.items())
     if args.json:
         print(
             orjson.dumps(
@@ -193,7 +208,8 @@ def main() -> int:
         )
         return 0
     print(
-        f"ingest: {args.count} signed webhooks per run, {args.connections} connections, 127.0.0.1"
+        f"ingest: {args.count} signed webhooks per run, {args.connections} connections, 127.0.0.1, "
+        f"median of {args.rounds} interleaved runs"
     )
     print(
         f"{'store':10} {'procs':>14} {'accepted/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} "

@@ -27,7 +27,7 @@ FULL = {
     "rebuild": ["--events", "1000000"],
 }
 QUICK = {
-    "ingest": ["--count", "200", "--connections", "8"],
+    "ingest": ["--count", "200", "--connections", "8", "--rounds", "1"],
     "escalation": ["--conversations", "20"],
     "rebuild": ["--events", "3000"],
 }
@@ -64,6 +64,10 @@ def machine() -> str:
     )
 
 
+def _rates(rates: list[float]) -> str:
+    return ", ".join(f"{rate:,.0f}" for rate in rates)
+
+
 def markdown(figures: dict[str, object]) -> str:
     ingest, escalation, rebuild = figures["ingest"], figures["escalation"], figures["rebuild"]
     lines = [
@@ -87,7 +91,19 @@ def markdown(figures: dict[str, object]) -> str:
     lines += [
         "",
         "The ceiling is `bench/ceiling_app.py`: a bare Starlette app on the same uvicorn settings",
-        "that checks the HMAC and inserts the raw body, one commit per request.",
+        "that checks the HMAC and inserts the raw body, one commit per request. ticketsync runs",
+        "as configured by default (log level `info`: a line per request and per webhook).",
+        "Each row is the run with the median rate of several, taken in rounds that interleave",
+        "ticketsync's runs with the ceiling's. The rates of every run, in webhooks/s:",
+        "",
+    ]
+    ceilings: dict[str, list[float]] = {}
+    for row in ingest:  # type: ignore[union-attr]
+        ceilings[row["store"]] = row["ceiling"].get("rates", [row["ceiling"]["rate"]])
+        rates = row["ticketsync"].get("rates", [row["ticketsync"]["rate"]])
+        lines.append(f"- {row['store']}, {row['processes']}: {_rates(rates)}")
+    lines += [f"- {store}, ceiling: {_rates(rates)}" for store, rates in ceilings.items()]
+    lines += [
         "",
         "## End to end (escalation's 202 to the Zendesk emulator receiving the create)",
         "",
