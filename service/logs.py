@@ -91,7 +91,8 @@ class BackgroundLines(logging.Handler):
             return
         if self._closed:
             self._write()  # lines logged while the interpreter shuts down
-        else:
+        elif not self._ready.is_set():
+            # Set: the writer has not cleared it yet, and drains only after it does.
             self._ready.set()
 
     def _run(self) -> None:
