@@ -99,9 +99,8 @@ def markdown(figures: dict[str, object]) -> str:
     ]
     ceilings: dict[str, list[float]] = {}
     for row in ingest:  # type: ignore[union-attr]
-        ceilings[row["store"]] = row["ceiling"].get("rates", [row["ceiling"]["rate"]])
-        rates = row["ticketsync"].get("rates", [row["ticketsync"]["rate"]])
-        lines.append(f"- {row['store']}, {row['processes']}: {_rates(rates)}")
+        ceilings[row["store"]] = row["ceiling"]["rates"]
+        lines.append(f"- {row['store']}, {row['processes']}: {_rates(row['ticketsync']['rates'])}")
     lines += [f"- {store}, ceiling: {_rates(rates)}" for store, rates in ceilings.items()]
     lines += [
         "",
