@@ -100,6 +100,22 @@ def ticketsync_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
 
 
+def run_cli(
+    args: list[str], cwd: Path, env: Mapping[str, str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """`ticketsync ARGS` to its end, output captured, with no terminal to read from."""
+    return subprocess.run(
+        [*ticketsync_command(), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 class Server:
     """A real `ticketsync serve` process on 127.0.0.1."""
 

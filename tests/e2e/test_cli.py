@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -15,26 +14,12 @@ from tests.support import (
     message,
     payload,
     quiet,
+    run_cli,
     running,
     server_env,
     signed,
-    ticketsync_command,
     wait_until,
 )
-
-
-def run(
-    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 30
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ticketsync_command(), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -49,7 +34,7 @@ def test_serve_refuses_to_start_without_secrets(tmp_path: Path, missing: list[st
     env = server_env(f"sqlite:///{tmp_path / 't.db'}")
     for name in missing:
         del env[name]
-    result = run(["serve", "--port", "1"], tmp_path, env)
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -59,14 +44,14 @@ def test_serve_refuses_to_start_without_secrets(tmp_path: Path, missing: list[st
 
 def test_serve_refuses_zendesk_without_its_webhook_secret(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_TICKETING="zendesk")
-    result = run(["serve", "--port", "1"], tmp_path, env)
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
     assert result.returncode != 0
     assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in result.stderr
 
 
 def test_serve_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_OUTBOX_MAX_ATTEMPTS="many")
-    result = run(["serve", "--port", "1"], tmp_path, env)
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
     assert result.returncode != 0
     assert "TICKETSYNC_OUTBOX_MAX_ATTEMPTS" in result.stderr
 
@@ -132,7 +117,7 @@ def test_audit_command_prints_a_table_and_json_lines(database_url: str, tmp_path
             ]
             quiet(admin)
     env = server_env(database_url)
-    table = run(["audit", "--conversation", conv], tmp_path, env)
+    table = run_cli(["audit", "--conversation", conv], tmp_path, env)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.strip().splitlines()
     assert lines[0].split() == ["POSITION", "RECORDED", "AT", "SOURCE", "TYPE", "SUMMARY"]
@@ -141,12 +126,12 @@ def test_audit_command_prints_a_table_and_json_lines(database_url: str, tmp_path
     assert "reason: wants a human" in lines[3]
     # What ticketsync decided follows what caused it.
     assert "ticket.requested" in lines[4]
-    as_json = run(
+    as_json = run_cli(
         ["audit", "--conversation", conv, "--json", "--type", "message.created"], tmp_path, env
     )
     events = [orjson.loads(line) for line in as_json.stdout.splitlines()]
     assert [e["data"]["content"] for e in events] == ["I was charged twice"]
-    by_ticket = run(["audit", "--ticket", f"local:{ticket_id}", "--json"], tmp_path, env)
+    by_ticket = run_cli(["audit", "--ticket", f"local:{ticket_id}", "--json"], tmp_path, env)
     trail = [orjson.loads(line) for line in by_ticket.stdout.splitlines()]
     assert trail
     assert all(e["ticket"] == {"system": "local", "id": ticket_id} for e in trail)
@@ -166,7 +151,7 @@ def test_audit_command_prints_a_table_and_json_lines(database_url: str, tmp_path
 
 
 def test_audit_command_refuses_a_bad_filter(tmp_path: Path) -> None:
-    result = run(
+    result = run_cli(
         ["audit", "--ticket", "123"], tmp_path, server_env(f"sqlite:///{tmp_path / 't.db'}")
     )
     assert result.returncode != 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -15,10 +14,10 @@ from tests.support import (
     message,
     payload,
     quiet,
+    run_cli,
     running,
     server_env,
     signed,
-    ticketsync_command,
     wait_until,
 )
 
@@ -112,33 +111,15 @@ def test_parked_call_is_retried_by_the_operator(tmp_path: Path) -> None:
             ).json()["events"]
             assert trail[0]["caused_by"].startswith("ticketsync:")
     env = server_env(url, **dead_desk)
-    listed = subprocess.run(
-        [*ticketsync_command(), "outbox", "list", "--state", "parked", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    listed = run_cli(["outbox", "list", "--state", "parked", "--json"], tmp_path, env)
+    assert listed.returncode == 0, listed.stderr
     assert [orjson.loads(line)["id"] for line in listed.stdout.splitlines()] == [parked["id"]]
-    table = subprocess.run(
-        [*ticketsync_command(), "outbox", "list"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    table = run_cli(["outbox", "list"], tmp_path, env)
+    assert table.returncode == 0, table.stderr
     assert parked["id"] in table.stdout
     assert "parked" in table.stdout
-    retried = subprocess.run(
-        [*ticketsync_command(), "outbox", "retry", "--all-parked"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    retried = run_cli(["outbox", "retry", "--all-parked"], tmp_path, env)
+    assert retried.returncode == 0, retried.stderr
     assert parked["id"] in retried.stdout
     # The operator moved to the built-in desk; the retried create goes there.
     with running(url, tmp_path) as server, server.admin() as admin:
@@ -153,15 +134,7 @@ def test_bad_routing_file_stops_the_service_with_line_and_reason(tmp_path: Path)
         encoding="utf-8",
     )
     env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_ROUTING_FILE=str(routes))
-    result = subprocess.run(
-        [*ticketsync_command(), "serve", "--port", "1"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_cli(["serve", "--port", "1"], tmp_path, env, timeout=30)
     assert result.returncode != 0
     [line] = result.stderr.strip().splitlines()
     assert "TICKETSYNC_ROUTING_FILE" in line

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -13,10 +12,10 @@ from tests.support import (
     message,
     payload,
     quiet,
+    run_cli,
     running,
     server_env,
     signed,
-    ticketsync_command,
     wait_until,
 )
 
@@ -65,41 +64,16 @@ def test_rebuild_and_verify_beside_a_running_service(database_url: str, tmp_path
         assert httpx.post(server.url + "/admin/rebuild", json={}).status_code == 401
 
         env = server_env(database_url)
-        verify = subprocess.run(
-            [*ticketsync_command(), "verify", "--json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        verify = run_cli(["verify", "--json"], tmp_path, env, timeout=120)
         assert verify.returncode == 0, verify.stderr
         summary = orjson.loads(verify.stdout)
         assert summary["matches"] is True
         assert summary["checksums"]["rebuilt"] == summary["checksums"]["live"]
 
-        refused = subprocess.run(
-            [*ticketsync_command(), "rebuild"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        refused = run_cli(["rebuild"], tmp_path, env, timeout=60)
         assert refused.returncode != 0
         assert "--yes" in refused.stderr
-        rebuilt = subprocess.run(
-            [*ticketsync_command(), "rebuild", "--yes"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        rebuilt = run_cli(["rebuild", "--yes"], tmp_path, env, timeout=120)
         assert rebuilt.returncode == 0, rebuilt.stderr
         assert "rebuilt conversations:" in rebuilt.stdout
         assert "conversations: 5 rows" in rebuilt.stdout
@@ -108,14 +82,6 @@ def test_rebuild_and_verify_beside_a_running_service(database_url: str, tmp_path
         # The service answers from the rebuilt models and nothing was sent again.
         assert len(admin.get("/outbox").json()["calls"]) == calls_before
         assert all(admin.get(f"/conversations/{cid}").json()["ticket"] for cid in ids)
-        unknown = subprocess.run(
-            [*ticketsync_command(), "rebuild", "--yes", "nope"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        unknown = run_cli(["rebuild", "--yes", "nope"], tmp_path, env, timeout=60)
         assert unknown.returncode != 0
         assert "unknown projection" in unknown.stderr

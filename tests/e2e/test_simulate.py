@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import Server, server_env, ticketsync_command
+from tests.support import Server, run_cli, server_env
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +26,8 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve
 
 def simulate(server: Server, folder: Path, scenario: str) -> str:
     env = {k: v for k, v in server.env.items() if k != "TICKETSYNC_DATABASE_URL"}
-    result = subprocess.run(
-        [*ticketsync_command(), "simulate", "--url", server.url, "--scenario", scenario],
-        cwd=folder,  # where --dev wrote .env with the secrets
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_cli(
+        ["simulate", "--url", server.url, "--scenario", scenario], folder, env, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -69,14 +62,6 @@ def test_scenario_narrates_what_happened(dev_server: tuple[Server, Path], scenar
 
 def test_simulate_explains_an_unreachable_service(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}")
-    result = subprocess.run(
-        [*ticketsync_command(), "simulate", "--url", "http://127.0.0.1:9"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(["simulate", "--url", "http://127.0.0.1:9"], tmp_path, env, timeout=60)
     assert result.returncode != 0
     assert "is `make run` running?" in result.stderr

@@ -19,7 +19,17 @@ from adapters import zendesk_webhooks
 from tests.emulators.chat_receiver import ChatReceiver
 from tests.emulators.chat_receiver import serve as serve_chat
 from tests.emulators.zendesk import ZendeskEmulator
-from tests.support import CHAT_SECRET, Server, message, payload, quiet, running, signed, wait_until
+from tests.support import (
+    CHAT_SECRET,
+    Server,
+    message,
+    payload,
+    quiet,
+    run_cli,
+    running,
+    signed,
+    wait_until,
+)
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 REPLY_SECRET = CHAT_SECRET
@@ -529,9 +539,8 @@ def test_zz_a_rebuild_after_the_two_way_loops_equals_the_live_models(
     server: Server, database
 ) -> None:
     """Runs last in this module: every loop above is in the log by now."""
-    import subprocess
 
-    from tests.support import quiet, server_env, ticketsync_command
+    from tests.support import quiet, server_env
 
     url, folder = database
     with server.admin() as admin:
@@ -544,15 +553,7 @@ def test_zz_a_rebuild_after_the_two_way_loops_equals_the_live_models(
             if k.startswith("TICKETSYNC_") and k != "TICKETSYNC_DATABASE_URL"
         },
     )
-    result = subprocess.run(
-        [*ticketsync_command(), "verify", "--json"],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(["verify", "--json"], folder, env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = orjson.loads(result.stdout)
     assert summary["matches"] is True

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.emulators.zendesk import ZendeskEmulator
-from tests.support import Server, message, payload, running, signed, wait_until
+from tests.support import Server, message, payload, run_cli, running, signed, wait_until
 
 
 def zendesk_env(base_url: str, **extra: str) -> dict[str, str]:
@@ -261,11 +261,10 @@ def test_zz_a_rebuild_after_all_of_the_above_equals_the_live_models(
     server: Server, zendesk: tuple[ZendeskEmulator, str], database: tuple[str, Path]
 ) -> None:
     """Runs last in this module: every scenario above is in the log by now."""
-    import subprocess
 
     import orjson
 
-    from tests.support import server_env, ticketsync_command
+    from tests.support import server_env
 
     emulator, base_url = zendesk
     url, folder = database
@@ -279,15 +278,7 @@ def test_zz_a_rebuild_after_all_of_the_above_equals_the_live_models(
     requests = len(emulator.requests())
     env = server_env(url, **zendesk_env(base_url))
     for command in (["verify", "--json"], ["rebuild", "--yes", "--json"]):
-        result = subprocess.run(
-            [*ticketsync_command(), *command],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = run_cli(command, folder, env, timeout=120)
         assert result.returncode == 0, result.stderr
         summary = orjson.loads(result.stdout)
         assert summary["differences"] == 0, summary["differences_shown"]
