@@ -12,6 +12,8 @@ but compares checksums instead of swapping. Memory stays flat: one page at a tim
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import threading
 import time
@@ -90,6 +92,23 @@ class Progress:
             "matches": self.matches,
             "error": self.error,
         }
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Run a page without the cyclic garbage collector, then let it catch up once.
+
+    A page allocates hundreds of thousands of small objects and frees nearly all of them by
+    reference counting; the collector's passes over them, every 700 allocations, were about
+    a fifteenth of a rebuild. Paused for one page at a time, memory stays one page's worth.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def check_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -203,7 +222,7 @@ class Rebuild:
             self.progress.head = max(live, self.progress.head)
             if live - position <= self.page:
                 return position
-            with self.store.transaction() as tx:
+            with collector_paused(), self.store.transaction() as tx:
                 position = self._page(tx, position, live)
             if self.clock() - last_beat > 10:
                 self.store.heartbeat_rebuild(NAME, self.rebuild_id, self.clock())
