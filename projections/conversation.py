@@ -152,9 +152,13 @@ class Policy:
 
 def _evolve(value: T, **changes: object) -> T:
     """A copy of a frozen dataclass with `changes`: `dataclasses.replace` without the
-    introspection it repeats on every call, which dominated a rebuild's profile."""
+    introspection it repeats on every call, which dominated a rebuild's profile. The copy
+    gets a dictionary of its own, built whole: filling the new object's empty one key by
+    key took half as long again."""
     copy = object.__new__(type(value))
-    copy.__dict__.update(value.__dict__, **changes)
+    fields = value.__dict__.copy()
+    fields.update(changes)
+    object.__setattr__(copy, "__dict__", fields)
     return copy
 
 
