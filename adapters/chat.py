@@ -194,8 +194,8 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
             "invalid_payload", f"{field} is not an ISO-8601 time: {value[:40]!r}", field
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 def parse(body: bytes) -> ChatDelivery:
@@ -214,6 +214,18 @@ def parse(body: bytes) -> ChatDelivery:
 
 def _delivery(payload: Any) -> ChatDelivery:
     """`parse` after the JSON: the envelope's checks, then the event's."""
+    event_type, data, conversation_id, occurred_at = _envelope(payload)
+    return ChatDelivery(
+        type=event_type,
+        occurred_at=occurred_at,
+        conversation_id=conversation_id,
+        event=_event(event_type, data, conversation_id, occurred_at),
+        data=data,
+    )
+
+
+def _envelope(payload: Any) -> tuple[str, dict[str, Any], str, datetime]:
+    """The checked envelope: type, data, data.conversation_id and timestamp."""
     if not isinstance(payload, dict):
         raise _bad_request("invalid_payload", "body must be a JSON object")
     event_type = payload.get("type")
@@ -233,15 +245,15 @@ def _delivery(payload: Any) -> ChatDelivery:
             " characters",
             "data.conversation_id",
         )
+    return event_type, data, conversation_id, occurred_at
+
+
+def _event(
+    event_type: str, data: dict[str, Any], conversation_id: str, occurred_at: datetime
+) -> ChatEvent | None:
+    """The typed event of a known type (None for others); raises 422 for invalid data."""
     builder = _BUILDERS.get(event_type)
-    event = builder(_Fields(data), conversation_id, occurred_at) if builder else None
-    return ChatDelivery(
-        type=event_type,
-        occurred_at=occurred_at,
-        conversation_id=conversation_id,
-        event=event,
-        data=data,
-    )
+    return builder(_Fields(data), conversation_id, occurred_at) if builder else None
 
 
 def stored_event(raw: str) -> ChatEvent | None:
@@ -275,7 +287,7 @@ def stored_event(raw: str) -> ChatEvent | None:
                 occurred_at=parse_timestamp(timestamp),
             )
             return event
-    return _delivery(payload).event
+    return _event(*_envelope(payload))
 
 
 def _is_id(value: object) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -218,6 +218,16 @@ def test_naive_timestamp_is_taken_as_utc() -> None:
         {"type": "x", "timestamp": "2026-11-25T10:00:00", "data": {"conversation_id": "c"}}
     )
     assert chat.parse(raw).occurred_at == AT
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["2026-11-25T10:00:00Z", "2026-11-25T10:00:00+00:00", "2026-11-25T11:30:00+01:30"]
+)
+def test_timestamps_are_read_in_utc(timestamp: str) -> None:
+    raw = orjson.dumps({"type": "x", "timestamp": timestamp, "data": {"conversation_id": "c"}})
+    occurred_at = chat.parse(raw).occurred_at
+    assert occurred_at == AT
+    assert occurred_at.utcoffset() == timedelta(0)
 
 
 BAD_PAYLOADS = [
