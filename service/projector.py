@@ -9,7 +9,7 @@ entry per call (so the audit trail shows what was decided and why), and its new 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -179,16 +179,24 @@ class ConversationProjector:
         return len(entries)
 
     def fold(
-        self, tx: Tx, entries: list[LogEntry], tables: ModelTables = LIVE, *, record: bool = True
+        self,
+        tx: Tx,
+        entries: list[LogEntry],
+        tables: ModelTables = LIVE,
+        *,
+        record: bool = True,
+        known: Mapping[str, Conversation] | None = None,
     ) -> Page:
         """Apply entries to their conversations (read from `tables`); nothing is written.
 
         Without `record` (a rebuild), decided calls are only named in `decided`: no outbox
-        row or log entry is prepared for them.
+        row or log entry is prepared for them. `known` conversations are taken as they are
+        instead of being read (the previous page's, while it is still being written).
         """
         ids = {entry.conversation_id for entry in entries if entry.conversation_id}
-        stored = tx.conversations(ids, tables)
-        views = {cid: codec.loads(Conversation, state) for cid, state in stored.items()}
+        views = {cid: known[cid] for cid in ids & known.keys()} if known else {}
+        stored = tx.conversations(ids - views.keys(), tables)
+        views.update((cid, codec.loads(Conversation, state)) for cid, state in stored.items())
         page = Page(conversations={}, entries=[], calls=[], decided=[])
         now = self.clock()
         for entry in entries:

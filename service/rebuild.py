@@ -19,12 +19,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from events.errors import TicketsyncError
-from projections.conversation import Policy
-from service.projector import NAME, ConversationProjector, write_models
+from projections.conversation import Conversation, Policy
+from service.projector import NAME, ConversationProjector, Page, write_models
 from service.store import LIVE, ModelTables, Store, Tx
 
 logger = logging.getLogger(__name__)
@@ -212,22 +213,59 @@ class Rebuild:
                     )
 
     def _catch_up(self) -> int:
-        """Fold pages until within one page of the live projection; returns the position reached."""
+        """Fold pages until within one page of the live projection; returns the position reached.
+
+        Each page is folded while the one before it is being written, by a thread of its own:
+        on PostgreSQL most of a write is waiting for the server. The conversations the page
+        being written changed are taken from memory instead of being read back.
+        """
         position = 0
         last_beat = self.clock()
-        while True:
-            if self.cancel.is_set():
-                raise RebuildCancelled("rebuild cancelled; the live models are unchanged")
-            live = self._live_position()
-            self.progress.head = max(live, self.progress.head)
-            if live - position <= self.page:
-                return position
-            with collector_paused(), self.store.transaction() as tx:
-                position = self._page(tx, position, live)
-            if self.clock() - last_beat > 10:
-                self.store.heartbeat_rebuild(NAME, self.rebuild_id, self.clock())
-                last_beat = self.clock()
-            self._report()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-writer") as writer:
+            writing: Future[None] | None = None
+            written: dict[str, Conversation] = {}
+            try:
+                while True:
+                    if self.cancel.is_set():
+                        raise RebuildCancelled("rebuild cancelled; the live models are unchanged")
+                    live = self._live_position()
+                    self.progress.head = max(live, self.progress.head)
+                    if live - position <= self.page:
+                        break
+                    with collector_paused():
+                        with self.store.reading() as tx:
+                            entries = [
+                                e for e in tx.read(position, self.page) if e.position <= live
+                            ]
+                            if not entries:
+                                break
+                            page = self.projector.fold(
+                                tx, entries, self.tables, record=False, known=written
+                            )
+                        if writing is not None:
+                            writing.result()  # the page before: written, or its error raised
+                        upto = entries[-1].position
+                        writing = writer.submit(self._write, page, position, upto, len(entries))
+                    written, position = page.conversations, upto
+                    if self.clock() - last_beat > 10:
+                        self.store.heartbeat_rebuild(NAME, self.rebuild_id, self.clock())
+                        last_beat = self.clock()
+                    self._report()
+            except BaseException:
+                if writing is not None:
+                    wait([writing])  # the scratch tables are dropped next; let it end first
+                raise
+            if writing is not None:
+                writing.result()
+        return position
+
+    def _write(self, page: Page, after: int, upto: int, count: int) -> None:
+        """Write a folded page of (after, upto] to the scratch tables and compare its calls."""
+        with self.store.transaction() as tx:
+            write_models(tx, page, upto, self.tables)
+            self._compare(tx, page.decided, after, upto)
+        self.progress.events_read += count
+        self.progress.position = upto
 
     def _finish(self, position: int) -> None:
         """Take the projection's turn, apply what the live one has, then switch (or compare)."""

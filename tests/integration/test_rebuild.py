@@ -9,7 +9,7 @@ import pytest
 
 from service import bootstrap, config
 from service.projector import NAME
-from service.rebuild import Rebuild, RebuildCancelled, RebuildRefused, build_new
+from service.rebuild import REBUILD_PAGE, Rebuild, RebuildCancelled, RebuildRefused, build_new
 from service.store import LIVE
 from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
@@ -70,12 +70,15 @@ def counts(container) -> tuple[int, int]:
     return len(container.store.calls()), container.log.position()
 
 
+# One page for the whole log, and pages so short that conversations span many of them
+# (each page is folded while the one before it is still being written).
+@pytest.mark.parametrize("page", [REBUILD_PAGE, 3, 7])
 def test_rebuild_equals_the_live_models_and_does_nothing_outside(
-    service, desk: FakeHelpDesk
+    service, desk: FakeHelpDesk, page: int
 ) -> None:
     scenario(service)
     before, calls_before, sent_before = checksums(service), counts(service), len(desk.calls)
-    rebuild = Rebuild(service.store, service.projector.policy)
+    rebuild = Rebuild(service.store, service.projector.policy, page=page)
     rebuild.claim()
     result = rebuild.run()
     assert result.state == "done"
