@@ -70,7 +70,11 @@ class HelpDesk(Protocol):
         ...
 
     def add_comment(self, ticket_id: str, comment: Comment) -> None:
-        """Add a public comment or an internal note."""
+        """Add a public comment or an internal note.
+
+        A help desk that reopens a ticket when its requester comments sets the ticket's
+        status to `comment.keep_status` in the same update, where that is given.
+        """
         ...
 
     def has_comment(self, ticket_id: str, body: str) -> bool:

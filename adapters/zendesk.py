@@ -165,7 +165,12 @@ class ZendeskHelpDesk:
             # ref §3: a comment's author defaults to the API user; author_id makes it the
             # customer's, which is also what reopens a solved ticket.
             fields["author_id"] = self._requester_id(number)
-        self._call("PUT", f"/api/v2/tickets/{number}", json={"ticket": {"comment": fields}})
+        ticket: dict[str, Any] = {"comment": fields}
+        if comment.keep_status is not None:
+            # ref §3: a solved ticket reopens when its requester comments, unless the same
+            # update sets its status.
+            ticket["status"] = comment.keep_status
+        self._call("PUT", f"/api/v2/tickets/{number}", json={"ticket": ticket})
         logger.info(
             "zendesk.comment_added",
             extra={

@@ -58,6 +58,9 @@ class Comment:
     body: str
     public: bool
     by_requester: bool = False
+    # Set on a requester's comment that must leave the ticket as it is: help desks reopen a
+    # solved ticket when its requester writes, so the status is sent along with the comment.
+    keep_status: TicketStatus | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

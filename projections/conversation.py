@@ -324,13 +324,19 @@ def _sync_item(
     ticket = view.ticket
     assert ticket is not None
     commands: list[Command] = []
-    if reopen and item.kind == "user" and ticket.status in ("solved", "pending"):
-        view, commands = _set_status(view, "open")
+    comment = _comment_for(item)
+    if item.kind == "user" and ticket.status in ("solved", "pending"):
+        if reopen:
+            view, commands = _set_status(view, "open")
+        else:
+            # Written before the resolution: on the ticket, without the reopen a help desk
+            # makes of its requester writing to a solved ticket.
+            comment = _evolve(comment, keep_status=ticket.status)
     commands.append(
         AddComment(
             conversation_id=view.conversation_id,
             ticket_id=ticket.id,
-            comment=_comment_for(item),
+            comment=comment,
             item=item.key,
         )
     )

@@ -107,6 +107,8 @@ def describe(command: Command) -> dict[str, object]:
     described: dict[str, object] = {"ticket_id": command.ticket_id}
     if hasattr(command, "comment"):
         described["public"] = command.comment.public  # type: ignore[union-attr]
+        if command.comment.keep_status is not None:  # type: ignore[union-attr]
+            described["keep_status"] = command.comment.keep_status  # type: ignore[union-attr]
     if hasattr(command, "change"):
         change = command.change  # type: ignore[union-attr]
         described.update(

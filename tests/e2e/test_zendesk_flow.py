@@ -209,6 +209,36 @@ def test_customer_follow_up_reopens_a_solved_ticket(
     )
 
 
+def test_a_message_from_before_the_resolution_does_not_reopen_the_solved_ticket(
+    server: Server, zendesk: tuple[ZendeskEmulator, str]
+) -> None:
+    """Zendesk reopens a solved ticket when its requester comments; a message written before
+    the resolution but delivered after it is added to the ticket and reopens nothing."""
+    emulator, _ = zendesk
+    cid = f"conv_{uuid.uuid4().hex[:8]}"
+    escalate(server, cid)
+    resolved = payload("conversation.resolved", cid, resolution="resolved")
+    send(server, {**resolved, "timestamp": "2026-11-25T10:05:00Z"})
+    settled(server, cid)
+    [ticket] = tickets_for(emulator, cid)
+    assert emulator.ticket(ticket["id"])["status"] == "solved"
+    late = message(cid, content="One more detail I forgot.")
+    send(server, {**late, "timestamp": "2026-11-25T10:01:00Z"})
+    view = settled(server, cid)
+    last = emulator.comments(ticket["id"])[-1]
+    assert (last["body"], last["public"], last["author_id"]) == (
+        "One more detail I forgot.",
+        True,
+        ticket["requester_id"],
+    )
+    assert emulator.ticket(ticket["id"])["status"] == "solved"
+    assert (view["status"], view["ticket"]["status"]) == ("resolved", "solved")
+    with server.admin() as admin:
+        trail = admin.get("/audit", params={"conversation_id": cid}).json()["events"]
+    [queued] = [e for e in trail if e["type"] == "call.queued" and e["data"].get("public")]
+    assert queued["data"]["keep_status"] == "solved"  # the audit trail says why
+
+
 def test_customer_follow_up_after_closed_opens_a_follow_up_ticket(
     server: Server, zendesk: tuple[ZendeskEmulator, str]
 ) -> None:

@@ -193,7 +193,8 @@ def the_create(events: list[Event], policy: Policy = DEFAULT) -> CreateTicket:
 
 
 def show(command: Command) -> str:
-    """One line per call: `create #2 follow-up of 42`, `42 public by requester: Hi`,
+    """One line per call: `create #2 follow-up of 42`, `42 public by requester: Hi` (with
+    `(keeps solved)` after `requester` when the comment holds the status),
     `42 note: <first line>`, `42 status open`, `42 add tags a, b`."""
     if isinstance(command, CreateTicket):
         follow_up = command.ticket.follow_up_of
@@ -202,7 +203,8 @@ def show(command: Command) -> str:
         comment = command.comment
         if comment.public:
             author = "requester" if comment.by_requester else "agent"
-            return f"{command.ticket_id} public by {author}: {comment.body}"
+            keeps = f" (keeps {comment.keep_status})" if comment.keep_status else ""
+            return f"{command.ticket_id} public by {author}{keeps}: {comment.body}"
         return f"{command.ticket_id} note: {comment.body.splitlines()[0]}"
     assert isinstance(command, ChangeTicket)
     change = command.change
@@ -1090,14 +1092,14 @@ LATE_CASES = [
     pytest.param(
         "resolved",
         user("Wait, one more thing"),
-        ["42 public by requester: Wait, one more thing"],
+        ["42 public by requester (keeps solved): Wait, one more thing"],
         "resolved",
         id="late-message-on-solved-reopens-nothing",
     ),
     pytest.param(
         "pending_customer",
         user("Here you go"),
-        ["42 public by requester: Here you go"],
+        ["42 public by requester (keeps pending): Here you go"],
         "pending_customer",
         id="late-message-on-pending-reopens-nothing",
     ),

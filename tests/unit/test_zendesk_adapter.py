@@ -350,6 +350,24 @@ def test_requester_comment_is_authored_by_the_requester_once_looked_up(make_desk
         desk.add_comment("42", Comment(body="Still broken", public=True, by_requester=True))
 
 
+def test_a_comment_that_keeps_the_status_sends_it_in_the_same_update(make_desk: Any) -> None:
+    comment = {"body": "One more detail", "public": True, "author_id": 7}
+    desk = make_desk(
+        Step("GET", TICKET_PATH, answer=created()),
+        Step(
+            "PUT",
+            TICKET_PATH,
+            json={"ticket": {"comment": comment, "status": "solved"}},
+            answer=created(),
+        ),
+    )
+
+    desk.add_comment(
+        "42",
+        Comment(body="One more detail", public=True, by_requester=True, keep_status="solved"),
+    )
+
+
 def comments_page(*bodies: str, after: str | None = None) -> dict[str, Any]:
     return {
         "comments": [{"id": n, "body": b, "public": True} for n, b in enumerate(bodies)],
