@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +65,19 @@ def machine() -> str:
     )
 
 
+def python_speed(iterations: int = 10_000_000) -> float:
+    """Seconds for a fixed pure-Python loop: how fast this machine runs Python right now.
+
+    Shared machines change speed from day to day; figures of two runs compare only where
+    this does too.
+    """
+    started = time.perf_counter()
+    total = 0
+    for number in range(iterations):
+        total += number
+    return time.perf_counter() - started
+
+
 def _rates(rates: list[float]) -> str:
     return ", ".join(f"{rate:,.0f}" for rate in rates)
 
@@ -75,6 +89,9 @@ def markdown(figures: dict[str, object]) -> str:
         "",
         f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d}: {machine()}. Only 127.0.0.1.",
         "Each figure stands beside a ceiling measured in the same run on the same machine.",
+        "The machine's speed, as a fixed pure-Python loop of 10 million additions: "
+        f"{figures['speed'][0]:.2f} s before the run and {figures['speed'][1]:.2f} s after it "
+        "(compare figures of two runs only where these are close).",
         "",
         "## Ingest (signed chat webhooks, 32 connections, from a separate process)",
         "",
@@ -136,7 +153,9 @@ def main() -> int:
     parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
+    before = python_speed()
     figures = {name: run(name, [*extra, "--stores", args.stores]) for name, extra in sizes.items()}
+    figures["speed"] = [before, python_speed()]
     if args.quick:
         markdown(figures)  # the page still renders from these figures; it is not written
         print(orjson.dumps(figures).decode())

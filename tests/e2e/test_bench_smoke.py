@@ -27,3 +27,5 @@ def test_every_benchmark_runs_and_reports(postgres_server_url: str) -> None:
     assert all(row["ticketsync"]["accepted"] == 200 for row in figures["ingest"])
     assert all(row["created"] == 20 for row in figures["escalation"].values())
     assert all(row["rebuild_rate"] > 0 for row in figures["rebuild"])
+    assert len(figures["speed"]) == 2
+    assert all(seconds > 0 for seconds in figures["speed"])
