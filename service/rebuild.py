@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events.errors import TicketsyncError
+from events.log import LogEntry
 from projections.conversation import Conversation, Policy
 from service.projector import NAME, ConversationProjector, Page, write_models
 from service.store import LIVE, ModelTables, Store, Tx
@@ -186,17 +187,25 @@ class Rebuild:
         with self.store.reading() as tx:
             return self._target(tx)
 
+    def _entries(self, tx: Tx, after: int, upto: int) -> list[LogEntry]:
+        """The entries in (after, upto], at most one page of them."""
+        return [e for e in tx.read(after, self.page) if e.position <= upto]
+
     def _page(self, tx: Tx, after: int, upto: int) -> int:
         """Fold the entries in (after, upto] (at most one page) into the scratch tables."""
-        entries = [e for e in tx.read(after, self.page) if e.position <= upto]
+        entries = self._entries(tx, after, upto)
         if not entries:
             return after
         page = self.projector.fold(tx, entries, self.tables, record=False)
-        write_models(tx, page, entries[-1].position, self.tables)
-        self._compare(tx, page.decided, after, entries[-1].position)
-        self.progress.events_read += len(entries)
-        self.progress.position = entries[-1].position
+        self._store(tx, page, after, entries[-1].position, len(entries))
         return entries[-1].position
+
+    def _store(self, tx: Tx, page: Page, after: int, upto: int, count: int) -> None:
+        """Write a folded page of (after, upto] to the scratch tables and compare its calls."""
+        write_models(tx, page, upto, self.tables)
+        self._compare(tx, page.decided, after, upto)
+        self.progress.events_read += count
+        self.progress.position = upto
 
     def _compare(self, tx: Tx, decided: list[tuple[str, str]], after: int, upto: int) -> None:
         """Report calls decided now but not live, or live but not now, for positions in (after, upto]."""
@@ -234,9 +243,7 @@ class Rebuild:
                         break
                     with collector_paused():
                         with self.store.reading() as tx:
-                            entries = [
-                                e for e in tx.read(position, self.page) if e.position <= live
-                            ]
+                            entries = self._entries(tx, position, live)
                             if not entries:
                                 break
                             page = self.projector.fold(
@@ -260,12 +267,9 @@ class Rebuild:
         return position
 
     def _write(self, page: Page, after: int, upto: int, count: int) -> None:
-        """Write a folded page of (after, upto] to the scratch tables and compare its calls."""
+        """`_store` in a transaction of its own (the writer thread's)."""
         with self.store.transaction() as tx:
-            write_models(tx, page, upto, self.tables)
-            self._compare(tx, page.decided, after, upto)
-        self.progress.events_read += count
-        self.progress.position = upto
+            self._store(tx, page, after, upto, count)
 
     def _finish(self, position: int) -> None:
         """Take the projection's turn, apply what the live one has, then switch (or compare)."""
