@@ -1,4 +1,4 @@
-"""A rebuild folds each page with the cyclic garbage collector paused, and restores it."""
+"""A rebuild folds its pages with the cyclic garbage collector paused, and restores it."""
 
 from __future__ import annotations
 
@@ -6,27 +6,44 @@ import gc
 
 import pytest
 
-from service.rebuild import collector_paused
+from service.rebuild import PausedCollector
 
 
-def test_the_collector_is_paused_for_a_page_and_enabled_again() -> None:
+@pytest.fixture
+def collections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The generations the collector was asked to collect, instead of collecting them."""
+    asked: list[int] = []
+    monkeypatch.setattr(gc, "collect", asked.append)
+    return asked
+
+
+def test_the_collector_is_paused_for_the_fold_and_enabled_again() -> None:
     assert gc.isenabled()
-    with collector_paused():
+    with PausedCollector():
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
-def test_a_failed_page_enables_the_collector_again() -> None:
-    with pytest.raises(ValueError, match="page failed"), collector_paused():
+def test_the_young_objects_are_collected_every_few_pages(collections: list[int]) -> None:
+    with PausedCollector(every=3) as collector:
+        for _ in range(7):
+            collector.page_done()
+            assert not gc.isenabled()
+    assert collections == [1, 1]
+
+
+def test_a_failed_fold_enables_the_collector_again() -> None:
+    with pytest.raises(ValueError, match="page failed"), PausedCollector():
         raise ValueError("page failed")
     assert gc.isenabled()
 
 
-def test_a_collector_disabled_by_the_host_stays_disabled() -> None:
+def test_a_collector_disabled_by_the_host_stays_disabled(collections: list[int]) -> None:
     gc.disable()
     try:
-        with collector_paused():
-            pass
+        with PausedCollector(every=1) as collector:
+            collector.page_done()
         assert not gc.isenabled()
+        assert collections == []
     finally:
         gc.enable()
