@@ -26,6 +26,8 @@ TICKETS = "ticketsync_tickets"
 OUTBOX = "ticketsync_outbox"
 REBUILDS = "ticketsync_rebuilds"
 DESK_USERS = "ticketsync_desk_users"
+# Statements kept translated for PostgreSQL; the fixed ones are a few dozen.
+MAX_TRANSLATED = 4096
 # Our tables, and the scratch copies a rebuild makes of them ("<table>__r<id>"); index
 # names such as ticketsync_outbox_due do not match, since an index is never qualified.
 _TABLES = re.compile(
@@ -349,13 +351,22 @@ class Store:
         self.datastore = log._sql.datastore
         self.postgres = log.database.kind == "postgres"
         self.prefix = f'"{log.database.schema}".' if self.postgres else ""
+        self._translated: dict[str, str] = {}
         self._create()
 
     def sql(self, text: str) -> str:
         """SQL written for SQLite (`?`, bare table names) in this database's dialect."""
         if not self.postgres:
             return text
-        return _TABLES.sub(lambda match: self.prefix + match.group(0), text).replace("?", "%s")
+        # Translated once per statement: every transaction runs several, and the regular
+        # expression cost more than some of them took to run.
+        translated = self._translated.get(text)
+        if translated is None:
+            if len(self._translated) >= MAX_TRANSLATED:
+                self._translated.clear()  # a rebuild's scratch tables add statements
+            translated = _TABLES.sub(lambda m: self.prefix + m.group(0), text).replace("?", "%s")
+            self._translated[text] = translated
+        return translated
 
     def _create(self) -> None:
         serial = "BIGSERIAL" if self.postgres else "INTEGER"
