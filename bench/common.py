@@ -115,6 +115,30 @@ def service(
         process.wait(timeout=15)
 
 
+def wait_settled(base: str, timeout: float = 120.0) -> float:
+    """Wait until the service behind `base` has nothing left to do; returns when that was.
+
+    Nothing left: the projection has read the whole log and no call is pending, twice in a
+    row with the log's position unchanged. Raises RuntimeError after `timeout` seconds.
+    """
+    headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as admin:
+        while time.monotonic() < deadline:
+            before = admin.get("/healthz").json()
+            pending = admin.get("/outbox", params={"state": "pending"}).json()["calls"]
+            after = admin.get("/healthz").json()
+            if (
+                not pending
+                and not before["projections"]["conversations"]["lag"]
+                and not after["projections"]["conversations"]["lag"]
+                and after["position"] == before["position"]
+            ):
+                return time.time()
+            time.sleep(0.02)
+    raise RuntimeError(f"{base} still had work after {timeout:.0f} s")
+
+
 def signed_request(host: str, secret: str, body: bytes, now: float | None = None) -> bytes:
     """A complete HTTP/1.1 POST /webhooks/chat, signed, ready to write to a socket."""
     headers = chat.signed_headers(

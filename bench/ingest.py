@@ -25,7 +25,17 @@ from functools import partial
 from pathlib import Path
 
 import orjson
-from common import ROOT, RUNNING, peak_rss_mb, percentile, post, service, signed_request, store_url
+from common import (
+    ROOT,
+    RUNNING,
+    peak_rss_mb,
+    percentile,
+    post,
+    service,
+    signed_request,
+    store_url,
+    wait_settled,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters import chat
@@ -70,10 +80,12 @@ async def load(urls: list[str], secret: str, count: int, connections: int) -> di
         finally:
             writer.close()
 
+    started_at = time.time()
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(connections)))
     elapsed = time.perf_counter() - started
     return {
+        "started_at": started_at,
         "elapsed": elapsed,
         "accepted": statuses.get(202, 0),
         "rate": statuses.get(202, 0) / elapsed,
@@ -110,7 +122,10 @@ def run_ticketsync(
     store: str, count: int, connections: int, processes: int = 1, *, workers: bool = True
 ) -> dict[str, object]:
     """ticketsync as in production (its projection and outbox work alongside), 1 or more
-    processes; or, with `workers` off, the webhook path alone (`serve --no-workers`)."""
+    processes; or, with `workers` off, the webhook path alone (`serve --no-workers`).
+
+    With the workers on, `settled_s` is the time from the first webhook until the service has
+    done everything they asked for: the projection and the calls lag behind a burst."""
     secret = chat.generate_secret()
     command = (
         None
@@ -127,6 +142,8 @@ def run_ticketsync(
             for _ in range(processes)
         ]
         figures = drive(bases, secret, count, connections)
+        if workers:
+            figures["settled_s"] = wait_settled(bases[0]) - figures["started_at"]  # type: ignore[operator]
         figures["rss_mb"] = max(peak_rss_mb(RUNNING[base]) for base in bases)
     return figures
 
@@ -213,13 +230,14 @@ def main() -> int:
     )
     print(
         f"{'store':10} {'procs':>14} {'accepted/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} "
-        f"{'c.p50':>6} {'c.p99':>6} {'ratio':>6} {'RSS MB':>7}"
+        f"{'c.p50':>6} {'c.p99':>6} {'ratio':>6} {'RSS MB':>7} {'done s':>7}"
     )
     for store, processes, figures, ceiling in rows:
         print(
             f"{store:10} {processes:>14} {figures['rate']:11.0f} {figures['p50_ms']:7.1f} {figures['p99_ms']:7.1f} "
             f"{ceiling['rate']:10.0f} {ceiling['p50_ms']:6.1f} {ceiling['p99_ms']:6.1f} "
-            f"{figures['rate'] / ceiling['rate']:6.2f} {figures['rss_mb']:7.0f}"
+            f"{figures['rate'] / ceiling['rate']:6.2f} {figures['rss_mb']:7.0f} "
+            f"{figures.get('settled_s', float('nan')):7.2f}"
         )
     return 0
 
