@@ -292,7 +292,9 @@ class Dispatcher:
 
     def _write_outcomes(self, outcomes: list[Outcome]) -> list[BaseException | None]:
         try:
-            with self.store.transaction(durable=False) as tx:
+            # Pipelined: the calls' updates and the log's lock, notification and insert go
+            # to PostgreSQL together, and each call waits for this write before its next one.
+            with self.store.transaction(durable=False, pipelined=True) as tx:
                 for outcome in outcomes:
                     tx.update_call(outcome.call)
                 tx.append([entry for outcome in outcomes for entry in outcome.entries])

@@ -172,12 +172,15 @@ class ConversationProjector:
             if not entries:
                 return 0
             page = self.fold(tx, entries)
-            tx.add_calls(page.calls)
-            write_models(tx, page, entries[-1].position)
             tx.move(self.name, position, entries[-1].position)
-            # Last: on PostgreSQL appending takes the log's exclusive lock until commit, and
-            # webhooks wait on it; hold it as briefly as possible.
-            tx.append(page.entries)
+            # The writes go out together: nothing below reads a row count, and only the
+            # log's positions are waited for.
+            with tx.pipeline():
+                tx.add_calls(page.calls)
+                write_models(tx, page, entries[-1].position)
+                # Last: on PostgreSQL appending takes the log's exclusive lock until commit,
+                # and webhooks wait on it; hold it as briefly as possible.
+                tx.append(page.entries)
         return len(entries)
 
     def fold(

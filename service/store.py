@@ -129,6 +129,15 @@ class Tx:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self.execute(sql, params).fetchall()
 
+    def pipeline(self) -> contextlib.AbstractContextManager[object]:
+        """PostgreSQL: send the block's statements without waiting for each one's answer,
+        until one whose rows are fetched. Only for statements whose row counts nobody reads;
+        an error may surface at a later statement or at the block's end. SQLite: no change.
+        """
+        if self.store.postgres:
+            return self.cursor.connection.pipeline()
+        return contextlib.nullcontext()
+
     def append(self, entries: Sequence[NewEntry]) -> list[int]:
         """Append ticketsync's own entries to the log within this transaction."""
         return self.store.log._sql.insert_with(self.cursor, entries) if entries else []
@@ -468,17 +477,20 @@ class Store:
             )
 
     @contextlib.contextmanager
-    def transaction(self, *, durable: bool = True) -> Iterator[Tx]:
+    def transaction(self, *, durable: bool = True, pipelined: bool = False) -> Iterator[Tx]:
         """One transaction; committed when the block ends, rolled back if it raises.
 
         Not `durable` (PostgreSQL): the commit returns before its WAL reaches the disk. Only
         for work redone from the log if a crash of PostgreSQL loses it (see docs/reliability.md).
+        `pipelined`: the whole block as in `Tx.pipeline`.
         """
         try:
             with self.datastore.transaction(commit=True) as cursor:
-                if not durable and self.postgres:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                yield Tx(self, cursor)
+                tx = Tx(self, cursor)
+                with tx.pipeline() if pipelined else contextlib.nullcontext():
+                    if not durable and self.postgres:
+                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    yield tx
         except PersistenceError as error:
             self.log.failed()
             raise StoreUnavailable(str(error)) from error

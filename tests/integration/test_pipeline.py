@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import orjson
@@ -16,6 +17,8 @@ import pytest
 from adapters.ports import OutcomeUnknown, RateLimited, Retryable
 from events.log import NewEntry
 from service import bootstrap, config, views
+from service.log import AuditQuery
+from service.outbox import Outcome
 from tests.fakes import FakeHelpDesk
 from tests.support import CHAT_SECRET, message, payload
 
@@ -405,8 +408,8 @@ def test_only_work_redone_from_the_log_commits_without_waiting_for_the_disk(
     seen: list[tuple[bool, str, str]] = []  # durable, synchronous_commit, statements
 
     @contextlib.contextmanager
-    def spy(*, durable: bool = True):
-        with opened(durable=durable) as tx:
+    def spy(*, durable: bool = True, **options: bool):
+        with opened(durable=durable, **options) as tx:
             setting = (
                 tx.rows("SHOW synchronous_commit")[0]["synchronous_commit"]
                 if store.postgres
@@ -436,3 +439,35 @@ def test_only_work_redone_from_the_log_commits_without_waiting_for_the_disk(
     if store.postgres:
         assert {setting for durable, setting, _ in seen} == {"on", "off"}
         assert all((setting == "off") == (not durable) for durable, setting, _ in seen)
+
+
+def test_an_outcome_that_cannot_be_stored_costs_the_others_nothing(service) -> None:
+    """Outcomes finished together share one (on PostgreSQL pipelined) write; when it fails,
+    each is written alone, so only the one at fault is refused."""
+    escalate(service)
+    escalate(service, "c2")
+    service.projector.run_once()
+    first, second = service.store.calls(state="pending")
+    dispatcher = service.dispatcher
+    good = Outcome(
+        replace(first, state="done", attempts=1),
+        (dispatcher._entry(first, "call.sent", {"attempt": 1}, suffix=".1"),),
+    )
+    # The same delivery id as the entry that queued the call: the log refuses it.
+    clash = Outcome(
+        replace(second, state="done", attempts=1),
+        (
+            replace(
+                dispatcher._entry(second, "call.sent", {}), delivery_id=f"{second.call_id}.queued"
+            ),
+        ),
+    )
+    results = dispatcher._write_outcomes([good, clash])
+    assert results[0] is None
+    assert isinstance(results[1], Exception)
+    states = {call.call_id: call.state for call in service.store.calls()}
+    assert states == {first.call_id: "done", second.call_id: "pending"}
+    found = service.log.query(AuditQuery(conversation_id=first.conversation_id, type="call.sent"))[
+        0
+    ]
+    assert [entry.delivery_id for entry in found] == [f"{first.call_id}.call.sent.1"]
