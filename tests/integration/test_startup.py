@@ -1,0 +1,36 @@
+"""What the service does once when it starts serving."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from pathlib import Path
+
+from service import bootstrap, config, http
+from tests.support import CHAT_SECRET
+
+
+def test_start_up_leaves_its_objects_out_of_the_collectors_passes(tmp_path: Path) -> None:
+    settings = config.load(
+        {
+            "TICKETSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'ticketsync.db'}",
+            "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
+            "TICKETSYNC_ADMIN_TOKEN": "t",
+        }
+    )
+    container = bootstrap.build(settings, run_workers=False)
+    app = http.create_app(container)
+
+    async def serve_once() -> int:
+        async with app.router.lifespan_context(app):
+            return gc.get_freeze_count()
+
+    gc.unfreeze()
+    try:
+        frozen = asyncio.run(serve_once())
+    finally:
+        gc.unfreeze()
+        container.close()
+    # The app, its container and every module imported so far: far more than a few.
+    assert frozen > 10_000
+    assert gc.isenabled()
