@@ -144,15 +144,19 @@ class Dispatcher:
         """Claim each conversation's calls in order, up to the first one another dispatcher holds."""
         chains: dict[str, list[Call]] = {}
         stopped: set[str] = set()
+        unused: list[Call] = []
         with self.store.transaction() as tx:
-            for call in due:
+            for call, taken in zip(due, tx.claim_all(due, now + self.lease), strict=True):
                 if call.conversation_id in stopped:
+                    if taken:
+                        unused.append(call)  # behind one another dispatcher holds: not ours
                     continue
                 chain = chains.setdefault(call.conversation_id, [])
-                if tx.claim(call, now + self.lease):
+                if taken:
                     chain.append(call)
                 else:
                     stopped.add(call.conversation_id)
+            tx.release(unused)
         return {cid: chain for cid, chain in chains.items() if chain}
 
     def _attempt_chain(self, chain: list[Call], claimed_at: float) -> None:

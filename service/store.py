@@ -109,6 +109,16 @@ def _call(row: Any) -> Call:
     )
 
 
+_CLAIM = (
+    f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = claims + 1 "
+    "WHERE call_id = ? AND state = 'pending' AND next_attempt_at = ? AND claims = ?"
+)
+
+
+def _claim_params(call: Call, until: float) -> tuple[Any, ...]:
+    return (until, call.call_id, call.next_attempt_at, call.claims)
+
+
 def _rowcount(cursor: Any) -> int:
     # eventsourcing's SQLite cursor wraps sqlite3's and hides its rowcount.
     rowcount = getattr(cursor, "rowcount", None)
@@ -268,12 +278,29 @@ class Tx:
         process or another) sends it meanwhile; should this one die mid-call, the call comes
         due again when the lease ends, with one more claim than attempts.
         """
-        cursor = self.execute(
-            f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = claims + 1 "
-            "WHERE call_id = ? AND state = 'pending' AND next_attempt_at = ? AND claims = ?",
-            (until, call.call_id, call.next_attempt_at, call.claims),
-        )
+        cursor = self.execute(_CLAIM, _claim_params(call, until))
         return _rowcount(cursor) == 1
+
+    def claim_all(self, calls: Sequence[Call], until: float) -> list[bool]:
+        """`claim` each of `calls`, in order; whether each was taken.
+
+        PostgreSQL: the claims go to the server together, each on a cursor of its own (whose
+        row count is read once all have answered), instead of a round trip per call.
+        """
+        if not self.store.postgres or not calls:
+            return [self.claim(call, until) for call in calls]
+        connection = self.cursor.connection
+        statement = self.store.sql(_CLAIM)
+        cursors = []
+        with connection.pipeline():
+            for call in calls:
+                cursor = connection.cursor()
+                cursor.execute(statement, _claim_params(call, until))
+                cursors.append(cursor)
+        taken = [cursor.rowcount == 1 for cursor in cursors]
+        for cursor in cursors:
+            cursor.close()
+        return taken
 
     def renew(self, call: Call, until: float) -> bool:
         """Move the due time of a call claimed by `claim` to `until`; False if it is no

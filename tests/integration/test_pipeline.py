@@ -337,6 +337,25 @@ def test_a_failed_call_holds_the_ones_after_it_and_frees_their_claims(
     assert bodies[-3:] == ["note 0", "note 1", "note 2"]
 
 
+def test_a_round_claims_nothing_behind_a_call_another_dispatcher_holds(
+    service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    notes_due(service, 3)
+    escalate(service, "c2")
+    service.projector.run_once()
+    first, *rest = [call for call in service.store.calls("pending") if call.conversation_id == "c1"]
+    with service.store.transaction() as tx:  # another dispatcher's claim on c1's first call
+        assert tx.claim_all([first], clock.now + 60) == [True]
+    assert service.dispatcher.run_once() == 1  # c2's create only
+    assert desk.count("create_ticket") == 2
+    pending = {call.call_id: call for call in service.store.calls("pending")}
+    assert pending[first.call_id].claims == 1  # still the other's
+    # Claimed in the same round and given back: as they were, due and behind the first.
+    assert [(pending[c.call_id].claims, pending[c.call_id].next_attempt_at) for c in rest] == [
+        (c.claims, c.next_attempt_at) for c in rest
+    ]
+
+
 def test_calls_in_flight_by_help_desk_unless_set(database_url: str, desk: FakeHelpDesk) -> None:
     def concurrency(env: dict[str, str], **kwargs) -> int:
         settings = config.load({"TICKETSYNC_DATABASE_URL": database_url, **env})
@@ -423,6 +442,13 @@ def test_only_work_redone_from_the_log_commits_without_waiting_for_the_disk(
                 return execute(sql, params)
 
             tx.execute = recorded
+            claim_all = tx.claim_all
+
+            def claiming(calls, until):
+                statements.append("claim_all: claims = claims + 1")  # pipelined on PostgreSQL
+                return claim_all(calls, until)
+
+            tx.claim_all = claiming
             yield tx
             seen.append((durable, setting, " ".join(statements)))
 
