@@ -21,16 +21,19 @@ def test_start_up_leaves_its_objects_out_of_the_collectors_passes(tmp_path: Path
     container = bootstrap.build(settings, run_workers=False)
     app = http.create_app(container)
 
-    async def serve_once() -> int:
+    async def serve_once() -> tuple[int, int]:
         async with app.router.lifespan_context(app):
-            return gc.get_freeze_count()
+            return gc.get_freeze_count(), gc.get_threshold()[0]
 
     gc.unfreeze()
+    threshold = gc.get_threshold()
     try:
-        frozen = asyncio.run(serve_once())
+        frozen, young = asyncio.run(serve_once())
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
         container.close()
     # The app, its container and every module imported so far: far more than a few.
     assert frozen > 10_000
+    assert young == http.YOUNG_COLLECTION_EVERY > threshold[0]
     assert gc.isenabled()
