@@ -292,7 +292,7 @@ class Tx:
         connection = self.cursor.connection
         statement = self.store.sql(_CLAIM)
         cursors = []
-        with connection.pipeline():
+        with self.pipeline():
             for call in calls:
                 cursor = connection.cursor()
                 cursor.execute(statement, _claim_params(call, until))
