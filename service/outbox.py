@@ -142,6 +142,8 @@ class Dispatcher:
 
     def _claim(self, due: list[Call], now: float) -> dict[str, list[Call]]:
         """Claim each conversation's calls in order, up to the first one another dispatcher holds."""
+        if not due:
+            return {}
         chains: dict[str, list[Call]] = {}
         stopped: set[str] = set()
         unused: list[Call] = []

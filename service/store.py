@@ -588,9 +588,14 @@ class Store:
         return calls
 
     def next_due(self) -> float | None:
+        """When a pending call can next be taken: the soonest due time of a call with none
+        of its conversation's pending calls before it (`due_calls` takes none behind one
+        that is not due, such as a claimed one whose chain is in flight). None when none."""
         with self.reading() as tx:
             rows = tx.rows(
-                f"SELECT MIN(next_attempt_at) AS t FROM {OUTBOX} WHERE state = 'pending'"
+                f"SELECT MIN(o.next_attempt_at) AS t FROM {OUTBOX} o WHERE o.state = 'pending' "
+                f"AND NOT EXISTS (SELECT 1 FROM {OUTBOX} p WHERE p.conversation_id = "
+                "o.conversation_id AND p.state = 'pending' AND p.seq < o.seq)"
             )
         return rows[0]["t"]
 

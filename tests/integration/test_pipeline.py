@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -20,7 +21,7 @@ from service import bootstrap, config, views
 from service.log import AuditQuery
 from service.outbox import Outcome
 from tests.fakes import FakeHelpDesk
-from tests.support import CHAT_SECRET, message, payload
+from tests.support import CHAT_SECRET, message, payload, wait_until
 
 
 class Clock:
@@ -354,6 +355,35 @@ def test_a_round_claims_nothing_behind_a_call_another_dispatcher_holds(
     assert [(pending[c.call_id].claims, pending[c.call_id].next_attempt_at) for c in rest] == [
         (c.claims, c.next_attempt_at) for c in rest
     ]
+
+
+def test_a_call_behind_a_chain_in_flight_is_not_due_until_the_chain_ends(
+    service, desk: FakeHelpDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes_due(service, 1)
+    dispatcher = service.dispatcher
+    [dispatch] = [worker for worker in service.workers if worker.name == "outbox-dispatcher"]
+    assert service.store.next_due() == clock.now  # a call is due now
+    release = threading.Event()
+    original = desk.add_comment
+
+    def held(ticket_id, comment):
+        release.wait(timeout=10)
+        return original(ticket_id, comment)
+
+    monkeypatch.setattr(desk, "add_comment", held)
+    assert dispatcher.run_once(wait=False) == 1  # its chain is now in flight
+    deliver(service, message("c1", content="one more", message_id="late"))
+    service.projector.run_once()
+    assert dispatcher.run_once(wait=False) == 0  # the new call waits behind the chain ...
+    # ... so it is not due before the claim in flight ends: the dispatcher does not spin.
+    assert service.store.next_due() == clock.now + dispatcher.lease
+    dispatch.wake.clear()
+    release.set()
+    wait_until(dispatch.wake.is_set, timeout=10)  # the chain's end wakes the dispatcher
+    assert service.store.next_due() == clock.now
+    assert dispatcher.run_once() == 1
+    assert [c.body for c in desk.tickets["1"].comments][-2:] == ["note 0", "one more"]
 
 
 def test_calls_in_flight_by_help_desk_unless_set(database_url: str, desk: FakeHelpDesk) -> None:
