@@ -180,11 +180,16 @@ def build(
         pace=PACE,
         full=ROUND,
     )
+
+    def projected() -> None:
+        if projector.queued:
+            dispatch.wake.set()  # a page that queued no call leaves the dispatcher nothing new
+
     project = Worker(
         "projection-conversations",
         projector.run_once,
         idle=1.0,
-        after_work=dispatch.wake.set,
+        after_work=projected,
         pace=PACE,
         full=PAGE,
     )

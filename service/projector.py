@@ -154,10 +154,12 @@ class ConversationProjector:
         self.policy = policy
         self.clock = clock
         self.name = name
+        self.queued = 0  # calls the last page queued (once it committed)
         self._started = False
 
     def run_once(self, limit: int = PAGE) -> int:
         """Apply the next page of the log; returns how many entries it read."""
+        self.queued = 0
         if not self._started:
             from service.rebuild import build_new
 
@@ -181,6 +183,7 @@ class ConversationProjector:
                 # Last: on PostgreSQL appending takes the log's exclusive lock until commit,
                 # and webhooks wait on it; hold it as briefly as possible.
                 tx.append(page.entries)
+        self.queued = len(page.calls)
         return len(entries)
 
     def fold(

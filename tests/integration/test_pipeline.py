@@ -386,6 +386,20 @@ def test_a_call_behind_a_chain_in_flight_is_not_due_until_the_chain_ends(
     assert [c.body for c in desk.tickets["1"].comments][-2:] == ["note 0", "one more"]
 
 
+def test_only_a_page_that_queued_calls_wakes_the_dispatcher(service) -> None:
+    workers = {worker.name: worker for worker in service.workers}
+    project, dispatch = workers["projection-conversations"], workers["outbox-dispatcher"]
+    assert project.step() == 0  # an empty log: the projection starts out live
+    deliver(service, message("c1", content="hello", message_id="m1"))
+    assert project.step() == 1
+    project.after_work()
+    assert not dispatch.wake.is_set()  # one message opens no ticket: nothing to send
+    escalate(service, "c2")
+    assert project.step() == 4
+    project.after_work()
+    assert dispatch.wake.is_set()  # the escalation queued a create
+
+
 def test_calls_in_flight_by_help_desk_unless_set(database_url: str, desk: FakeHelpDesk) -> None:
     def concurrency(env: dict[str, str], **kwargs) -> int:
         settings = config.load({"TICKETSYNC_DATABASE_URL": database_url, **env})
