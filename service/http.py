@@ -12,7 +12,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,9 @@ MAX_HEADER_BYTES = 16 * 1024
 # the service is up (the default is 700; see tune_garbage_collector).
 YOUNG_COLLECTION_EVERY = 10_000
 
+STORE_UNAVAILABLE = "the database cannot be reached; nothing was stored, retry later"
+UNEXPECTED = "an unexpected error occurred"
+
 
 class JSONResponse(Response):
     media_type = "application/json"
@@ -66,22 +69,43 @@ def _error_body(code: str, detail: str, field: str | None) -> dict[str, str]:
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
+    return await receive_body(request.headers, request.receive, limit)
+
+
+async def receive_body(
+    headers: Mapping[str, str], receive: Receive, limit: int = MAX_BODY_BYTES
+) -> bytes:
+    """The raw body of a request from its ASGI messages, refused with 413 as soon as it
+    passes `limit` bytes, and with 400 when the client leaves before it is whole."""
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RejectedDelivery(413, "payload_too_large", f"body is larger than {limit} bytes")
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise RejectedDelivery(400, "incomplete_body", "the client left before the body ended")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise RejectedDelivery(413, "payload_too_large", f"body is larger than {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-def require_json(request: Request) -> None:
+def request_headers(scope: Scope) -> dict[str, str]:
+    """A request's headers by (lower-case) name; of a repeated header, the first."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
+def require_json(headers: Mapping[str, str]) -> None:
     """Raise 415 unless the request says its body is JSON (UTF-8)."""
-    content_type = request.headers.get("content-type", "")
+    content_type = headers.get("content-type", "")
     media_type, _, parameters = content_type.partition(";")
     charset = ""
     for parameter in parameters.split(";"):
@@ -122,25 +146,61 @@ class Api:
                 401, "unauthorized", "a valid 'Authorization: Bearer <admin token>' is required"
             )
 
-    async def chat_webhook(self, request: Request) -> Response:
+    async def chat_webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._webhook("chat", self._chat_webhook, scope, receive, send)
+
+    async def zendesk_webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._webhook("zendesk", self._zendesk_webhook, scope, receive, send)
+
+    async def _webhook(
+        self,
+        source: str,
+        handle: Callable[[dict[str, str], Receive], Awaitable[tuple[int, dict[str, Any]]]],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """A webhook target as a bare ASGI app: every delivery comes this way, so it goes
+        without the framework's layers (request objects, routing, middleware), and answers
+        each outcome itself, as the exception handlers below answer the other endpoints."""
+        extra: tuple[tuple[bytes, bytes], ...] = ()
         try:
-            response = await self._chat_webhook(request)
+            status, body = await handle(request_headers(scope), receive)
         except RejectedDelivery as rejected:
-            self.count("chat", f"rejected_{rejected.status}")
+            self.count(source, f"rejected_{rejected.status}")
             logger.info(
                 "webhook.rejected",
-                extra={"source": "chat", "status": rejected.status, "error": rejected.code},
+                extra={"source": source, "status": rejected.status, "error": rejected.code},
             )
-            raise
-        return response
+            status, body = (
+                rejected.status,
+                _error_body(rejected.code, rejected.detail, rejected.field),
+            )
+        except StoreUnavailable as error:
+            logger.warning("store.unavailable", extra={"path": scope["path"], "error": str(error)})
+            status, body = 503, _error_body("store_unavailable", STORE_UNAVAILABLE, None)
+            extra = ((b"retry-after", b"5"),)
+        except Exception:
+            logger.exception("http.unexpected_error", extra={"path": scope["path"]})
+            status, body = 500, _error_body("internal_error", UNEXPECTED, None)
+        content = orjson.dumps(body)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(content)),
+            *extra,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
 
-    async def _chat_webhook(self, request: Request) -> Response:
+    async def _chat_webhook(
+        self, headers: dict[str, str], receive: Receive
+    ) -> tuple[int, dict[str, Any]]:
         # Cheap refusals first, before reading a body that may be large.
-        require_json(request)
-        chat.read_headers(request.headers)
-        body = await read_body(request)
+        require_json(headers)
+        chat.read_headers(headers)
+        body = await receive_body(headers, receive)
         # The signature covers the raw bytes; parsing first could change them.
-        delivery_id = chat.verify(body, request.headers, self.chat_keys, self.container.clock())
+        delivery_id = chat.verify(body, headers, self.chat_keys, self.container.clock())
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -157,8 +217,8 @@ class Api:
         )
         return await self._store(entry, ignored=delivery.event is None)
 
-    async def _store(self, entry: NewEntry, *, ignored: bool) -> Response:
-        """Append a verified delivery and answer as CONTRACT section 2 says."""
+    async def _store(self, entry: NewEntry, *, ignored: bool) -> tuple[int, dict[str, Any]]:
+        """Append a verified delivery; the answer CONTRACT section 2 gives for it."""
         outcome = await self.container.ingestor.append(entry)
         self.count(entry.source, outcome.status)
         logger.info(
@@ -182,34 +242,25 @@ class Api:
         }
         if ignored:
             body_out["ignored"] = True
-        return JSONResponse(body_out, status_code=202 if outcome.status == "accepted" else 200)
+        return (202 if outcome.status == "accepted" else 200), body_out
 
-    async def zendesk_webhook(self, request: Request) -> Response:
-        try:
-            return await self._zendesk_webhook(request)
-        except RejectedDelivery as rejected:
-            self.count("zendesk", f"rejected_{rejected.status}")
-            logger.info(
-                "webhook.rejected",
-                extra={"source": "zendesk", "status": rejected.status, "error": rejected.code},
-            )
-            raise
-
-    async def _zendesk_webhook(self, request: Request) -> Response:
-        require_json(request)
+    async def _zendesk_webhook(
+        self, headers: dict[str, str], receive: Receive
+    ) -> tuple[int, dict[str, Any]]:
+        require_json(headers)
         for name in ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"):
-            if not request.headers.get(name):
+            if not headers.get(name):
                 raise RejectedDelivery(401, "missing_signature", f"missing header: {name}")
-        body = await read_body(request)
+        body = await receive_body(headers, receive)
         # Zendesk signs the raw bytes; parsing first could change them.
         zendesk_webhooks.verify(
-            body, request.headers, self.settings.zendesk_webhook_secrets, self.container.clock()
+            body, headers, self.settings.zendesk_webhook_secrets, self.container.clock()
         )
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise RejectedDelivery(400, "invalid_json", "body is not valid UTF-8") from None
-        delivery = zendesk_webhooks.parse(body, request.headers)
+        delivery = zendesk_webhooks.parse(body, headers)
         conversation_id = delivery.external_id
         if conversation_id is None and delivery.ticket_id is not None:
             known = await run_in_threadpool(
@@ -229,7 +280,7 @@ class Api:
         return await self._store(entry, ignored=delivery.event is None)
 
     async def _json_body(self, request: Request) -> Any:
-        require_json(request)
+        require_json(request.headers)
         body = await read_body(request)
         try:
             return orjson.loads(body)
@@ -447,7 +498,7 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     return JSONResponse(
         _error_body(
             "store_unavailable",
-            "the database cannot be reached; nothing was stored, retry later",
+            STORE_UNAVAILABLE,
             None,
         ),
         status_code=503,
@@ -467,9 +518,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("http.unexpected_error", extra={"path": request.url.path})
-    return JSONResponse(
-        _error_body("internal_error", "an unexpected error occurred", None), status_code=500
-    )
+    return JSONResponse(_error_body("internal_error", UNEXPECTED, None), status_code=500)
 
 
 HEADERS_TOO_LARGE = JSONResponse(
@@ -482,10 +531,14 @@ HEADERS_TOO_LARGE = JSONResponse(
 
 
 class AccessLog:
-    """One canonical log line per request: method, path, status and time taken."""
+    """One canonical log line per request: method, path, status and time taken.
 
-    def __init__(self, app: ASGIApp):
+    Requests for a (method, path) of `direct` go straight to its app, past the router.
+    """
+
+    def __init__(self, app: ASGIApp, direct: Mapping[tuple[str, str], ASGIApp] | None = None):
         self.app = app
+        self.direct = dict(direct or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -493,7 +546,7 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500
-        app = self.app
+        app = self.direct.get((scope["method"], scope["path"]), self.app)
         if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
             # The HTTP parser reads headers of any size; a request with this much of them
             # is no delivery of ours, and nothing of it is kept.
@@ -519,14 +572,24 @@ class AccessLog:
             )
 
 
+class Endpoint:
+    """A bare ASGI app, so that a Starlette route passes it the request as it came."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def create_app(container: Container) -> Starlette:
     """The Starlette application over one container."""
     api = Api(container)
     routes = [
-        Route("/webhooks/chat", api.chat_webhook, methods=["POST"]),
+        Route("/webhooks/chat", Endpoint(api.chat_webhook), methods=["POST"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/conversations/{conversation_id:path}", api.conversation, methods=["GET"]),
-        Route("/webhooks/zendesk", api.zendesk_webhook, methods=["POST"]),
+        Route("/webhooks/zendesk", Endpoint(api.zendesk_webhook), methods=["POST"]),
         Route("/tickets/local/{ticket_id}/comments", api.local_comment, methods=["POST"]),
         Route("/tickets/local/{ticket_id}", api.local_change, methods=["PATCH"]),
         Route("/tickets/{system}/{ticket_id}", api.ticket, methods=["GET"]),
@@ -586,5 +649,13 @@ def tune_garbage_collector() -> None:
 
 
 def asgi(container: Container) -> ASGIApp:
-    """The application wrapped in its access log."""
-    return AccessLog(create_app(container))
+    """The application wrapped in its access log; webhooks are taken in past its router."""
+    app = create_app(container)
+    api: Api = app.state.api
+    return AccessLog(
+        app,
+        {
+            ("POST", "/webhooks/chat"): api.chat_webhook,
+            ("POST", "/webhooks/zendesk"): api.zendesk_webhook,
+        },
+    )

@@ -13,7 +13,7 @@ import pytest
 
 from service.config import parse_database_url
 from service.log import EventLog
-from tests.support import Server, message, running, signed
+from tests.support import Server, message, running, signed, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,23 @@ def test_a_slow_body_does_not_hold_up_other_requests(server: Server) -> None:
         slow.sendall(body[10:])
         answer = slow.recv(65536).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 202")
+
+
+def test_a_client_that_leaves_mid_body_leaves_nothing_behind(server: Server) -> None:
+    body, headers = signed(message("conv_gone"))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as leaving:
+        leaving.sendall(
+            f"POST /webhooks/chat HTTP/1.1\r\nhost: x\r\ncontent-length: {len(body)}\r\n{head}\r\n".encode()
+            + body[:10]
+        )
+    # Refused as a delivery that never arrived whole, not as an error of ours.
+    wait_until(lambda: '"error":"incomplete_body"' in server.logs())
+    assert "http.unexpected_error" not in server.logs()
+    body, headers = signed(message("conv_after_gone"))
+    assert post(server, body, headers).status_code == 202
+    with server.admin() as admin:
+        assert admin.get("/audit", params={"conversation_id": "conv_gone"}).json()["events"] == []
 
 
 def test_many_bad_requests_at_once_store_nothing(server: Server, tmp_path: Path) -> None:
