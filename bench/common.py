@@ -118,25 +118,35 @@ def service(
 def wait_settled(base: str, timeout: float = 120.0) -> float:
     """Wait until the service behind `base` has nothing left to do; returns when that was.
 
-    Nothing left: the projection has read the whole log and no call is pending, twice in a
-    row with the log's position unchanged. Raises RuntimeError after `timeout` seconds.
+    Nothing left, read off /metrics (a few counts, cheap for the service to answer): no
+    projection lag and no pending call, in two looks in a row with the log's position
+    unchanged between them. Raises RuntimeError after `timeout` seconds.
     """
     headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
     deadline = time.monotonic() + timeout
+    last: dict[str, float] | None = None
     with httpx.Client(base_url=base, headers=headers, timeout=10) as admin:
         while time.monotonic() < deadline:
-            before = admin.get("/healthz").json()
-            pending = admin.get("/outbox", params={"state": "pending"}).json()["calls"]
-            after = admin.get("/healthz").json()
-            if (
-                not pending
-                and not before["projections"]["conversations"]["lag"]
-                and not after["projections"]["conversations"]["lag"]
-                and after["position"] == before["position"]
-            ):
+            look = idle_gauges(admin.get("/metrics").text)
+            if last is not None and look == last and look["busy"] == 0:
                 return time.time()
+            last = look
             time.sleep(0.02)
     raise RuntimeError(f"{base} still had work after {timeout:.0f} s")
+
+
+def idle_gauges(metrics: str) -> dict[str, float]:
+    """The log's position, and what is left to do: projection lag plus pending calls."""
+    found = {"position": -1.0, "busy": 0.0}
+    for line in metrics.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == "ticketsync_log_position":
+            found["position"] = float(value)
+        elif name.startswith(
+            ("ticketsync_projection_lag{", 'ticketsync_outbox_calls{state="pending"}')
+        ):
+            found["busy"] += float(value)
+    return found
 
 
 def signed_request(host: str, secret: str, body: bytes, now: float | None = None) -> bytes:

@@ -452,15 +452,29 @@ class Api:
                 f'ticketsync_webhooks_total{{source="{source}",outcome="{outcome}"}} {value}'
             )
         try:
-            position = await run_in_threadpool(self.container.log.position)
+            position, projections = await run_in_threadpool(self._positions)
+            calls = await run_in_threadpool(self.container.store.unfinished_calls)
         except StoreUnavailable:
-            position = None
+            position, projections, calls = None, {}, {}
         lines += [
             "# HELP ticketsync_log_position Position of the newest entry in the event log.",
             "# TYPE ticketsync_log_position gauge",
         ]
         if position is not None:
             lines.append(f"ticketsync_log_position {position}")
+        lines += [
+            "# HELP ticketsync_projection_lag Log entries a projection has still to read.",
+            "# TYPE ticketsync_projection_lag gauge",
+        ]
+        for name, at in sorted(projections.items()):
+            lag = max(0, (position or 0) - at)
+            lines.append(f'ticketsync_projection_lag{{projection="{name}"}} {lag}')
+        lines += [
+            "# HELP ticketsync_outbox_calls Outgoing calls not yet done, by state.",
+            "# TYPE ticketsync_outbox_calls gauge",
+        ]
+        for state, count in calls.items():
+            lines.append(f'ticketsync_outbox_calls{{state="{state}"}} {count}')
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     async def openapi(self, request: Request) -> Response:

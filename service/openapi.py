@@ -662,6 +662,10 @@ SPEC: dict[str, Any] = {
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",
+                "description": (
+                    "Webhooks by source and outcome (counter), the log's position, each "
+                    "projection's lag and the outbox's pending and parked calls (gauges)."
+                ),
                 "security": _ADMIN,
                 "responses": {
                     "200": {"description": "text format", "content": {"text/plain": {}}},

@@ -554,6 +554,15 @@ class Store:
             )
         return rows[0]["n"]
 
+    def unfinished_calls(self) -> dict[str, int]:
+        """How many calls are pending and how many parked (read off the due index)."""
+        counts = {"pending": 0, "parked": 0}
+        with self.reading() as tx:
+            for state in counts:
+                rows = tx.rows(f"SELECT COUNT(*) AS n FROM {OUTBOX} WHERE state = ?", (state,))
+                counts[state] = rows[0]["n"]
+        return counts
+
     def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.reading() as tx:

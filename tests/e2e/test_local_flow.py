@@ -110,6 +110,15 @@ def test_parked_call_is_retried_by_the_operator(tmp_path: Path) -> None:
                 "/audit", params={"conversation_id": cid, "type": "call.parked"}
             ).json()["events"]
             assert trail[0]["caused_by"].startswith("ticketsync:")
+            # What an operator alerts on: a parked call, and nothing else left to do.
+            metrics = wait_until(
+                lambda: (
+                    (m := gauges(admin))["ticketsync_projection_lag"] == {"conversations": 0} and m
+                )
+            )
+            assert metrics["ticketsync_outbox_calls"] == {"pending": 0, "parked": 1}
+            assert metrics["ticketsync_webhooks_total"] == {"chat/accepted": 1}
+            assert metrics["ticketsync_log_position"] == {"": server_position(server)}
     env = server_env(url, **dead_desk)
     listed = run_cli(["outbox", "list", "--state", "parked", "--json"], tmp_path, env)
     assert listed.returncode == 0, listed.stderr
@@ -125,6 +134,32 @@ def test_parked_call_is_retried_by_the_operator(tmp_path: Path) -> None:
     with running(url, tmp_path) as server, server.admin() as admin:
         view = wait_until(lambda: (v := admin.get(f"/conversations/{cid}").json())["ticket"] and v)
         assert view["ticket"]["system"] == "local"
+        calls = wait_until(
+            lambda: (c := gauges(admin)["ticketsync_outbox_calls"])["pending"] == 0 and c
+        )
+        assert calls == {"pending": 0, "parked": 0}
+
+
+def gauges(admin: httpx.Client) -> dict[str, dict[str, int]]:
+    """The /metrics samples by name, then by their labels' values joined with '/'."""
+    answer = admin.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    samples: dict[str, dict[str, int]] = {}
+    for line in answer.text.splitlines():
+        if line.startswith("#"):
+            continue
+        name_labels, value = line.rsplit(" ", 1)
+        name, _, labels = name_labels.partition("{")
+        key = "/".join(
+            part.split("=")[1].strip('"') for part in labels.rstrip("}").split(",") if part
+        )
+        samples.setdefault(name, {})[key] = int(value)
+    return samples
+
+
+def server_position(server: Server) -> int:
+    return httpx.get(server.url + "/healthz").json()["position"]
 
 
 def test_bad_routing_file_stops_the_service_with_line_and_reason(tmp_path: Path) -> None:

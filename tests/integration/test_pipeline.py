@@ -226,11 +226,14 @@ def test_outage_parks_after_max_attempts_and_operator_retry_sends(
     [parked] = service.store.calls("parked")
     assert parked.attempts == 4
     assert parked.kind == "create_ticket"
+    assert service.store.unfinished_calls() == {"pending": 0, "parked": 1}
     assert views.conversation(service, "c1")["ticket"] is None
     service.dispatcher.retry(parked.call_id)
+    assert service.store.unfinished_calls() == {"pending": 1, "parked": 0}
     settle(service)
     assert len(desk.tickets) == 1
     assert service.store.calls("parked") == []
+    assert service.store.unfinished_calls() == {"pending": 0, "parked": 0}
 
 
 def test_backoff_grows_and_stays_under_the_cap(service, desk: FakeHelpDesk, clock: Clock) -> None:
