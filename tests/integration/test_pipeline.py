@@ -341,6 +341,20 @@ def test_a_failed_call_holds_the_ones_after_it_and_frees_their_claims(
     assert bodies[-3:] == ["note 0", "note 1", "note 2"]
 
 
+def test_claims_of_a_round_take_only_the_calls_as_they_were_read(service, clock: Clock) -> None:
+    notes_due(service, 3)
+    first, second, third = [c for c in service.store.calls("pending") if c.conversation_id == "c1"]
+    with service.store.transaction() as tx:  # another dispatcher took the second meanwhile
+        assert tx.claim_all([second], clock.now + 60) == [True]
+    with service.store.transaction() as tx:
+        taken = tx.claim_all([first, second, third], clock.now + 30)
+    assert taken == [True, False, True]
+    after = {call.call_id: call for call in service.store.calls("pending")}
+    assert [after[c.call_id].claims for c in (first, second, third)] == [1, 1, 1]
+    assert after[first.call_id].next_attempt_at == clock.now + 30
+    assert after[second.call_id].next_attempt_at == clock.now + 60  # still the other's
+
+
 def test_a_round_claims_nothing_behind_a_call_another_dispatcher_holds(
     service, desk: FakeHelpDesk, clock: Clock
 ) -> None:
@@ -492,7 +506,7 @@ def test_only_work_redone_from_the_log_commits_without_waiting_for_the_disk(
             claim_all = tx.claim_all
 
             def claiming(calls, until):
-                statements.append("claim_all: claims = claims + 1")  # pipelined on PostgreSQL
+                statements.append("claim_all: claims = claims + 1")  # one statement on PostgreSQL
                 return claim_all(calls, until)
 
             tx.claim_all = claiming
