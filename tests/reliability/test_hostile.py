@@ -67,13 +67,18 @@ def test_huge_headers_are_refused_without_harm(server: Server) -> None:
     assert len(trail) == 1  # the refused one was not kept
 
 
+def request_head(body: bytes, headers: dict[str, str]) -> bytes:
+    """A chat webhook's request line and headers, for a test that writes the body itself."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (
+        f"POST /webhooks/chat HTTP/1.1\r\nhost: x\r\ncontent-length: {len(body)}\r\n{lines}\r\n"
+    ).encode()
+
+
 def test_a_slow_body_does_not_hold_up_other_requests(server: Server) -> None:
     body, headers = signed(message("conv_slow"))
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
-        slow.sendall(
-            f"POST /webhooks/chat HTTP/1.1\r\nhost: x\r\ncontent-length: {len(body)}\r\n{head}\r\n".encode()
-        )
+        slow.sendall(request_head(body, headers))
         slow.sendall(body[:10])  # ... and the rest much later
         started = time.monotonic()
         other_body, other_headers = signed(message("conv_fast"))
@@ -86,12 +91,8 @@ def test_a_slow_body_does_not_hold_up_other_requests(server: Server) -> None:
 
 def test_a_client_that_leaves_mid_body_leaves_nothing_behind(server: Server) -> None:
     body, headers = signed(message("conv_gone"))
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as leaving:
-        leaving.sendall(
-            f"POST /webhooks/chat HTTP/1.1\r\nhost: x\r\ncontent-length: {len(body)}\r\n{head}\r\n".encode()
-            + body[:10]
-        )
+        leaving.sendall(request_head(body, headers) + body[:10])
     # Refused as a delivery that never arrived whole, not as an error of ours.
     wait_until(lambda: '"error":"incomplete_body"' in server.logs())
     assert "http.unexpected_error" not in server.logs()
