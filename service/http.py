@@ -197,10 +197,10 @@ class Api:
     ) -> tuple[int, dict[str, Any]]:
         # Cheap refusals first, before reading a body that may be large.
         require_json(headers)
-        chat.read_headers(headers)
+        signed = chat.read_headers(headers)
         body = await receive_body(headers, receive)
         # The signature covers the raw bytes; parsing first could change them.
-        delivery_id = chat.verify(body, headers, self.chat_keys, self.container.clock())
+        delivery_id = chat.verify_read(body, signed, self.chat_keys, self.container.clock())
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
