@@ -109,16 +109,6 @@ def _call(row: Any) -> Call:
     )
 
 
-_CLAIM = (
-    f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = claims + 1 "
-    "WHERE call_id = ? AND state = 'pending' AND next_attempt_at = ? AND claims = ?"
-)
-
-
-def _claim_params(call: Call, until: float) -> tuple[Any, ...]:
-    return (until, call.call_id, call.next_attempt_at, call.claims)
-
-
 def _rowcount(cursor: Any) -> int:
     # eventsourcing's SQLite cursor wraps sqlite3's and hides its rowcount.
     rowcount = getattr(cursor, "rowcount", None)
@@ -278,7 +268,11 @@ class Tx:
         process or another) sends it meanwhile; should this one die mid-call, the call comes
         due again when the lease ends, with one more claim than attempts.
         """
-        cursor = self.execute(_CLAIM, _claim_params(call, until))
+        cursor = self.execute(
+            f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = claims + 1 "
+            "WHERE call_id = ? AND state = 'pending' AND next_attempt_at = ? AND claims = ?",
+            (until, call.call_id, call.next_attempt_at, call.claims),
+        )
         return _rowcount(cursor) == 1
 
     def claim_all(self, calls: Sequence[Call], until: float) -> list[bool]:
