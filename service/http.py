@@ -391,6 +391,9 @@ class Api:
         positions.update(self.container.store.projection_positions())
         return self.container.log.position(), positions
 
+    def _gauges(self) -> tuple[int, dict[str, int], dict[str, int]]:
+        return *self._positions(), self.container.store.unfinished_calls()
+
     async def conversation(self, request: Request) -> Response:
         self.require_admin(request)
         conversation_id = request.path_params["conversation_id"]
@@ -452,8 +455,7 @@ class Api:
                 f'ticketsync_webhooks_total{{source="{source}",outcome="{outcome}"}} {value}'
             )
         try:
-            position, projections = await run_in_threadpool(self._positions)
-            calls = await run_in_threadpool(self.container.store.unfinished_calls)
+            position, projections, calls = await run_in_threadpool(self._gauges)
         except StoreUnavailable:
             position, projections, calls = None, {}, {}
         lines += [

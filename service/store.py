@@ -554,12 +554,12 @@ class Store:
 
     def unfinished_calls(self) -> dict[str, int]:
         """How many calls are pending and how many parked (read off the due index)."""
-        counts = {"pending": 0, "parked": 0}
         with self.reading() as tx:
-            for state in counts:
-                rows = tx.rows(f"SELECT COUNT(*) AS n FROM {OUTBOX} WHERE state = ?", (state,))
-                counts[state] = rows[0]["n"]
-        return counts
+            rows = tx.rows(
+                f"SELECT state, COUNT(*) AS n FROM {OUTBOX} "
+                "WHERE state IN ('pending', 'parked') GROUP BY state"
+            )
+        return {"pending": 0, "parked": 0} | {row["state"]: row["n"] for row in rows}
 
     def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
