@@ -6,23 +6,27 @@ TicketsyncError
       |    +-- RateLimited      429: `retry_after` from Retry-After
       |    +-- OutcomeUnknown   the request may have been applied (timeout, reset after sending)
       +-- Permanent             retrying the same call cannot help
-           +-- NotFound         the ticket does not exist
+           +-- NotFound         the ticket does not exist (deleted or merged away)
            +-- TicketClosed     the ticket is closed and refuses changes
 
-The outbox dispatcher needs no more than this to decide between retrying, parking and
-looking before it sends again.
+Each class names the `refusal` it stands for (events.outcomes.Refusal); each adapter's
+own table sorts its system's answers into these classes, and the reconciliation policy
+(projections.refusals) decides what to do about each: retry, park, or recover.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from events.errors import TicketsyncError
+from events.outcomes import Refusal
 from events.tickets import Comment, NewTicket, TicketChange, TicketRef
 
 
 class CallFailed(TicketsyncError):
     """A call to an outside system failed; `status` is the HTTP status when there was one."""
+
+    refusal: ClassVar[Refusal] = "transient"
 
     def __init__(self, detail: str, *, status: int | None = None):
         super().__init__(detail)
@@ -45,15 +49,15 @@ class OutcomeUnknown(Retryable):
 
 
 class Permanent(CallFailed):
-    pass
+    refusal: ClassVar[Refusal] = "refused"
 
 
 class NotFound(Permanent):
-    pass
+    refusal: ClassVar[Refusal] = "gone"
 
 
 class TicketClosed(Permanent):
-    pass
+    refusal: ClassVar[Refusal] = "closed"
 
 
 class HelpDesk(Protocol):

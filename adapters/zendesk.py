@@ -9,9 +9,12 @@ answer and None when there was not:
       sending, 500, 502, 504
     503                                       Retryable       retry_after from Retry-After
     429                                       RateLimited     retry_after from Retry-After, else 60
-    404                                       NotFound
-    422 "closed prevents ticket update"       TicketClosed
+    404                                       NotFound        deleted, or merged away
+    422 "closed prevents ticket update"       TicketClosed    under details.status or .base
     401, 403, any other 4xx                   Permanent       Zendesk's error and description
+
+The answers with a status are sorted by `REFUSALS`, the first row that matches deciding;
+what each class asks of the outbox is projections.refusals' decision.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -59,8 +62,10 @@ PRIORITY_TO_ZENDESK: Mapping[Priority, str] = {
 PAGE_SIZE = 100  # ref §7: the largest cursor page.
 # ref §5: Zendesk sends Retry-After on 429; without a readable one, wait a minute.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
-# ref §3: the key under `details` varies (`status`, `base`), so match the text.
+# ref §3: the refusal of any update to a closed ticket. The key under `details` varies
+# (`status`, `base`), and older accounts word it "Status closed prevents…".
 CLOSED_MARKER = "closed prevents ticket update"
+CLOSED_DETAILS = ("status", "base")
 # A group created in Zendesk after the list was read is found on the next miss after this.
 GROUP_REFRESH_SECONDS = 300.0
 REQUESTER_CACHE_SIZE = 10_000
@@ -301,8 +306,9 @@ class ZendeskHelpDesk:
         try:
             return self._ref(_ticket_in(self._call("PUT", path, json={"ticket": fields})))
         except TicketClosed:
-            if fields == {"status": "closed"}:
-                # Already where it was asked to go, e.g. a retry after an unknown outcome.
+            if fields.get("status") == "closed":
+                # Already where it was asked to go, e.g. a retry after an unknown outcome
+                # (a priority sent along was set by the update that closed it).
                 return TicketRef(
                     system=SYSTEM, id=str(number), url=self._url(number), status="closed"
                 )
@@ -433,26 +439,57 @@ def _transport_failure(error: httpx.RequestError) -> CallFailed:
     return OutcomeUnknown(f"no answer from Zendesk after sending ({name})")
 
 
+def _says_closed(response: httpx.Response) -> bool:
+    """Whether a refusal is Zendesk's "closed prevents ticket update" (ref §3).
+
+    Read under `details.status` or `details.base` of the JSON error; a body that is not a
+    JSON object (some Zendesk errors are text/plain, ref §5) is read as text.
+    """
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        return CLOSED_MARKER in response.text.lower()
+    details = body.get("details")
+    if not isinstance(details, dict):
+        return False
+    for key in CLOSED_DETAILS:
+        entries = details.get(key)
+        for entry in entries if isinstance(entries, list) else [entries]:
+            text = entry.get("description") if isinstance(entry, dict) else entry
+            if isinstance(text, str) and CLOSED_MARKER in text.lower():
+                return True
+    return False
+
+
+# How Zendesk's answers with an error status are read: the first matching row decides.
+# A 500, or a gateway's 502/504, can come after Zendesk applied the request, so the caller
+# looks before sending it again (OutcomeUnknown is still Retryable).
+REFUSALS: tuple[
+    tuple[Callable[[int], bool], Callable[[httpx.Response], bool], type[CallFailed]], ...
+] = (
+    (lambda status: status == 429, lambda _: True, RateLimited),
+    (lambda status: status == 503, lambda _: True, Retryable),
+    (lambda status: status >= 500, lambda _: True, OutcomeUnknown),
+    (lambda status: status == 404, lambda _: True, NotFound),
+    (lambda status: status == 422, _says_closed, TicketClosed),
+    (lambda status: True, lambda _: True, Permanent),
+)
+
+
 def _http_failure(response: httpx.Response) -> CallFailed:
     status = response.status_code
     detail = f"Zendesk answered {status}: {_describe(response)}"
-    if status == 429:
+    kind = next(kind for code, body, kind in REFUSALS if code(status) and body(response))
+    if kind is RateLimited:
         wait = _retry_after(response)
         return RateLimited(
             detail, status=status, retry_after=DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
         )
-    if status == 503:
-        return Retryable(detail, status=status, retry_after=_retry_after(response))
-    if status >= 500:
-        # A 500, or a gateway's 502/504, can come after Zendesk applied the request, so
-        # the caller should look before sending it again. Still a Retryable.
-        return OutcomeUnknown(detail, status=status, retry_after=_retry_after(response))
-    if status == 404:
-        return NotFound(detail, status=status)
-    # Not JSON-only: some Zendesk errors are text/plain (ref §5).
-    if status == 422 and CLOSED_MARKER in response.text.lower():
-        return TicketClosed(detail, status=status)
-    return Permanent(detail, status=status)
+    if issubclass(kind, Retryable):
+        return kind(detail, status=status, retry_after=_retry_after(response))
+    return kind(detail, status=status)
 
 
 def _describe(response: httpx.Response) -> str:

@@ -21,6 +21,9 @@ class CreateTicket:
     ticket: NewTicket
     included: tuple[str, ...]  # keys of the conversation items the ticket's notes cover
     tags: tuple[str, ...]  # the tags sent, to add later intents only once
+    # The conversation's earlier tickets: a look-up after a create whose outcome is unknown
+    # passes over them (they share the conversation id as external id).
+    known_tickets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ from events.chat import (
     ToolExecuted,
 )
 from events.commands import AddComment, ChangeTicket, Command, CreateTicket, SendReply
-from events.outcomes import TicketCreated, TicketFoundClosed
+from events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
@@ -41,7 +41,7 @@ from projections.routing import BUILT_IN, RoutingTable, ticket_tags
 
 T = TypeVar("T")
 ItemKind = Literal["user", "assistant", "tool", "escalation"]
-Event = ChatEvent | TicketCreated | TicketFoundClosed | TicketEvent
+Event = ChatEvent | TicketCreated | TicketFoundClosed | TicketFoundGone | TicketEvent
 
 # What each resolution asks of the ticket (CONTRACT section 4).
 RESOLUTION_STATUS: dict[str, TicketStatus] = {
@@ -49,6 +49,9 @@ RESOLUTION_STATUS: dict[str, TicketStatus] = {
     "pending_customer": "pending",
     "duplicate": "closed",
 }
+# Resolutions that also lower the ticket's priority one step (CONTRACT section 4).
+LOWERS_PRIORITY = frozenset({"resolved", "duplicate"})
+LOWER_PRIORITY: dict[str, str] = {"urgent": "high", "high": "medium", "medium": "low"}
 MAX_NOTE_PART = 2000
 # Status changes ticketsync asked for whose webhooks have not come back yet. Few are ever
 # outstanding; the bound only keeps a help desk that never echoes from growing the list.
@@ -90,7 +93,8 @@ class Ticket:
     system: str
     id: str
     url: str | None = None
-    status: TicketStatus | None = None
+    # The help desk's status, or "deleted" for a ticket the help desk no longer has.
+    status: TicketStatus | Literal["deleted"] | None = None
     priority: str | None = None
     group: str | None = None
     assignee: str | None = None
@@ -120,8 +124,10 @@ class Conversation:
     tagged: tuple[str, ...] = ()  # tags the current ticket already has (as far as we sent)
     pending_create: CreateTicket | None = None
     resolved_at: datetime | None = None  # when the latest resolution happened (chat's clock)
-    expected: tuple[str, ...] = ()  # "status:<s>" changes we asked for, until their echo
+    # "status:<s>" and "priority:<p>" changes we asked for, until their echo
+    expected: tuple[str, ...] = ()
     replied: tuple[str, ...] = ()  # comment ids already sent to the chat
+    lowered: str | None = None  # the ticket whose priority a resolution lowered already
 
     @property
     def user_messages(self) -> int:
@@ -148,6 +154,10 @@ class Policy:
     routing: RoutingTable = BUILT_IN
     own_user_ids: tuple[str, ...] = ()  # the help-desk users ticketsync acts as
     replies: bool = True  # whether agents' replies go to the chat (a reply URL is set)
+    # Whether the help desk reopens a closed ticket (Jira's done issues take comments and
+    # transitions). Where it cannot (Zendesk, the built-in desk), a customer writing to a
+    # closed ticket opens a follow-up ticket instead.
+    closed_reopens: bool = False
 
 
 def _evolve(value: T, **changes: object) -> T:
@@ -204,13 +214,29 @@ def _set_requester(view: Conversation) -> tuple[Conversation, list[Command]]:
     ]
 
 
-def _create(view: Conversation, policy: Policy) -> tuple[Conversation, CreateTicket]:
+def _create(
+    view: Conversation, policy: Policy, *, lead: Item | None = None, replaces: str | None = None
+) -> tuple[Conversation, CreateTicket]:
+    """Ask for the conversation's next ticket.
+
+    `lead` is a customer's message that the new ticket must show as its first public
+    comment, from the requester: it is left out of what the create covers, so it is sent
+    once the ticket exists. A follow-up's summary leads with it.
+    """
     route = policy.routing.route_for(view.intents_by_priority())
     tags = ticket_tags(route, view.intents)
     users = [item.text for item in view.items if item.kind == "user"]
     assistants = [item.text for item in view.items if item.kind == "assistant"]
     requester = _requester(view.customer)
     number = view.tickets_requested + 1
+    follows = view.ticket.id if view.ticket and view.ticket.status == "closed" else None
+    known = tuple(ticket.id for ticket in view.previous_tickets)
+    if view.ticket is not None:
+        known += (view.ticket.id,)
+    if follows is not None and lead is not None:
+        issue: str | None = lead.text
+    else:
+        issue = users[0] if users else None
     command = CreateTicket(
         conversation_id=view.conversation_id,
         number=number,
@@ -222,16 +248,19 @@ def _create(view: Conversation, policy: Policy) -> tuple[Conversation, CreateTic
             priority=route.priority,
             tags=tags,
             summary=notes.summary_note(
-                first_user_message=users[0] if users else None,
+                first_user_message=issue,
                 last_assistant_message=assistants[-1] if assistants else None,
                 message_count=view.message_count,
                 tools=view.tools,
                 escalation_reason=view.escalation_reason,
+                follows=follows,
+                replaces=replaces,
             ),
-            follow_up_of=view.ticket.id if view.ticket and view.ticket.status == "closed" else None,
+            follow_up_of=follows,
         ),
-        included=tuple(item.key for item in view.items),
+        included=tuple(item.key for item in view.items if lead is None or item.key != lead.key),
         tags=tags,
+        known_tickets=known,
     )
     return (
         _evolve(
@@ -312,7 +341,7 @@ def _after_created(view: Conversation, event: TicketCreated) -> tuple[Conversati
     if wanted is None and any(i.kind == "escalation" and i.key not in included for i in view.items):
         wanted = "open"
     if wanted is not None and wanted != ticket.status:
-        view, more = _set_status(view, wanted)
+        view, more = _settle(view, wanted)
         commands += more
     return view, commands
 
@@ -325,7 +354,8 @@ def _sync_item(
     assert ticket is not None
     commands: list[Command] = []
     comment = _comment_for(item)
-    if item.kind == "user" and ticket.status in ("solved", "pending"):
+    # A closed ticket gets here only on a help desk that reopens closed tickets.
+    if item.kind == "user" and ticket.status in ("solved", "pending", "closed"):
         if reopen:
             view, commands = _set_status(view, "open")
         else:
@@ -371,6 +401,38 @@ def _set_status(view: Conversation, status: TicketStatus) -> tuple[Conversation,
     ]
 
 
+def _settle(view: Conversation, status: TicketStatus) -> tuple[Conversation, list[Command]]:
+    """Give the ticket the status the conversation's resolution asks for.
+
+    `resolved` and `duplicate` also lower the ticket's priority one step, in the same
+    change, once per ticket: a conversation that is reopened and resolved again does not
+    sink its ticket further.
+    """
+    ticket = view.ticket
+    assert ticket is not None
+    lowered = LOWER_PRIORITY.get(ticket.priority or "")
+    if (
+        view.resolution not in LOWERS_PRIORITY
+        or lowered is None
+        or view.lowered == ticket.id
+        or ticket.status == status
+    ):
+        return _set_status(view, status)
+    expected = (*view.expected, f"status:{status}", f"priority:{lowered}")[-MAX_EXPECTED:]
+    return _evolve(
+        view,
+        ticket=_evolve(ticket, status=status, priority=lowered),
+        expected=expected,
+        lowered=ticket.id,
+    ), [
+        ChangeTicket(
+            conversation_id=view.conversation_id,
+            ticket_id=ticket.id,
+            change=TicketChange(status=status, priority=lowered),  # type: ignore[arg-type]
+        )
+    ]
+
+
 def _seen(view: Conversation, key: str) -> bool:
     return key in [item.key for item in view.items]
 
@@ -399,11 +461,12 @@ def _add_item(
     ticket = view.ticket
     if view.ticket_requested:
         return view, []  # sent once the ticket exists (see _after_created)
-    if ticket is not None and ticket.status == "closed":
+    if ticket is not None and ticket.status == "closed" and not policy.closed_reopens:
         if item.kind != "user" or late:
             return view, []
-        # A closed ticket takes no more changes: the customer's follow-up opens a new ticket.
-        view, create = _create(view, policy)
+        # A closed ticket takes no more changes: the customer's follow-up opens a new ticket,
+        # which shows their message first.
+        view, create = _create(view, policy, lead=item)
         return view, [create]
     if ticket is not None:
         return _sync_item(view, item, reopen=not late)
@@ -486,7 +549,7 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         )
         if view.ticket is None or view.ticket_requested or view.ticket.status == "closed":
             return view, []
-        return _set_status(view, RESOLUTION_STATUS[event.resolution])
+        return _settle(view, RESOLUTION_STATUS[event.resolution])
     if isinstance(event, TicketCreated):
         if view.ticket is not None and view.ticket.id == event.ticket.id:
             return view, []
@@ -500,11 +563,61 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
         | TicketAssigneeChanged,
     ):
         return _ticket_side(view, event, policy)
-    if isinstance(event, TicketFoundClosed):
-        if view.ticket is None or view.ticket.id != event.ticket_id:
-            return view, []
-        return _evolve(view, ticket=_evolve(view.ticket, status="closed")), []
+    if isinstance(event, TicketFoundClosed | TicketFoundGone):
+        return _refused(view, event, policy)
     raise TypeError(f"unknown event {type(event).__name__}")
+
+
+def _refused(
+    view: Conversation, event: TicketFoundClosed | TicketFoundGone, policy: Policy
+) -> tuple[Conversation, list[Command]]:
+    """A help desk refused a call because its ticket is closed or gone: carry on without it.
+
+    What the refused call carried is not lost: a customer's message goes to the ticket that
+    takes the conversation next (a follow-up of a closed ticket, a new ticket for a deleted
+    one), as its first public comment; the rest is in that ticket's summary and transcript.
+    """
+    found = [item for item in view.items if item.key == event.item]
+    carried = found[0] if found and found[0].kind == "user" else None
+    ticket = view.ticket
+    if ticket is None or ticket.id != event.ticket_id:
+        # The conversation had moved on already: the message goes to its ticket now.
+        if (
+            carried is None
+            or carried.key in view.synced  # on it already, or in its transcript
+            or event.ticket_id not in [t.id for t in view.previous_tickets]
+            or ticket is None
+            or view.ticket_requested
+            or ticket.status in ("closed", "deleted")
+        ):
+            return view, []
+        return _sync_item(view, carried)
+    gone = isinstance(event, TicketFoundGone)
+    view = _evolve(view, ticket=_evolve(ticket, status="deleted" if gone else "closed"))
+    if view.ticket_requested:
+        # A next ticket is being made already: it takes the message once it exists.
+        create = view.pending_create
+        if carried is not None and create is not None and carried.key in create.included:
+            included = tuple(key for key in create.included if key != carried.key)
+            view = _evolve(view, pending_create=_evolve(create, included=included))
+        return view, []
+    if gone:
+        view = _evolve(
+            view,
+            ticket=None,
+            previous_tickets=(*view.previous_tickets, view.ticket),
+            synced=(),
+            tagged=(),
+            expected=(),
+        )
+        view, create = _create(view, policy, lead=carried, replaces=ticket.id)
+        return view, [create]
+    if carried is None:
+        return view, []  # a closed ticket waits for the customer to write again
+    if policy.closed_reopens:
+        return _sync_item(view, carried)
+    view, create = _create(view, policy, lead=carried)
+    return view, [create]
 
 
 def _ticket_side(
@@ -514,10 +627,17 @@ def _ticket_side(
     ticket = view.ticket
     if ticket is None or ticket.system != event.system or ticket.id != event.ticket_id:
         return view, []  # not this conversation's current ticket: kept in the log, no more
-    if isinstance(event, TicketStatusChanged) and f"status:{event.status}" in view.expected:
+    echo = (
+        f"status:{event.status}"
+        if isinstance(event, TicketStatusChanged)
+        else f"priority:{event.priority}"
+        if isinstance(event, TicketPriorityChanged)
+        else None
+    )
+    if echo is not None and echo in view.expected:
         # The help desk confirming a change ticketsync asked for. Used up whoever it names as
-        # actor: a leftover would swallow an agent's later change to the same status.
-        index = view.expected.index(f"status:{event.status}")
+        # actor: a leftover would swallow an agent's later change to the same value.
+        index = view.expected.index(echo)
         return _evolve(view, expected=view.expected[:index] + view.expected[index + 1 :]), []
     actor = event.author_id if isinstance(event, TicketCommentAdded) else event.actor_id
     if actor is not None and actor in policy.own_user_ids:

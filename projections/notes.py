@@ -39,6 +39,8 @@ def summary_note(
     message_count: int,
     tools: Sequence[str],
     escalation_reason: str | None,
+    follows: str | None = None,
+    replaces: str | None = None,
 ) -> str:
     """The summary note, the ticket's first comment, in the contract's exact format.
 
@@ -47,9 +49,19 @@ def summary_note(
     leaves its line empty. Tools are the distinct names in first-use order, or `none`. A
     missing or blank reason shows as `None`; a reason is put on one line. The note has no
     trailing newline.
+
+    A follow-up of a closed ticket (`follows`, its id) and a ticket that replaces one
+    deleted on the help desk (`replaces`) say so first, so an agent knows where the story
+    began; for a follow-up, the customer issue is the message that opened it.
     """
+    heading: tuple[str, ...] = ()
+    if follows is not None:
+        heading = (f"FOLLOW-UP OF TICKET: {_one_line(follows)}", "")
+    elif replaces is not None:
+        heading = (f"REPLACES TICKET: {_one_line(replaces)} (deleted on the help desk)", "")
     return "\n".join(
         (
+            *heading,
             "CUSTOMER ISSUE:",
             _first(first_user_message, SUMMARY_LIMIT),
             "",

@@ -25,7 +25,7 @@ from events.chat import (
     ToolExecuted,
 )
 from events.commands import AddComment, ChangeTicket, Command, CreateTicket
-from events.outcomes import TicketCreated, TicketFoundClosed
+from events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from events.tickets import Requester, TicketRef
 from projections.conversation import Conversation, Event, Policy, Ticket, apply, needs_ticket
 from projections.routing import Route, RoutingTable
@@ -114,9 +114,15 @@ def created(ticket_id: str = "42", *, status: str | None = None) -> Event:
     )
 
 
-def found_closed(ticket_id: str = "42") -> Event:
+def found_closed(ticket_id: str = "42", *, item: str | None = None) -> Event:
     return TicketFoundClosed(
-        conversation_id=CID, call_id="call-x", ticket_id=ticket_id, occurred_at=later()
+        conversation_id=CID, call_id="call-x", ticket_id=ticket_id, item=item, occurred_at=later()
+    )
+
+
+def found_gone(ticket_id: str = "42", *, item: str | None = None) -> Event:
+    return TicketFoundGone(
+        conversation_id=CID, call_id="call-x", ticket_id=ticket_id, item=item, occurred_at=later()
     )
 
 
@@ -676,11 +682,15 @@ AFTER_CASES = [
     ),
     pytest.param(ticketed(), intents(), [], id="empty-detection-nothing"),
     # resolution
-    pytest.param(ticketed(), resolved("resolved"), ["42 status solved"], id="resolved-solves"),
+    pytest.param(
+        ticketed(), resolved("resolved"), ["42 status solved; priority low"], id="resolved-solves"
+    ),
     pytest.param(
         ticketed(), resolved("pending_customer"), ["42 status pending"], id="pending-customer"
     ),
-    pytest.param(ticketed(), resolved("duplicate"), ["42 status closed"], id="duplicate-closes"),
+    pytest.param(
+        ticketed(), resolved("duplicate"), ["42 status closed; priority low"], id="duplicate-closes"
+    ),
     pytest.param(ticketed(resolved()), resolved(), [], id="same-resolution-sent-once"),
     pytest.param(
         ticketed(resolved()), resolved("pending_customer"), ["42 status pending"], id="re-resolved"
@@ -769,6 +779,43 @@ AFTER_CASES = [
     pytest.param(ticketed(), created("42"), [], id="ticket-created-twice-nothing"),
     pytest.param(ticketed(user()), created("42"), [], id="ticket-created-again-later-nothing"),
     pytest.param(ticketed(), found_closed("42"), [], id="found-closed-no-calls"),
+    # a help desk refused a call because the ticket was closed or deleted behind our back
+    pytest.param(
+        ticketed(user("Still broken", id="m9")),
+        found_closed("42", item="message:m9"),
+        ["create #2 follow-up of 42"],
+        id="refused-message-on-closed-opens-follow-up",
+    ),
+    pytest.param(
+        ticketed(assistant("Noted", id="a9")),
+        found_closed("42", item="message:a9"),
+        [],
+        id="refused-note-on-closed-waits-for-customer",
+    ),
+    pytest.param(
+        ticketed(user("Still broken", id="m9"), found_closed("42", item="message:m9")),
+        found_closed("42", item="message:m9"),
+        [],
+        id="refused-message-twice-one-follow-up",
+    ),
+    pytest.param(
+        ticketed(user("Still broken", id="m9")),
+        found_gone("42", item="message:m9"),
+        ["create #2"],
+        id="refused-message-on-deleted-opens-new-ticket",
+    ),
+    pytest.param(
+        ticketed(resolved()),
+        found_gone("42"),
+        ["create #2"],
+        id="refused-change-on-deleted-opens-new-ticket",
+    ),
+    pytest.param(
+        ticketed(user("Still broken", id="m9")),
+        found_gone("41", item="message:m9"),
+        [],
+        id="refused-on-another-ticket-ignored",
+    ),
     # the customer made known after their ticket: deliveries may arrive in any order
     pytest.param(
         [user("Refund please"), escalated(), created("42")],
@@ -847,7 +894,7 @@ CREATED_CASES = [
     ),
     pytest.param(
         [started(), escalated(), resolved()],
-        [LINK, "42 status solved"],
+        [LINK, "42 status solved; priority low"],
         id="resolved-while-requested",
     ),
     pytest.param(
@@ -857,7 +904,7 @@ CREATED_CASES = [
     ),
     pytest.param(
         [started(), escalated(), resolved("duplicate")],
-        [LINK, "42 status closed"],
+        [LINK, "42 status closed; priority low"],
         id="duplicate-while-requested",
     ),
     pytest.param(
@@ -872,7 +919,7 @@ CREATED_CASES = [
     ),
     pytest.param(
         [started(), user("Hi", id="m1"), escalated(), resolved(), user("Hi", id="m1")],
-        [LINK, "42 status solved"],
+        [LINK, "42 status solved; priority low"],
         id="repeated-message-does-not-undo-resolution",
     ),
     pytest.param(
@@ -904,28 +951,118 @@ def test_ticket_created_with_status_from_the_help_desk() -> None:
 FOLLOW_UP_LINK = "43 note: AI Conversation: conv_1"
 
 FOLLOW_UP_CASES = [
-    pytest.param(following_up(), [FOLLOW_UP_LINK], id="link-note-only"),
+    pytest.param(
+        following_up(),
+        [FOLLOW_UP_LINK, "43 public by requester: It is broken again"],
+        id="link-note-then-the-message",
+    ),
     pytest.param(
         following_up(assistant("Welcome back"), user("Still there?")),
-        [FOLLOW_UP_LINK, "43 note: AI agent: Welcome back", "43 public by requester: Still there?"],
+        [
+            FOLLOW_UP_LINK,
+            "43 public by requester: It is broken again",
+            "43 note: AI agent: Welcome back",
+            "43 public by requester: Still there?",
+        ],
         id="items-sent-after",
     ),
     pytest.param(
         following_up(escalated("Wants a human")),
-        [FOLLOW_UP_LINK, "43 note: Escalated by the AI agent: Wants a human", "43 status open"],
+        [
+            FOLLOW_UP_LINK,
+            "43 public by requester: It is broken again",
+            "43 note: Escalated by the AI agent: Wants a human",
+            "43 status open",
+        ],
         id="escalation-sent-after-and-opens",
     ),
     pytest.param(
         following_up(intents("bug_report")),
-        [FOLLOW_UP_LINK, "43 add tags bug_report"],
+        [FOLLOW_UP_LINK, "43 public by requester: It is broken again", "43 add tags bug_report"],
         id="new-intent-tagged-after",
     ),
     pytest.param(
         following_up(resolved()),
-        [FOLLOW_UP_LINK, "43 status solved"],
+        [
+            FOLLOW_UP_LINK,
+            "43 public by requester: It is broken again",
+            "43 status solved; priority low",
+        ],
         id="resolved-while-requested",
     ),
 ]
+
+
+REFUSED_CASES = [
+    pytest.param(
+        ticketed(user("Still broken", id="m9"), found_closed("42", item="message:m9")),
+        created("43"),
+        [FOLLOW_UP_LINK, "43 public by requester: Still broken"],
+        id="follow-up-shows-the-refused-message-first",
+    ),
+    pytest.param(
+        ticketed(
+            user("Still broken", id="m9"),
+            user("Hello?", id="m10"),
+            found_closed("42", item="message:m9"),
+            found_closed("42", item="message:m10"),
+        ),
+        created("43"),
+        [FOLLOW_UP_LINK, "43 public by requester: Still broken", "43 public by requester: Hello?"],
+        id="every-refused-message-reaches-the-follow-up",
+    ),
+    pytest.param(
+        ticketed(user("Still broken", id="m9"), found_gone("42", item="message:m9")),
+        created("43"),
+        [FOLLOW_UP_LINK, "43 public by requester: Still broken"],
+        id="new-ticket-shows-the-refused-message",
+    ),
+    pytest.param(
+        ticketed(
+            user("Still broken", id="m9"),
+            found_closed("42", item="message:m9"),
+            created("43"),
+        ),
+        found_closed("42", item="message:m9"),
+        [],
+        id="late-refusal-after-the-move-sends-nothing-twice",
+    ),
+]
+
+
+@pytest.mark.parametrize("history, event, expected", REFUSED_CASES)
+def test_after_a_refusal(history, event, expected) -> None:
+    assert then(history, event) == expected
+
+
+def test_a_refused_message_on_a_desk_that_reopens_closed_tickets() -> None:
+    reopens = dataclasses.replace(DEFAULT, closed_reopens=True)
+    history = ticketed(user("Still broken", id="m9"))
+    assert then(history, found_closed("42", item="message:m9"), reopens) == [
+        "42 status open",
+        "42 public by requester: Still broken",
+    ]
+    assert then(closed(), user("Back again"), reopens) == [
+        "42 status open",
+        "42 public by requester: Back again",
+    ]
+
+
+def test_a_deleted_ticket_is_replaced() -> None:
+    history = ticketed(user("Still broken", id="m9"), found_gone("42", item="message:m9"))
+    view, commands = fold(history)
+    replacement = [c for c in commands if isinstance(c, CreateTicket)][-1]
+    assert replacement.number == 2
+    assert replacement.ticket.follow_up_of is None
+    assert replacement.known_tickets == ("42",)
+    assert replacement.ticket.summary.startswith("REPLACES TICKET: 42 (deleted on the help desk)")
+    assert "message:m9" not in replacement.included
+    assert view.ticket is None
+    assert view.ticket_requested
+    view, _ = apply(view, created("43"), DEFAULT)
+    assert view.ticket is not None
+    assert view.ticket.id == "43"
+    assert [(t.id, t.status) for t in view.previous_tickets] == [("42", "deleted")]
 
 
 @pytest.mark.parametrize("history, expected", FOLLOW_UP_CASES)
@@ -952,16 +1089,21 @@ def test_follow_up_ticket() -> None:
     assert follow_up.ticket.requester == first.ticket.requester
     assert follow_up.ticket.group == "Billing Team"
     assert follow_up.ticket.subject == "[billing_problem] Charged twice"
-    assert section(follow_up.ticket.summary, "CUSTOMER ISSUE:") == "Charged twice"
-    assert follow_up.included[-1] == "message:m2"
+    # The follow-up leads with the message that opened it, and names the ticket it follows.
+    assert follow_up.ticket.summary.startswith("FOLLOW-UP OF TICKET: 42\n\nCUSTOMER ISSUE:\n")
+    assert section(follow_up.ticket.summary, "CUSTOMER ISSUE:") == "Charged again"
+    # That message is its first public comment, sent once the ticket exists.
+    assert "message:m2" not in follow_up.included
+    assert "message:m1" in follow_up.included
+    assert follow_up.known_tickets == ("42",)
     routed = {"priority": "high", "group": "Billing Team"}
-    assert view.ticket == Ticket(
-        system="local", id="42", status="closed", **routed
-    )  # until it is created
+    # The duplicate resolution lowered the closed ticket's priority a step.
+    was = Ticket(system="local", id="42", status="closed", priority="medium", group="Billing Team")
+    assert view.ticket == was  # until it is created
 
     view, _ = apply(view, created("43"), DEFAULT)
     assert view.ticket == Ticket(system="local", id="43", status="new", **routed)
-    assert view.previous_tickets == (Ticket(system="local", id="42", status="closed", **routed),)
+    assert view.previous_tickets == (was,)
     assert view.ticket_requested is False
 
 

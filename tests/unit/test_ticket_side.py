@@ -99,10 +99,20 @@ def status(
     )
 
 
-def priority(value: str | None, *, actor: str | None = AGENT) -> TicketPriorityChanged:
+def status_and_expected(view: Conversation) -> tuple[str, str | None, tuple[str, ...]]:
+    """The conversation's status, its ticket's, and the status changes still expected back
+    (a resolution's lowered priority has an echo of its own, shown elsewhere)."""
+    assert view.ticket is not None
+    statuses = tuple(e for e in view.expected if e.startswith("status:"))
+    return view.status, view.ticket.status, statuses
+
+
+def priority(
+    value: str | None, *, actor: str | None = AGENT, ticket: str = "42"
+) -> TicketPriorityChanged:
     return TicketPriorityChanged(
         system="local",
-        ticket_id="42",
+        ticket_id=ticket,
         priority=value,  # type: ignore[arg-type]
         actor_id=actor,
         external_id=CID,
@@ -390,14 +400,29 @@ VIEW_CASES = [
         ticketed(resolved()),
         status("solved", actor=OWN),
         attrgetter("status", "ticket.status", "expected"),
-        ("resolved", "solved", ()),
+        ("resolved", "solved", ("priority:low",)),  # the lowered priority's echo is due
         id="own-status-echo-by-actor",
+    ),
+    # a resolution lowers the priority a step (CONTRACT section 4); its echo changes nothing
+    pytest.param(
+        ticketed(resolved(), status("solved", actor=OWN)),
+        priority("low", actor=None),
+        attrgetter("status", "ticket.priority", "expected"),
+        ("resolved", "low", ()),
+        id="lowered-priority-echo-by-expectation",
+    ),
+    pytest.param(
+        ticketed(resolved(), status("solved", actor=OWN), priority("low", actor=None)),
+        priority("urgent"),
+        attrgetter("status", "ticket.priority", "expected"),
+        ("resolved", "urgent", ()),
+        id="agent-priority-after-lowered-echo",
     ),
     # echo by expectation: the webhook names no actor, but ticketsync asked for this status
     pytest.param(
         ticketed(resolved()),
         status("solved", actor=None),
-        attrgetter("status", "ticket.status", "expected"),
+        status_and_expected,
         ("resolved", "solved", ()),
         id="resolution-echo-by-expectation",
     ),
@@ -418,7 +443,7 @@ VIEW_CASES = [
     pytest.param(
         ticketed(resolved(), user("Not fixed")),
         status("solved", actor=None),
-        attrgetter("status", "ticket.status", "expected"),
+        status_and_expected,
         ("open", "open", ("status:open",)),
         id="late-echo-of-earlier-request",
     ),
@@ -447,7 +472,7 @@ VIEW_CASES = [
             status("open", actor=OWN),
         ),
         status("solved"),
-        attrgetter("status", "ticket.status", "expected"),
+        status_and_expected,
         ("resolved_by_agent", "solved", ()),
         id="echo-by-actor-uses-up-expectation",
     ),
@@ -563,22 +588,30 @@ CHAT_EVENTS = st.sampled_from(
 _echo_ids = itertools.count(1)
 
 
-def echo_of(command: Command, actor: str | None) -> TicketEvent | None:
-    """The webhook a help desk sends back for one of ticketsync's calls, if any."""
-    if isinstance(command, ChangeTicket) and command.change.status is not None:
-        return status(command.change.status, actor=actor, ticket=command.ticket_id)
+def echo_of(command: Command, actor: str | None) -> list[TicketEvent]:
+    """The webhooks a help desk sends back for one of ticketsync's calls."""
+    if isinstance(command, ChangeTicket):
+        change = command.change
+        echoes: list[TicketEvent] = []
+        if change.status is not None:
+            echoes.append(status(change.status, actor=actor, ticket=command.ticket_id))
+        if change.priority is not None:
+            echoes.append(priority(change.priority, actor=actor, ticket=command.ticket_id))
+        return echoes  # tags: no webhook type of their own
     if isinstance(command, AddComment):
         by_requester = command.comment.by_requester
-        return comment(
-            command.comment.body,
-            id=f"echo-{next(_echo_ids)}",
-            public=command.comment.public,
-            agent=not by_requester,
-            author_id=REQUESTER if by_requester else actor,
-            author_name=None,
-            ticket=command.ticket_id,
-        )
-    return None  # tags: no webhook type of their own
+        return [
+            comment(
+                command.comment.body,
+                id=f"echo-{next(_echo_ids)}",
+                public=command.comment.public,
+                agent=not by_requester,
+                author_id=REQUESTER if by_requester else actor,
+                author_name=None,
+                ticket=command.ticket_id,
+            )
+        ]
+    return []
 
 
 @settings(max_examples=300, deadline=None)
@@ -608,11 +641,10 @@ def test_own_changes_never_echo(steps, data) -> None:
                 if isinstance(command, ChangeTicket) and command.change.status is not None:
                     asked[command.ticket_id] = command.change.status
                 actor = data.draw(st.sampled_from([OWN, None]), label="echo actor")
-                if (echo := echo_of(command, actor)) is not None:
-                    echoes.append(echo)
+                echoes.extend(echo_of(command, actor))
 
     def outstanding() -> int:
-        return sum(isinstance(e, TicketStatusChanged) for e in echoes)
+        return sum(isinstance(e, TicketStatusChanged | TicketPriorityChanged) for e in echoes)
 
     for event, deliver in steps:
         run(event)

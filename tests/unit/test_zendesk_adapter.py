@@ -585,6 +585,17 @@ HTTP_ERRORS = [
         422, {}, "closed prevents ticket update", TicketClosed, None, id="422-closed-text"
     ),
     pytest.param(422, {}, CANNOT_CLOSE, Permanent, None, id="422-other"),
+    pytest.param(
+        422,
+        {},
+        {
+            "error": "RecordInvalid",
+            "details": {"subject": [{"description": "closed prevents ticket update"}]},
+        },
+        Permanent,
+        None,
+        id="422-closed-words-under-another-field",
+    ),
     pytest.param(401, {}, "Couldn't authenticate you", Permanent, None, id="401-text"),
     pytest.param(
         403,
