@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from events.errors import TicketsyncError
-from service.log import AuditQuery, LogEntry
+from service.log import AuditQuery, EventLog, LogEntry
 
 MAX_LIMIT = 1000
 MAX_POSITION = 2**63 - 1  # the largest position either database can hold
@@ -77,8 +77,28 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def render(entry: LogEntry) -> dict[str, Any]:
-    """One event as GET /audit shows it (CONTRACT section 6)."""
+def page(log: EventLog, query: AuditQuery) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the audit trail, rendered, and the cursor of the next (or None).
+
+    Each entry's `caused_by` names its cause by key; one look-up finds those entries'
+    positions, so a reader can follow the chain.
+    """
+    entries, cursor = log.query(query)
+    causes = log.positions(entry.caused_by for entry in entries if entry.caused_by)
+    return [render(entry, causes) for entry in entries], cursor
+
+
+def cause(key: str | None, causes: Mapping[str, int]) -> dict[str, Any] | None:
+    """`caused_by` as the contract shows it: the position and id of the entry it names."""
+    if key is None:
+        return None
+    _, _, delivery_id = key.partition(":")
+    return {"position": causes.get(key), "id": delivery_id}
+
+
+def render(entry: LogEntry, causes: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """One event as GET /audit shows it (CONTRACT section 6); `causes` are the positions
+    of the entries that `caused_by` keys name (see `page`)."""
     if entry.raw is not None:
         payload = orjson.loads(entry.raw)
         data = payload.get("data") if isinstance(payload, dict) else None
@@ -98,7 +118,7 @@ def render(entry: LogEntry) -> dict[str, Any]:
         "conversation_id": entry.conversation_id,
         "ticket": ticket,
         "data": data,
-        "caused_by": entry.caused_by,
+        "caused_by": cause(entry.caused_by, causes or {}),
     }
 
 
@@ -161,6 +181,11 @@ def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -
         return f"{call} parked after {data.get('attempt')} attempts: {data.get('error')}"
     if kind == "call.retried":
         return f"{call} made due again by an operator"
+    if kind == "call.refused":
+        status = f" {data['status']}" if data.get("status") else ""
+        return f"{call}{where} refused{status}: {data.get('error')}; {data.get('next')}"
     if kind == "ticket.found_closed":
         return f"{where.strip()} is closed"
+    if kind == "ticket.found_gone":
+        return f"{where.strip()} is gone from the help desk"
     return orjson.dumps(dict(data)).decode()

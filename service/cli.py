@@ -207,9 +207,8 @@ def audit_command(args: argparse.Namespace) -> int:
     try:
         rows = []
         while True:
-            entries, cursor = log.query(query)
-            for entry in entries:
-                event = audit.render(entry)
+            events, cursor = audit.page(log, query)
+            for event in events:
                 if args.json:
                     sys.stdout.write(orjson.dumps(event).decode() + "\n")
                 else:
@@ -268,10 +267,13 @@ def _print_table(events: list[dict]) -> None:
     if not events:
         print("no events")
         return
-    header = ("POSITION", "RECORDED AT", "SOURCE", "TYPE", "SUMMARY")
+    # CAUSE is the position of the entry that caused this one: the chain from a delivery
+    # to the decisions it led to and the calls they made.
+    header = ("POSITION", "CAUSE", "RECORDED AT", "SOURCE", "TYPE", "SUMMARY")
     rows = [
         (
             str(e["position"]),
+            str(e["caused_by"]["position"] or "?") if e["caused_by"] else "",
             e["recorded_at"][:19].replace("T", " "),
             e["source"],
             e["type"],
@@ -279,12 +281,12 @@ def _print_table(events: list[dict]) -> None:
         )
         for e in events
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
     for row in [header, *rows]:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
             + "  "
-            + row[4]
+            + row[5]
         )
 
 

@@ -436,10 +436,10 @@ class Api:
             query = audit.query_from(request.query_params)
         except audit.BadQuery as bad:
             raise ApiError(400, "invalid_query", bad.detail, bad.field) from None
-        entries, cursor = await run_in_threadpool(self.container.log.query, query)
+        events, cursor = await run_in_threadpool(audit.page, self.container.log, query)
         return JSONResponse(
             {
-                "events": [audit.render(entry) for entry in entries],
+                "events": events,
                 "next": str(cursor) if cursor is not None else None,
             }
         )

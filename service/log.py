@@ -20,7 +20,7 @@ import logging
 import math
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -272,6 +272,18 @@ class EventLog:
         cursor = entries[-1].position if len(rows) > query.limit else None
         return entries, cursor
 
+    def positions(self, keys: Iterable[str]) -> dict[str, int]:
+        """The position of each entry of `keys` (`<source>:<delivery id>`) that is stored.
+
+        How an audit reader follows `caused_by` to the entry it names: one indexed look-up
+        for a page of entries.
+        """
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        with self._store_errors():
+            return self._sql.positions(wanted)
+
 
 def _audit_row(entry: NewEntry, position: int) -> tuple[Any, ...]:
     return (
@@ -379,6 +391,19 @@ class _SQLite:
     def max_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             return self.max_position_with(c)
+
+    def positions(self, keys: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                c.execute(
+                    f"SELECT rowid, originator_id FROM {self.table} "
+                    f"WHERE originator_version = 1 AND originator_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update((row["originator_id"], row["rowid"]) for row in c.fetchall())
+        return found
 
     def max_position_with(self, c: Any) -> int:
         c.execute(f"SELECT MAX(rowid) FROM {self.table}")
@@ -488,6 +513,15 @@ class _Postgres:
     def max_position_with(self, curs: Any) -> int:
         curs.execute(f"SELECT MAX(notification_id) AS m FROM {self.table}")
         return curs.fetchone()["m"] or 0
+
+    def positions(self, keys: list[str]) -> dict[str, int]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT notification_id, originator_id FROM {self.table} "
+                "WHERE originator_id = ANY(%s) AND originator_version = 1",
+                (keys,),
+            ).fetchall()
+        return {row["originator_id"]: row["notification_id"] for row in rows}
 
     def audit(self, query: AuditQuery, limit: int) -> list[tuple[int, bytes]]:
         where, params = _audit_where(query, "%s")

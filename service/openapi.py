@@ -410,7 +410,15 @@ SPEC: dict[str, Any] = {
                         "properties": {"system": {"type": "string"}, "id": {"type": "string"}},
                     },
                     "data": {},
-                    "caused_by": {"type": ["string", "null"]},
+                    "caused_by": {
+                        "description": "The entry of this log that caused this one; null for deliveries from outside.",
+                        "type": ["object", "null"],
+                        "properties": {
+                            "position": {"type": ["integer", "null"]},
+                            "id": {"type": "string"},
+                        },
+                        "required": ["position", "id"],
+                    },
                 },
             },
         },

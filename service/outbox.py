@@ -5,6 +5,11 @@ entry caused by the entry that queued the call: `call.sent` (or `ticket.created`
 create), `call.failed` with the next attempt's time, `call.parked`. Retries wait an
 exponential backoff with full jitter, or exactly what Retry-After says on 429 and 503.
 
+A help desk's refusal is decided by `projections.refusals.decide_refusal`: a ticket closed
+or deleted behind ticketsync's back is recorded (`call.refused`, then `ticket.found_closed`
+or `ticket.found_gone`, caused by it), and the projection carries what the call held to
+the conversation's next ticket; only a refusal that a person must look at parks the call.
+
 Nothing creates a ticket twice: creates carry an idempotency key derived from the
 conversation and the ticket's number, and once an attempt's outcome is unknown (a timeout
 after sending), the help desk is asked for the ticket by external id before sending again.
@@ -23,10 +28,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from adapters.ports import CallFailed, HelpDesk, OutcomeUnknown, Permanent, Retryable, TicketClosed
+from adapters.ports import CallFailed, HelpDesk, OutcomeUnknown, Permanent, Retryable
 from events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
 from events.log import NewEntry
 from events.tickets import TicketRef
+from projections.refusals import NEXT, Recovery, decide_refusal
 from service import codec
 from service.batching import Batched
 from service.store import Call, Store
@@ -96,8 +102,10 @@ class Dispatcher:
         concurrency: int = 8,
         lease: float = 60.0,
         chat_replies: ChatReplies | None = None,
+        closed_reopens: bool = False,
     ):
         self.store = store
+        self.closed_reopens = closed_reopens
         self.help_desk = help_desk
         self.chat_replies = chat_replies
         self.backoff = backoff
@@ -204,12 +212,14 @@ class Dispatcher:
         attempt = call.attempts + 1
         try:
             outcome = self._send(call, command)
-        except TicketClosed as error:
-            self._closed(call, command, attempt, error)
-        except Permanent as error:
-            self._park(call, attempt, error)
-        except Retryable as error:
-            self._retry(call, attempt, error, uncertain=isinstance(error, OutcomeUnknown))
+        except CallFailed as error:
+            recovery = decide_refusal(error.refusal, command, closed_reopens=self.closed_reopens)
+            if recovery == "retry":
+                self._retry(call, attempt, error, uncertain=isinstance(error, OutcomeUnknown))
+            elif recovery == "park":
+                self._park(call, attempt, error)
+            else:
+                self._recover(call, command, attempt, error, recovery)
         except Exception as error:  # the loop's edge: record the attempt, carry on
             logger.exception("outbox.unexpected_error", extra={"call_id": call.call_id})
             self._retry(
@@ -255,13 +265,18 @@ class Dispatcher:
 
     def _created_before(self, command: CreateTicket) -> TicketRef | None:
         """The ticket an earlier attempt may have created: one with our external id we did not know."""
-        known = {command.ticket.follow_up_of} if command.ticket.follow_up_of else set()
+        known = set(command.known_tickets)
+        if command.ticket.follow_up_of:
+            known.add(command.ticket.follow_up_of)
         candidates = [
             t for t in self.help_desk.find_tickets(command.ticket.external_id) if t.id not in known
         ]
         if command.number > 1:
             # Earlier tickets of this conversation share its external id; ours is the newest.
-            return candidates[-1] if candidates and command.ticket.follow_up_of else None
+            # A create decided before earlier tickets were named on it cannot tell them apart
+            # unless it follows one up.
+            named = bool(command.known_tickets or command.ticket.follow_up_of)
+            return candidates[-1] if candidates and named else None
         return candidates[0] if candidates else None
 
     def _entry(
@@ -272,6 +287,7 @@ class Dispatcher:
         *,
         ticket: str | None = None,
         suffix: str = "",
+        caused_by: str | None = None,
     ) -> NewEntry:
         """A log entry about `call`; `suffix` tells apart entries of one kind (one per attempt)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
@@ -283,7 +299,7 @@ class Dispatcher:
             recorded_at=now,
             conversation_id=call.conversation_id,
             ticket=ticket,
-            caused_by=call.queued_key,
+            caused_by=caused_by or call.queued_key,
             data=codec.dumps({"call_id": call.call_id, "kind": call.kind, **data}),
         )
 
@@ -390,7 +406,6 @@ class Dispatcher:
         error: CallFailed,
         *,
         uncertain: bool = False,
-        also: tuple[NewEntry, ...] = (),
     ) -> None:
         now = self.clock()
         entry = self._entry(
@@ -409,26 +424,63 @@ class Dispatcher:
                 uncertain=call.uncertain or uncertain,
             ),
             entry,
-            *also,
         )
         logger.warning(
             "outbox.parked",
             extra={"call_id": call.call_id, "attempt": attempt, "status": error.status},
         )
 
-    def _closed(self, call: Call, command: object, attempt: int, error: TicketClosed) -> None:
-        """The ticket was closed behind our back: park the call and tell the projection."""
-        ticket_id = getattr(command, "ticket_id", None)
-        if ticket_id is None:
-            self._park(call, attempt, error)
-            return
+    def _recover(
+        self, call: Call, command: object, attempt: int, error: CallFailed, recovery: Recovery
+    ) -> None:
+        """The ticket was closed or deleted behind our back: end the call, tell the projection.
+
+        The call ends `done` with the help desk's words as its last error; the projection
+        reads the fact (caused by the refusal) and carries what the call held on to the
+        conversation's next ticket. One transaction, so a crash repeats the whole attempt
+        or none of it.
+        """
+        ticket_id = command.ticket_id  # type: ignore[attr-defined]
+        ticket = self._ticket_key(ticket_id)
+        refused = self._entry(
+            call,
+            "call.refused",
+            {
+                "attempt": attempt,
+                "error": error.detail,
+                "status": error.status,
+                "recovery": recovery,
+                "next": NEXT[recovery],
+            },
+            ticket=ticket,
+            suffix=f".{attempt}",
+        )
         found = self._entry(
             call,
-            "ticket.found_closed",
-            {"conversation_id": call.conversation_id, "ticket_id": ticket_id},
-            ticket=self._ticket_key(ticket_id),
+            "ticket.found_gone" if recovery == "replace" else "ticket.found_closed",
+            {
+                "conversation_id": call.conversation_id,
+                "ticket_id": ticket_id,
+                "item": getattr(command, "item", None),
+            },
+            ticket=ticket,
+            caused_by=refused.key,
         )
-        self._park(call, attempt, error, also=(found,))
+        now = self.clock()
+        self._record(
+            replace(call, state="done", attempts=attempt, updated_at=now, last_error=error.detail),
+            refused,
+            found,
+        )
+        logger.info(
+            "outbox.recovered",
+            extra={
+                "call_id": call.call_id,
+                "attempt": attempt,
+                "status": error.status,
+                "recovery": recovery,
+            },
+        )
 
     def retry(self, call_id: str) -> Call | None:
         """Make a parked (or waiting) call due now, with a fresh count of attempts."""

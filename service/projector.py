@@ -19,7 +19,7 @@ from adapters import chat, zendesk_webhooks
 from events.commands import COMMAND_KINDS, Command, CreateTicket
 from events.errors import RejectedDelivery
 from events.log import LogEntry, NewEntry
-from events.outcomes import TicketCreated, TicketFoundClosed
+from events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
@@ -50,6 +50,12 @@ LOCAL_EVENTS: dict[str, type] = {
 
 TICKET_SIDE = tuple(LOCAL_EVENTS.values())
 
+# What the dispatcher records when a help desk refuses a call for its ticket's sake.
+REFUSED: dict[str, type[TicketFoundClosed | TicketFoundGone]] = {
+    "ticket.found_closed": TicketFoundClosed,
+    "ticket.found_gone": TicketFoundGone,
+}
+
 
 def decode(entry: LogEntry) -> Event | None:
     """The typed event of a log entry, or None for entries this projection does not read."""
@@ -78,11 +84,12 @@ def decode(entry: LogEntry) -> Event | None:
                 ticket=codec.load(TicketRef, data["ticket"]),
                 occurred_at=entry.occurred_at,
             )
-        if entry.type == "ticket.found_closed":
-            return TicketFoundClosed(
+        if entry.type in REFUSED:
+            return REFUSED[entry.type](
                 conversation_id=data["conversation_id"],
                 call_id=data["call_id"],
                 ticket_id=data["ticket_id"],
+                item=data.get("item"),
                 occurred_at=entry.occurred_at,
             )
     return None

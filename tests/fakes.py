@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +32,7 @@ class FakeHelpDesk:
         self.calls: list[tuple[str, Any]] = []
         self.failures: dict[str, list[CallFailed]] = {}
         self.apply_then_fail: dict[str, list[CallFailed]] = {}
+        self._ids = itertools.count(1)  # ids are never reused, even after a ticket is deleted
 
     def fail(
         self, method: str, error: CallFailed, times: int = 1, *, after_applying: bool = False
@@ -55,9 +57,7 @@ class FakeHelpDesk:
         if idempotency_key in self.keys:
             created = self.tickets[self.keys[idempotency_key]]
         else:
-            created = FakeTicket(
-                id=str(len(self.tickets) + 1), ticket=ticket, tags=list(ticket.tags)
-            )
+            created = FakeTicket(id=str(next(self._ids)), ticket=ticket, tags=list(ticket.tags))
             self.tickets[created.id] = created
             self.keys[idempotency_key] = created.id
         self._maybe_fail("create_ticket", self.apply_then_fail)

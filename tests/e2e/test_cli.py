@@ -120,12 +120,29 @@ def test_audit_command_prints_a_table_and_json_lines(database_url: str, tmp_path
     table = run_cli(["audit", "--conversation", conv], tmp_path, env)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.strip().splitlines()
-    assert lines[0].split() == ["POSITION", "RECORDED", "AT", "SOURCE", "TYPE", "SUMMARY"]
+    assert lines[0].split() == [
+        "POSITION",
+        "CAUSE",
+        "RECORDED",
+        "AT",
+        "SOURCE",
+        "TYPE",
+        "SUMMARY",
+    ]
     assert "ann@example.com: Refund" in lines[1]
     assert "user: I was charged twice" in lines[2]
     assert "reason: wants a human" in lines[3]
-    # What ticketsync decided follows what caused it.
+    # What ticketsync decided follows what caused it, and names it.
     assert "ticket.requested" in lines[4]
+    assert lines[4].split()[1] == lines[3].split()[0]
+    whole = run_cli(["audit", "--conversation", conv, "--json"], tmp_path, env)
+    story = [orjson.loads(line) for line in whole.stdout.splitlines()]
+    # Every cause is an entry of the same trail: a reader can follow each chain.
+    shown = {(e["position"], e["id"]) for e in story}
+    causes = [e["caused_by"] for e in story if e["caused_by"] is not None]
+    assert len(causes) >= 3
+    assert all((c["position"], c["id"]) in shown for c in causes)
+    assert all(e["caused_by"] is None for e in story if e["source"] == "chat")
     as_json = run_cli(
         ["audit", "--conversation", conv, "--json", "--type", "message.created"], tmp_path, env
     )

@@ -109,7 +109,11 @@ def test_parked_call_is_retried_by_the_operator(tmp_path: Path) -> None:
             trail = admin.get(
                 "/audit", params={"conversation_id": cid, "type": "call.parked"}
             ).json()["events"]
-            assert trail[0]["caused_by"].startswith("ticketsync:")
+            # The parked call names the entry that queued it, in the same log.
+            [queued] = admin.get(
+                "/audit", params={"conversation_id": cid, "type": "ticket.requested"}
+            ).json()["events"]
+            assert trail[0]["caused_by"] == {"position": queued["position"], "id": queued["id"]}
             # What an operator alerts on: a parked call, and nothing else left to do.
             metrics = wait_until(
                 lambda: (
