@@ -263,6 +263,117 @@ def test_customer_follow_up_after_closed_opens_a_follow_up_ticket(
     assert len(tickets_for(emulator, cid)) == 2
 
 
+def follow_up_of(server: Server, cid: str, first: str, timeout: float = 15) -> dict:
+    """The conversation once it has moved off ticket `first` and nothing is pending."""
+    with server.admin() as admin:
+        return wait_until(
+            lambda: (
+                (v := admin.get(f"/conversations/{cid}").json())["ticket"]
+                and v["ticket"]["id"] != first
+                and v["pending_calls"] == 0
+                and v
+            ),
+            timeout=timeout,
+        )
+
+
+def public_comments(emulator: ZendeskEmulator, ticket_id: int) -> list[tuple[str, int]]:
+    return [(c["body"], c["author_id"]) for c in emulator.comments(ticket_id) if c["public"]]
+
+
+def test_a_message_on_a_ticket_closed_without_notice_opens_one_follow_up(
+    server: Server, zendesk: tuple[ZendeskEmulator, str]
+) -> None:
+    """Zendesk's automation closes solved tickets and tells no one; the customer then writes."""
+    emulator, _ = zendesk
+    cid = f"conv_{uuid.uuid4().hex[:8]}"
+    escalate(server, cid)
+    send(server, payload("conversation.resolved", cid, resolution="resolved"))
+    first = settled(server, cid)["ticket"]["id"]
+    assert int(first) in emulator.close_solved_tickets()
+
+    send(server, message(cid, content="The refund never arrived."))
+    view = follow_up_of(server, cid, first)
+
+    assert len(tickets_for(emulator, cid)) == 2
+    follow_up = emulator.ticket(int(view["ticket"]["id"]))
+    assert follow_up["via"]["source"]["from"]["ticket_id"] == int(first)
+    assert public_comments(emulator, follow_up["id"]) == [
+        ("The refund never arrived.", follow_up["requester_id"])
+    ]
+    summary = emulator.comments(follow_up["id"])[0]["body"]
+    assert summary.startswith(f"FOLLOW-UP OF TICKET: {first}\n\nCUSTOMER ISSUE:\n")
+    assert [(t["id"], t["status"]) for t in view["previous_tickets"]] == [(first, "closed")]
+    with server.admin() as admin:
+        parked = admin.get("/outbox", params={"state": "parked"}).json()["calls"]
+        events = admin.get("/audit", params={"conversation_id": cid, "limit": 1000}).json()
+    assert not [c for c in parked if c["conversation_id"] == cid]
+    shown = {(e["position"], e["id"]) for e in events["events"]}
+    causes = [e["caused_by"] for e in events["events"] if e["caused_by"]]
+    assert all((c["position"], c["id"]) in shown for c in causes)
+    refused = [e for e in events["events"] if e["type"] == "call.refused"]
+    assert refused
+    assert all("closed prevents ticket update" in e["data"]["error"] for e in refused)
+
+
+def test_a_deleted_ticket_is_replaced_by_a_new_one(
+    server: Server, zendesk: tuple[ZendeskEmulator, str]
+) -> None:
+    emulator, _ = zendesk
+    cid = f"conv_{uuid.uuid4().hex[:8]}"
+    escalate(server, cid)
+    first = settled(server, cid)["ticket"]["id"]
+    emulator.delete_ticket(int(first))
+
+    send(server, message(cid, content="Did anyone see my refund request?"))
+    view = follow_up_of(server, cid, first)
+
+    [replacement] = tickets_for(emulator, cid)
+    assert str(replacement["id"]) == view["ticket"]["id"]
+    assert replacement["via"]["source"]["rel"] is None  # not a follow-up: nothing to follow
+    assert public_comments(emulator, replacement["id"]) == [
+        ("Did anyone see my refund request?", replacement["requester_id"])
+    ]
+    assert [(t["id"], t["status"]) for t in view["previous_tickets"]] == [(first, "deleted")]
+
+
+def test_a_crash_between_the_refusal_and_the_follow_up_makes_one_follow_up(
+    zendesk: tuple[ZendeskEmulator, str], database: tuple[str, Path]
+) -> None:
+    emulator, base_url = zendesk
+    url, folder = database
+    url = (
+        url.replace("?schema=e2e_", "?schema=refused_")
+        if "?schema=" in url
+        else url.replace("ticketsync.db", "refused.db")
+    )
+    cid = f"conv_{uuid.uuid4().hex[:8]}"
+    with running(url, folder, env=zendesk_env(base_url)) as before:
+        escalate(before, cid)
+        send(before, payload("conversation.resolved", cid, resolution="resolved"))
+        first = settled(before, cid)["ticket"]["id"]
+    emulator.close_solved_tickets()
+    # The follow-up's create is made, then its answer held back: kill -9 in between.
+    emulator.delay(30, method="POST", path="/api/v2/tickets(\\.json)?")
+    crashing = Server(url, folder, env=zendesk_env(base_url)).start()
+    try:
+        send(crashing, message(cid, content="Still no refund."))
+        wait_until(lambda: len(tickets_for(emulator, cid)) == 2)
+    finally:
+        crashing.kill()
+    emulator.clear_faults()
+    with running(url, folder, env=zendesk_env(base_url)) as after:
+        view = follow_up_of(after, cid, first, timeout=20)
+        with after.admin() as admin:
+            parked = admin.get("/outbox", params={"state": "parked"}).json()["calls"]
+    assert len(tickets_for(emulator, cid)) == 2
+    follow_up = int(view["ticket"]["id"])
+    assert public_comments(emulator, follow_up) == [
+        ("Still no refund.", emulator.ticket(follow_up)["requester_id"])
+    ]
+    assert not [c for c in parked if c["conversation_id"] == cid]
+
+
 def test_crash_between_decision_and_dispatch_sends_once(
     zendesk: tuple[ZendeskEmulator, str], database: tuple[str, Path]
 ) -> None:

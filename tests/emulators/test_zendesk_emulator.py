@@ -347,6 +347,39 @@ def test_closed_ticket_refuses_any_update(client: httpx.Client, emulator: Zendes
     assert len(emulator.comments(ticket["id"])) == 1
 
 
+def test_the_close_automation_closes_solved_tickets_only(
+    client: httpx.Client, emulator: ZendeskEmulator
+) -> None:
+    solved, still_open = create(client), create(client)
+    update(client, solved["id"], status="solved")
+
+    assert emulator.close_solved_tickets() == [solved["id"]]
+
+    assert emulator.ticket(solved["id"])["status"] == "closed"
+    assert emulator.ticket(still_open["id"])["status"] == "new"
+    # From then on the ticket refuses updates exactly as a ticket an agent closed.
+    response = update(client, solved["id"], comment={"body": "Me again", "public": True})
+    assert response.status_code == 422
+    assert response.json() == CLOSED_BODY
+
+
+def test_a_deleted_ticket_answers_404(client: httpx.Client, emulator: ZendeskEmulator) -> None:
+    ticket = create(client, external_id="conv_gone")
+    kept = create(client, external_id="conv_gone")
+
+    emulator.delete_ticket(ticket["id"])
+
+    for response in (
+        client.get(f"/api/v2/tickets/{ticket['id']}"),
+        update(client, ticket["id"], comment={"body": "Hello?", "public": True}),
+        client.get(f"/api/v2/tickets/{ticket['id']}/comments"),
+    ):
+        assert response.status_code == 404
+        assert response.json() == {"error": "RecordNotFound", "description": "Not found"}
+    listed = client.get("/api/v2/tickets", params={"external_id": "conv_gone"}).json()
+    assert [t["id"] for t in listed["tickets"]] == [kept["id"]]
+
+
 def test_solved_ticket_reopens_with_status_open(client: httpx.Client) -> None:
     ticket = create(client)
     update(client, ticket["id"], status="solved")

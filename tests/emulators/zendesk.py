@@ -390,6 +390,27 @@ class ZendeskEmulator:
             ticket = self._tickets[ticket_id]
             return self._apply_update(ticket, data, actor_id=author_id or self.agent_id)
 
+    def close_solved_tickets(self) -> list[int]:
+        """Close every solved ticket, as Zendesk's default automation does some days after a
+        ticket is solved (ref §3: closed tickets take no more updates). Like the real
+        automation, it sends no webhook unless one is set up. Returns the ids it closed."""
+        with self._lock:
+            now = self._clock()
+            closed = []
+            for ticket in self._tickets.values():
+                if ticket.status == "solved":
+                    ticket.status = "closed"
+                    ticket.updated_at = now
+                    closed.append(ticket.id)
+            return closed
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        """Delete a ticket as an agent would: from now on the API answers 404 for it and no
+        list shows it (ref §5: RecordNotFound). Raises KeyError for an unknown ticket."""
+        with self._lock:
+            del self._tickets[ticket_id]
+            self._comments.pop(ticket_id, None)
+
     def act_as_requester(self, ticket_id: int, comment: str) -> dict[str, Any]:
         """Add a public comment from the ticket's requester (an email reply, say); return the audit."""
         with self._lock:
@@ -1037,8 +1058,8 @@ class ZendeskEmulator:
 
     def _render_ticket(self, ticket: _Ticket) -> dict[str, Any]:
         source: dict[str, Any] = {"from": {}, "to": {}, "rel": None}
-        if ticket.followup_source_id is not None:
-            parent = self._tickets[ticket.followup_source_id]
+        parent = self._tickets.get(ticket.followup_source_id or 0)
+        if parent is not None:
             # Zendesk records a follow-up's parent in via.source, not in a ticket field. (P)
             source = {
                 "from": {"ticket_id": parent.id, "subject": parent.subject},
