@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -293,6 +295,11 @@ def parser() -> argparse.ArgumentParser:
         prog="ticketsync",
         description="Keeps AI support conversations and help-desk tickets in sync.",
     )
+    top.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {importlib.metadata.version('ticketsync')}",
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("serve", help="run the HTTP service and its workers")
@@ -357,7 +364,22 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# The status a shell reports for a command killed by SIGPIPE (128 + 13), as `yes | head` does.
+CLOSED_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly. Python flushes stdout again at exit,
+        # so point it at /dev/null, or that flush fails too, and loudly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return CLOSED_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import subprocess
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
+from events.log import NewEntry
+from service.config import parse_database_url
+from service.log import EventLog
 from tests.support import (
     Server,
     message,
@@ -18,6 +24,7 @@ from tests.support import (
     running,
     server_env,
     signed,
+    ticketsync_command,
     wait_until,
 )
 
@@ -193,3 +200,51 @@ def test_database_outage_answers_503_and_recovers(postgres_server_url: str, tmp_
         with server.admin() as admin:
             trail = admin.get("/audit", params={"conversation_id": "conv_outage"}).json()["events"]
         assert [e["data"]["content"] for e in trail] == ["hello", "sent while down"]
+
+
+def test_version_prints_the_installed_version(tmp_path: Path) -> None:
+    result = run_cli(["--version"], tmp_path, server_env(f"sqlite:///{tmp_path / 't.db'}"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"ticketsync {importlib.metadata.version('ticketsync')}"
+
+
+@pytest.mark.parametrize("output", [["--json"], []], ids=["json-lines", "table"])
+def test_a_reader_that_leaves_early_ends_the_command_quietly(
+    tmp_path: Path, output: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    log = EventLog(parse_database_url(url))
+    at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    try:
+        # Far more than a pipe's buffer holds, so the command is still writing when `head` leaves.
+        log.append(
+            [
+                NewEntry(
+                    source="chat",
+                    delivery_id=f"evt_{n}",
+                    type="message.created",
+                    occurred_at=at,
+                    recorded_at=at,
+                    conversation_id="conv_long",
+                    raw=orjson.dumps(message("conv_long", content="x" * 200)).decode(),
+                )
+                for n in range(2000)
+            ]
+        )
+    finally:
+        log.close()
+    process = subprocess.Popen(
+        [*ticketsync_command(), "audit", "--conversation", "conv_long", *output],
+        cwd=tmp_path,
+        env=server_env(url),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdout.readline()  # `| head -1`
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=30) == 141
+    assert errors == ""
