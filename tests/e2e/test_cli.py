@@ -56,6 +56,19 @@ def test_serve_refuses_zendesk_without_its_webhook_secret(tmp_path: Path) -> Non
     assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in result.stderr
 
 
+def test_dev_refuses_jira_before_generating_anything(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_TICKETING="jira")
+    del env["TICKETSYNC_CHAT_WEBHOOK_SECRET"], env["TICKETSYNC_ADMIN_TOKEN"]
+    result = run_cli(["serve", "--dev", "--port", "1"], tmp_path, env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "ticketsync: TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk"
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / ".env").exists()
+    assert not (tmp_path / "t.db").exists()
+
+
 def test_serve_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_OUTBOX_MAX_ATTEMPTS="many")
     result = run_cli(["serve", "--port", "1"], tmp_path, env)

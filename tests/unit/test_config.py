@@ -133,6 +133,14 @@ def test_bad_values_name_the_variable(environ: dict[str, str], variable: str) ->
         config.load(environ)
 
 
+def test_a_help_desk_not_available_yet_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.load({"TICKETSYNC_TICKETING": "jira"})
+    assert str(refused.value) == (
+        "TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk"
+    )
+
+
 def test_missing_secrets_depend_on_the_help_desk() -> None:
     assert config.missing_secrets(config.load({})) == [
         "TICKETSYNC_CHAT_WEBHOOK_SECRET",
