@@ -35,6 +35,7 @@ def simulate(server: Server, folder: Path, scenario: str) -> str:
 
 EXPECTED = {
     "escalation": [
+        "chat -> conversation.started     'Charged twice this month'",
         "ticketsync created ticket local:",
         "group     Billing Team",
         "ESCALATION REASON: refund",
@@ -58,6 +59,8 @@ def test_scenario_narrates_what_happened(dev_server: tuple[Server, Path], scenar
     for line in EXPECTED[scenario]:
         assert line in output
     assert output.rstrip().endswith("Done.")
+    # The hint names the command as it is after `make run`, so it can be pasted as it is.
+    assert "see them all: .venv/bin/ticketsync audit --conversation sim_" in output
 
 
 def test_simulate_explains_an_unreachable_service(tmp_path: Path) -> None:
