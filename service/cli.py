@@ -324,8 +324,17 @@ def parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser("outbox", help="inspect and retry outgoing calls")
     actions = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list calls, oldest first")
-    listing.add_argument("--state", choices=("pending", "parked", "done"))
+    listing = actions.add_parser(
+        "list",
+        help="list calls, oldest first",
+        description="List outgoing calls, oldest first. Without --state, every state is "
+        "listed, done calls included.",
+    )
+    listing.add_argument(
+        "--state",
+        choices=("pending", "parked", "done"),
+        help="only the calls in this state (default: every state, done calls included)",
+    )
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     again = actions.add_parser("retry", help="make a parked call due again")
     which = again.add_mutually_exclusive_group(required=True)

@@ -261,3 +261,11 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(
     errors = process.stderr.read().decode()
     assert process.wait(timeout=30) == 141
     assert errors == ""
+
+
+def test_outbox_list_help_says_that_no_state_lists_every_call(tmp_path: Path) -> None:
+    result = run_cli(["outbox", "list", "--help"], tmp_path, server_env("sqlite:///unused.db"))
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Without --state, every state is listed, done calls included." in text
+    assert "default: every state, done calls included" in text
