@@ -16,6 +16,7 @@ from events.log import NewEntry
 from service.config import parse_database_url
 from service.log import EventLog
 from tests.support import (
+    CHAT_SECRET,
     Server,
     message,
     payload,
@@ -69,6 +70,31 @@ def test_dev_refuses_jira_before_generating_anything(tmp_path: Path) -> None:
     assert not (tmp_path / "t.db").exists()
 
 
+def test_serve_without_dev_refuses_the_dev_reply_inbox(tmp_path: Path) -> None:
+    env = server_env(
+        f"sqlite:///{tmp_path / 't.db'}",
+        TICKETSYNC_CHAT_REPLY_URL="http://127.0.0.1:8000/dev/chat-replies",
+        TICKETSYNC_CHAT_REPLY_SECRET=CHAT_SECRET,
+    )
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TICKETSYNC_CHAT_REPLY_URL" in lines[0]
+    assert "--dev" in lines[0]
+
+
+def test_dev_saves_in_env_without_disturbing_its_other_lines(tmp_path: Path) -> None:
+    from service.cli import _save_in_env
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("# mine\n\nexport TICKETSYNC_CHAT_REPLY_URL=old\nOTHER=1", encoding="utf-8")
+    _save_in_env({"TICKETSYNC_CHAT_REPLY_URL": "new", "TICKETSYNC_ADMIN_TOKEN": "t"}, env_file)
+    assert env_file.read_text(encoding="utf-8") == (
+        "# mine\n\nTICKETSYNC_CHAT_REPLY_URL=new\nOTHER=1\nTICKETSYNC_ADMIN_TOKEN=t\n"
+    )
+
+
 def test_serve_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_OUTBOX_MAX_ATTEMPTS="many")
     result = run_cli(["serve", "--port", "1"], tmp_path, env)
@@ -101,13 +127,16 @@ def test_dev_generates_prints_and_keeps_the_secrets(tmp_path: Path) -> None:
         )
     finally:
         server.stop()
-    # The next start finds them in .env and generates nothing new.
+    # The next start finds them in .env and generates nothing new; the stand-in reply inbox
+    # keeps its secret and follows the service to its new port.
     again = Server("unused", tmp_path, args=("--dev",))
     again.env = env
     again.start()
     try:
         assert "generated" not in again.logs().split(f"127.0.0.1:{server.port}")[-1]
-        assert dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().split()) == saved
+        now = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().split())
+        assert now == {**saved, "TICKETSYNC_CHAT_REPLY_URL": f"{again.url}/dev/chat-replies"}
+        assert saved["TICKETSYNC_CHAT_REPLY_URL"] == f"{server.url}/dev/chat-replies"
     finally:
         again.stop()
 
