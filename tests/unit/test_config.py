@@ -173,6 +173,8 @@ def test_dotenv_is_read_under_the_environment(
         encoding="utf-8",
     )
     monkeypatch.setenv("TICKETSYNC_TICKET_POLICY", "default")
+    # A shell that loaded a .env (as the README shows) must not decide this test.
+    monkeypatch.delenv("TICKETSYNC_ADMIN_TOKEN", raising=False)
     merged = config.environment(tmp_path)
     assert merged["TICKETSYNC_ADMIN_TOKEN"] == "from-file"
     assert merged["TICKETSYNC_TICKET_POLICY"] == "default"
