@@ -101,7 +101,11 @@ def render(entry: LogEntry, causes: Mapping[str, int] | None = None) -> dict[str
     of the entries that `caused_by` keys name (see `page`)."""
     if entry.raw is not None:
         payload = orjson.loads(entry.raw)
-        data = payload.get("data") if isinstance(payload, dict) else None
+        # A chat delivery's facts are its `data`; a help desk's payload has no such envelope.
+        if entry.source != "chat":
+            data = payload
+        else:
+            data = payload.get("data") if isinstance(payload, dict) else None
     else:
         data = orjson.loads(entry.data) if entry.data else None
     ticket = None
@@ -147,10 +151,92 @@ def summarize(event: Mapping[str, Any]) -> str:
         return _clip(f"reason: {data.get('reason')}")
     if kind == "conversation.resolved":
         return _clip(f"resolution: {data.get('resolution')}")
+    desk = _desk(kind, data)
+    if desk is not None:
+        return _clip(desk)
     if event["source"] == "ticketsync":
         return _clip(_own(kind, data, event.get("ticket")))
     shown = {key: value for key, value in data.items() if key != "conversation_id"}
     return _clip(orjson.dumps(shown).decode())
+
+
+def _commented(author: object, public: object, body: object, *, agent: object = True) -> str:
+    who = author or ("an agent" if agent else "the requester")
+    if public in (True, "true"):
+        return f"{who} commented publicly: {body}"
+    return f"{who} added an internal note: {body}"
+
+
+def _status(previous: object, current: object) -> str:
+    return f"status {previous} → {current}" if previous else f"status set to {current}"
+
+
+def _priority(previous: object, current: object) -> str:
+    if not current:
+        return "priority cleared"
+    return f"priority {previous} → {current}" if previous else f"priority set to {current}"
+
+
+def _lower(value: object) -> object:
+    # Zendesk spells its enums in capitals (`OPEN`, `HIGH`); the trail uses ticketsync's words.
+    return value.lower() if isinstance(value, str) else value
+
+
+def _desk(kind: str, data: Mapping[str, Any]) -> str | None:
+    """What happened on a help desk, in words: the built-in desk's events (the typed event's
+    fields), Zendesk's event subscriptions and trigger bodies; None for anything else."""
+    if kind == "ticket.comment_added":
+        return _commented(
+            data.get("author_name"),
+            data.get("public"),
+            data.get("body"),
+            agent=data.get("author_is_agent"),
+        )
+    if kind == "ticket.status_changed":
+        return _status(data.get("previous"), data.get("status"))
+    if kind == "ticket.priority_changed":
+        return _priority(None, data.get("priority"))
+    if kind == "ticket.group_changed":
+        group = data.get("group") or data.get("group_id")
+        return f"group set to {group}" if group else "group cleared"
+    if kind == "ticket.assignee_changed":
+        assignee = data.get("assignee") or data.get("assignee_id")
+        return f"assigned to {assignee}" if assignee else "unassigned"
+    if kind.startswith("zen:event-type:ticket."):
+        change = data.get("event") if isinstance(data.get("event"), dict) else {}
+        previous, current = _lower(change.get("previous")), _lower(change.get("current"))
+        what = kind.removeprefix("zen:event-type:ticket.")
+        if what == "comment_added" and isinstance(change.get("comment"), dict):
+            comment = change["comment"]
+            author = comment.get("author") if isinstance(comment.get("author"), dict) else {}
+            return _commented(
+                author.get("name"),
+                comment.get("is_public"),
+                comment.get("body"),
+                agent=author.get("is_staff"),
+            )
+        if what == "status_changed":
+            return _status(previous, current)
+        if what == "priority_changed":
+            return _priority(previous, current)
+        # These two carry ids only: Zendesk's group and agent ids.
+        if what == "group_assignment_changed":
+            return f"group set to group #{current}" if current else "group cleared"
+        if what == "agent_assignment_changed":
+            return f"assigned to agent #{current}" if current else "unassigned"
+        return None
+    if kind == "trigger.comment_added" and isinstance(data.get("comment"), dict):
+        comment = data["comment"]
+        role = str(comment.get("author_role") or "agent").lower()
+        return _commented(
+            comment.get("author_name"),
+            comment.get("public"),
+            comment.get("body"),
+            agent=role != "end-user",
+        )
+    if kind == "trigger.status_changed":
+        return _status(None, _lower(data.get("status")))
+    return None
 
 
 def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -> str:
@@ -166,7 +252,7 @@ def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -
             for key, value in data.items()
             if key not in ("call_id", "kind", "ticket_id")
         )
-        return f"{call}{where}: {details}"
+        return f"{call}{where}: {details}" if details else f"{call}{where}"
     if kind == "ticket.created":
         created = data.get("ticket") or {}
         return (

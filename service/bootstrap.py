@@ -11,7 +11,7 @@ from adapters.ports import HelpDesk
 from events.errors import ConfigError
 from projections.conversation import Policy
 from projections.routing import BUILT_IN, load_routing
-from service.config import Settings
+from service.config import NOT_YET, Settings
 from service.dev_inbox import DevInbox
 from service.ingest import Ingestor
 from service.log import EventLog
@@ -135,7 +135,7 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
             summary_field_id=settings.zendesk_summary_field_id,
             timeout=settings.http_timeout,
         )
-    raise ConfigError("TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk")
+    raise ConfigError(NOT_YET[settings.ticketing])
 
 
 def build(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,12 +20,27 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _save_generated(generated: dict[str, str], path: Path) -> None:
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    lines = [] if not existing or existing.endswith("\n") else [""]
-    lines += [f"{name}={value}" for name, value in generated.items()]
-    with path.open("a", encoding="utf-8") as file:
-        file.write("\n".join(lines) + "\n")
+def _save_in_env(values: dict[str, str], path: Path) -> None:
+    """Set `values` in the .env file at `path`: a variable's line is replaced where it is,
+    the others are added at the end; comments and other lines stay as they are."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    left = dict(values)
+    for number, line in enumerate(lines):
+        # The name as config.read_dotenv reads it.
+        name = line.strip().removeprefix("export ").partition("=")[0].strip()
+        if name in left:
+            lines[number] = f"{name}={left.pop(name)}"
+    lines += [f"{name}={value}" for name, value in left.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _dev_inbox_url(url: str | None) -> bool:
+    """Whether a reply URL is the stand-in inbox that `serve --dev` hosts (and saves in .env)."""
+    from urllib.parse import urlsplit
+
+    from service.dev_inbox import ROUTE
+
+    return url is not None and urlsplit(url).path == ROUTE
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -32,6 +49,11 @@ def serve(args: argparse.Namespace) -> int:
     from service import bootstrap, http, logs
 
     settings = config.load()
+    if not args.dev and _dev_inbox_url(settings.chat_reply_url):
+        return _fail(
+            "TICKETSYNC_CHAT_REPLY_URL is the stand-in inbox that only --dev hosts "
+            "(use --dev, or set your chat platform's reply URL)"
+        )
     missing = config.missing_secrets(settings)
     if missing and not args.dev:
         names = " and ".join(missing)
@@ -41,29 +63,37 @@ def serve(args: argparse.Namespace) -> int:
         )
     if missing:
         settings, generated = config.with_generated_secrets(settings)
-        env_file = Path.cwd() / ".env"
-        _save_generated(generated, env_file)
+        _save_in_env(generated, Path.cwd() / ".env")
         print("ticketsync: --dev generated what was missing (saved to .env, shown only now):")
         for name, value in generated.items():
             print(f"  {name}={value}")
     logs.configure(dev=args.dev, level=settings.log_level)
     inbox = None
-    if args.dev and not settings.chat_reply_url:
-        # No chat platform to reply to in development: replies go to our own stand-in.
+    if args.dev and (not settings.chat_reply_url or _dev_inbox_url(settings.chat_reply_url)):
+        # No chat platform to reply to in development: replies go to our own stand-in. What
+        # was chosen is saved in .env, so that every command run here (rebuild, verify, a
+        # worker) decides with the same settings as this service.
         from dataclasses import replace
 
         from adapters import chat
-        from service.dev_inbox import DevInbox
+        from service.dev_inbox import ROUTE, DevInbox
 
-        inbox = DevInbox(chat.generate_secret())
+        inbox = DevInbox(settings.chat_reply_secret or chat.generate_secret())
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+        chosen = {
+            "TICKETSYNC_CHAT_REPLY_URL": f"http://{host}:{args.port}{ROUTE}",
+            "TICKETSYNC_CHAT_REPLY_SECRET": inbox.secret,
+        }
+        if (settings.chat_reply_url, settings.chat_reply_secret) != tuple(chosen.values()):
+            _save_in_env(chosen, Path.cwd() / ".env")
         settings = replace(
             settings,
-            chat_reply_url=f"http://{host}:{args.port}/dev/chat-replies",
+            chat_reply_url=chosen["TICKETSYNC_CHAT_REPLY_URL"],
             chat_reply_secret=inbox.secret,
         )
         print(
-            f"ticketsync: --dev: agents' replies go to {settings.chat_reply_url} (list them with GET)"
+            f"ticketsync: --dev: agents' replies go to {settings.chat_reply_url} "
+            "(list them with GET; saved in .env)"
         )
     try:
         container = bootstrap.build(settings, run_workers=not args.no_workers, dev_inbox=inbox)
@@ -154,24 +184,40 @@ def rebuild_command(args: argparse.Namespace) -> int:
                 f"{verb} {', '.join(result.projections)}: {result.events_read:,} events in "
                 f"{summary['elapsed_seconds']:.2f} s ({summary['events_per_second']:,.0f} events/s)"
             )
+            differing = []
             for model, rows in result.rows.items():
                 line = f"  {model}: {rows:,} rows"
                 if check:
                     sums = result.checksums
-                    same = sums["rebuilt"][model] == sums["live"][model]
-                    line += f", sha256 {sums['rebuilt'][model]['sha256'][:16]} {'matches' if same else 'DIFFERS from live ' + sums['live'][model]['sha256'][:16]}"
+                    line += f", sha256 {sums['rebuilt'][model]['sha256'][:16]}"
+                    if sums["rebuilt"][model] != sums["live"][model]:
+                        differing.append(model)
+                        line += f" (live: {sums['live'][model]['sha256'][:16]})"
                 print(line)
-            if result.difference_count:
+            decisions = (
+                f"{result.difference_count} decisions differ from those made live (not acted on)"
+            )
+            if not check:
+                # One verdict, in words that do not contradict each other.
                 print(
-                    f"  {result.difference_count} decisions differ from those made live (not acted on):"
+                    f"  {decisions}:"
+                    if result.difference_count
+                    else "  every decision matches the one made live"
                 )
-                for difference in result.differences:
-                    print(
-                        f"    {difference['call_id']} {difference['kind']}: decided only by the {difference['decided_by']}"
-                    )
+            elif differing:
+                also = f"; {decisions}" if result.difference_count else ""
+                print(f"differs: {', '.join(differing)} differ from the live models{also}")
+            elif result.difference_count:
+                print(f"differs: the rebuilt models equal the live ones, but {decisions}:")
             else:
-                print("  every decision matches the one made live")
-        return 0 if (not check or result.matches) else 3
+                print("matches: the rebuilt models and every decision equal the live ones")
+            for difference in result.differences:
+                print(
+                    f"    {difference['call_id']} {difference['kind']}: decided only by the {difference['decided_by']}"
+                )
+        if not check:
+            return 0
+        return 0 if result.matches and not result.difference_count else 3
     finally:
         container.close()
 
@@ -295,6 +341,11 @@ def parser() -> argparse.ArgumentParser:
         prog="ticketsync",
         description="Keeps AI support conversations and help-desk tickets in sync.",
     )
+    top.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {importlib.metadata.version('ticketsync')}",
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("serve", help="run the HTTP service and its workers")
@@ -319,8 +370,17 @@ def parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser("outbox", help="inspect and retry outgoing calls")
     actions = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list calls, oldest first")
-    listing.add_argument("--state", choices=("pending", "parked", "done"))
+    listing = actions.add_parser(
+        "list",
+        help="list calls, oldest first",
+        description="List outgoing calls, oldest first. Without --state, every state is "
+        "listed, done calls included.",
+    )
+    listing.add_argument(
+        "--state",
+        choices=("pending", "parked", "done"),
+        help="only the calls in this state (default: every state, done calls included)",
+    )
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     again = actions.add_parser("retry", help="make a parked call due again")
     which = again.add_mutually_exclusive_group(required=True)
@@ -359,7 +419,22 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# The status a shell reports for a command killed by SIGPIPE (128 + 13), as `yes | head` does.
+CLOSED_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly. Python flushes stdout again at exit,
+        # so point it at /dev/null, or that flush fails too, and loudly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return CLOSED_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)

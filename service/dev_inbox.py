@@ -15,6 +15,9 @@ import orjson
 
 from adapters import chat
 
+# Where the service hosts it (service/http.py); `serve --dev` saves its URL in .env.
+ROUTE = "/dev/chat-replies"
+
 
 class DevInbox:
     def __init__(self, secret: str):

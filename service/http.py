@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hmac
+import importlib.metadata
 import logging
 import threading
 import time
@@ -43,6 +44,18 @@ YOUNG_COLLECTION_EVERY = 10_000
 
 STORE_UNAVAILABLE = "the database cannot be reached; nothing was stored, retry later"
 UNEXPECTED = "an unexpected error occurred"
+
+# GET /: what a newcomer who opens the service's address in a browser or with curl sees.
+INDEX = {
+    "service": "ticketsync",
+    "version": importlib.metadata.version("ticketsync"),
+    "links": {
+        "healthz": {"href": "/healthz", "title": "log position and projection lag (no token)"},
+        "openapi": {"href": "/openapi.json", "title": "the API described (admin token)"},
+        "ui": {"href": "/ui", "title": "the operations console: not there yet"},
+    },
+    "docs": "README.md beside the code: quick start, API, configuration and the CLI",
+}
 
 
 class JSONResponse(Response):
@@ -373,6 +386,10 @@ class Api:
         for worker in self.container.workers:
             worker.wake.set()
 
+    async def index(self, request: Request) -> Response:
+        """Where to go from here, for someone who opened the service's address (no token)."""
+        return JSONResponse(INDEX)
+
     async def healthz(self, request: Request) -> Response:
         try:
             position, projections = await run_in_threadpool(self._positions)
@@ -603,6 +620,7 @@ def create_app(container: Container) -> Starlette:
     api = Api(container)
     routes = [
         Route("/webhooks/chat", Endpoint(api.chat_webhook), methods=["POST"]),
+        Route("/", api.index, methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/conversations/{conversation_id:path}", api.conversation, methods=["GET"]),
         Route("/webhooks/zendesk", Endpoint(api.zendesk_webhook), methods=["POST"]),

@@ -440,6 +440,35 @@ SPEC: dict[str, Any] = {
                 "responses": _WEBHOOK_RESPONSES,
             }
         },
+        "/": {
+            "get": {
+                "summary": "An index: where the health, the API description and the console are",
+                "responses": {
+                    "200": _json(
+                        "the index",
+                        {
+                            "type": "object",
+                            "required": ["service", "version", "links"],
+                            "properties": {
+                                "service": {"const": "ticketsync"},
+                                "version": {"type": "string"},
+                                "links": {
+                                    "type": "object",
+                                    "additionalProperties": {
+                                        "type": "object",
+                                        "properties": {
+                                            "href": {"type": "string"},
+                                            "title": {"type": "string"},
+                                        },
+                                    },
+                                },
+                                "docs": {"type": "string"},
+                            },
+                        },
+                    ),
+                },
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "Liveness, log position and projection lag",

@@ -20,6 +20,8 @@ from events.errors import TicketsyncError
 from service.config import Settings
 
 SCENARIOS = ("escalation", "long", "tool", "follow-up", "follow-up-closed", "agent-reply")
+# The command as it runs after `make run`, which installs it in the project's .venv.
+COMMAND = ".venv/bin/ticketsync"
 WAIT = 15.0
 
 
@@ -77,6 +79,7 @@ class Simulation:
         self.steps += 1
         shown = (
             data.get("content")
+            or data.get("subject")
             or data.get("reason")
             or data.get("tool")
             or data.get("resolution")
@@ -120,7 +123,7 @@ class Simulation:
                 return view
             time.sleep(0.1)
         raise SimulationFailed(
-            f"waited {WAIT:.0f} s for {what}; see `ticketsync audit --conversation {self.conversation_id}`"
+            f"waited {WAIT:.0f} s for {what}; see `{COMMAND} audit --conversation {self.conversation_id}`"
         )
 
     def settled(self, what: str, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -153,7 +156,7 @@ class Simulation:
         self.say(
             f"  the audit trail holds {len(events)} events, {len(own)} of them ticketsync's own decisions and calls"
         )
-        self.say(f"  see them all: ticketsync audit --conversation {self.conversation_id}")
+        self.say(f"  see them all: {COMMAND} audit --conversation {self.conversation_id}")
 
     # The help desk's side (built-in desk only).
 

@@ -320,6 +320,28 @@ def test_admin_endpoints_need_the_token(server: Server, path: str) -> None:
         assert admin.get(path).status_code == 200
 
 
+def test_the_root_answers_an_index_without_a_token(server: Server) -> None:
+    import importlib.metadata
+
+    answer = httpx.get(server.url + "/")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    index = answer.json()
+    assert index["service"] == "ticketsync"
+    assert index["version"] == importlib.metadata.version("ticketsync")
+    assert {name: link["href"] for name, link in index["links"].items()} == {
+        "healthz": "/healthz",
+        "openapi": "/openapi.json",
+        "ui": "/ui",
+    }
+    assert "not there yet" in index["links"]["ui"]["title"]
+    assert "README" in index["docs"]
+    # Every link it names but the console (not there yet) answers.
+    assert httpx.get(server.url + index["links"]["healthz"]["href"]).status_code == 200
+    with server.admin() as admin:
+        assert admin.get(index["links"]["openapi"]["href"]).status_code == 200
+
+
 def test_healthz_needs_no_token_and_reports_the_position(server: Server) -> None:
     body, headers = signed(message(conversation()))
     position = post(server, body, headers).json()["position"]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import subprocess
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
+from events.log import NewEntry
+from service.config import parse_database_url
+from service.log import EventLog
 from tests.support import (
+    CHAT_SECRET,
     Server,
     message,
     payload,
@@ -18,6 +25,7 @@ from tests.support import (
     running,
     server_env,
     signed,
+    ticketsync_command,
     wait_until,
 )
 
@@ -47,6 +55,44 @@ def test_serve_refuses_zendesk_without_its_webhook_secret(tmp_path: Path) -> Non
     result = run_cli(["serve", "--port", "1"], tmp_path, env)
     assert result.returncode != 0
     assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in result.stderr
+
+
+def test_dev_refuses_jira_before_generating_anything(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_TICKETING="jira")
+    del env["TICKETSYNC_CHAT_WEBHOOK_SECRET"], env["TICKETSYNC_ADMIN_TOKEN"]
+    result = run_cli(["serve", "--dev", "--port", "1"], tmp_path, env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "ticketsync: TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk"
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / ".env").exists()
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_serve_without_dev_refuses_the_dev_reply_inbox(tmp_path: Path) -> None:
+    env = server_env(
+        f"sqlite:///{tmp_path / 't.db'}",
+        TICKETSYNC_CHAT_REPLY_URL="http://127.0.0.1:8000/dev/chat-replies",
+        TICKETSYNC_CHAT_REPLY_SECRET=CHAT_SECRET,
+    )
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TICKETSYNC_CHAT_REPLY_URL" in lines[0]
+    assert "--dev" in lines[0]
+
+
+def test_dev_saves_in_env_without_disturbing_its_other_lines(tmp_path: Path) -> None:
+    from service.cli import _save_in_env
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("# mine\n\nexport TICKETSYNC_CHAT_REPLY_URL=old\nOTHER=1", encoding="utf-8")
+    _save_in_env({"TICKETSYNC_CHAT_REPLY_URL": "new", "TICKETSYNC_ADMIN_TOKEN": "t"}, env_file)
+    assert env_file.read_text(encoding="utf-8") == (
+        "# mine\n\nTICKETSYNC_CHAT_REPLY_URL=new\nOTHER=1\nTICKETSYNC_ADMIN_TOKEN=t\n"
+    )
 
 
 def test_serve_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
@@ -81,13 +127,16 @@ def test_dev_generates_prints_and_keeps_the_secrets(tmp_path: Path) -> None:
         )
     finally:
         server.stop()
-    # The next start finds them in .env and generates nothing new.
+    # The next start finds them in .env and generates nothing new; the stand-in reply inbox
+    # keeps its secret and follows the service to its new port.
     again = Server("unused", tmp_path, args=("--dev",))
     again.env = env
     again.start()
     try:
         assert "generated" not in again.logs().split(f"127.0.0.1:{server.port}")[-1]
-        assert dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().split()) == saved
+        now = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().split())
+        assert now == {**saved, "TICKETSYNC_CHAT_REPLY_URL": f"{again.url}/dev/chat-replies"}
+        assert saved["TICKETSYNC_CHAT_REPLY_URL"] == f"{server.url}/dev/chat-replies"
     finally:
         again.stop()
 
@@ -210,3 +259,59 @@ def test_database_outage_answers_503_and_recovers(postgres_server_url: str, tmp_
         with server.admin() as admin:
             trail = admin.get("/audit", params={"conversation_id": "conv_outage"}).json()["events"]
         assert [e["data"]["content"] for e in trail] == ["hello", "sent while down"]
+
+
+def test_version_prints_the_installed_version(tmp_path: Path) -> None:
+    result = run_cli(["--version"], tmp_path, server_env(f"sqlite:///{tmp_path / 't.db'}"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"ticketsync {importlib.metadata.version('ticketsync')}"
+
+
+@pytest.mark.parametrize("output", [["--json"], []], ids=["json-lines", "table"])
+def test_a_reader_that_leaves_early_ends_the_command_quietly(
+    tmp_path: Path, output: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    log = EventLog(parse_database_url(url))
+    at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    try:
+        # Far more than a pipe's buffer holds, so the command is still writing when `head` leaves.
+        log.append(
+            [
+                NewEntry(
+                    source="chat",
+                    delivery_id=f"evt_{n}",
+                    type="message.created",
+                    occurred_at=at,
+                    recorded_at=at,
+                    conversation_id="conv_long",
+                    raw=orjson.dumps(message("conv_long", content="x" * 200)).decode(),
+                )
+                for n in range(2000)
+            ]
+        )
+    finally:
+        log.close()
+    process = subprocess.Popen(
+        [*ticketsync_command(), "audit", "--conversation", "conv_long", *output],
+        cwd=tmp_path,
+        env=server_env(url),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdout.readline()  # `| head -1`
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=30) == 141
+    assert errors == ""
+
+
+def test_outbox_list_help_says_that_no_state_lists_every_call(tmp_path: Path) -> None:
+    result = run_cli(["outbox", "list", "--help"], tmp_path, server_env("sqlite:///unused.db"))
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Without --state, every state is listed, done calls included." in text
+    assert "default: every state, done calls included" in text

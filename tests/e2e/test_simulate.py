@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from service import config
 from tests.support import Server, run_cli, server_env
 
 
@@ -35,6 +36,7 @@ def simulate(server: Server, folder: Path, scenario: str) -> str:
 
 EXPECTED = {
     "escalation": [
+        "chat -> conversation.started     'Charged twice this month'",
         "ticketsync created ticket local:",
         "group     Billing Team",
         "ESCALATION REASON: refund",
@@ -58,6 +60,8 @@ def test_scenario_narrates_what_happened(dev_server: tuple[Server, Path], scenar
     for line in EXPECTED[scenario]:
         assert line in output
     assert output.rstrip().endswith("Done.")
+    # The hint names the command as it is after `make run`, so it can be pasted as it is.
+    assert "see them all: .venv/bin/ticketsync audit --conversation sim_" in output
 
 
 def test_simulate_explains_an_unreachable_service(tmp_path: Path) -> None:
@@ -65,3 +69,22 @@ def test_simulate_explains_an_unreachable_service(tmp_path: Path) -> None:
     result = run_cli(["simulate", "--url", "http://127.0.0.1:9"], tmp_path, env, timeout=60)
     assert result.returncode != 0
     assert "is `make run` running?" in result.stderr
+
+
+def test_commands_in_the_folder_decide_as_the_dev_service_does(
+    dev_server: tuple[Server, Path],
+) -> None:
+    server, folder = dev_server
+    saved = config.read_dotenv(folder / ".env")
+    # What --dev chose for agents' replies is in .env, for every command run here.
+    assert saved["TICKETSYNC_CHAT_REPLY_URL"] == f"{server.url}/dev/chat-replies"
+    assert saved["TICKETSYNC_CHAT_REPLY_SECRET"].startswith("whsec_")
+    simulate(server, folder, "agent-reply")  # an agent's reply went to the chat
+    verify = run_cli(["verify"], folder, server.env, timeout=120)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "matches: the rebuilt models and every decision equal the live ones" in verify.stdout
+    assert "differ" not in verify.stdout
+    rebuilt = run_cli(["rebuild", "--yes"], folder, server.env, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "every decision matches the one made live" in rebuilt.stdout
+    assert "differ" not in rebuilt.stdout

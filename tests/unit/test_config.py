@@ -133,6 +133,14 @@ def test_bad_values_name_the_variable(environ: dict[str, str], variable: str) ->
         config.load(environ)
 
 
+def test_a_help_desk_not_available_yet_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.load({"TICKETSYNC_TICKETING": "jira"})
+    assert str(refused.value) == (
+        "TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk"
+    )
+
+
 def test_missing_secrets_depend_on_the_help_desk() -> None:
     assert config.missing_secrets(config.load({})) == [
         "TICKETSYNC_CHAT_WEBHOOK_SECRET",
@@ -165,6 +173,8 @@ def test_dotenv_is_read_under_the_environment(
         encoding="utf-8",
     )
     monkeypatch.setenv("TICKETSYNC_TICKET_POLICY", "default")
+    # A shell that loaded a .env (as the README shows) must not decide this test.
+    monkeypatch.delenv("TICKETSYNC_ADMIN_TOKEN", raising=False)
     merged = config.environment(tmp_path)
     assert merged["TICKETSYNC_ADMIN_TOKEN"] == "from-file"
     assert merged["TICKETSYNC_TICKET_POLICY"] == "default"
