@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Protocol
 
-from events.errors import TicketsyncError
-from events.outcomes import Refusal
-from events.tickets import Comment, NewTicket, TicketChange, TicketRef
+from ticketsync.events.errors import TicketsyncError
+from ticketsync.events.outcomes import Refusal
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
 
 
 class CallFailed(TicketsyncError):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from events.tickets import TicketRef
+from ticketsync.events.tickets import TicketRef
 
 # What a help desk's refusal of a call means, whatever words and status it used. Each
 # adapter sorts its system's answers into these (its own table); the reconciliation

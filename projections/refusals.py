@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from events.commands import AddComment, ChangeTicket, Command
-from events.outcomes import Refusal
+from ticketsync.events.commands import AddComment, ChangeTicket, Command
+from ticketsync.events.outcomes import Refusal
 
 Recovery = Literal["retry", "park", "follow_up", "reopen", "replace"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from events.errors import TicketsyncError
-from service.log import AuditQuery, EventLog, LogEntry
+from ticketsync.events.errors import TicketsyncError
+from ticketsync.service.log import AuditQuery, EventLog, LogEntry
 
 MAX_LIMIT = 1000
 MAX_POSITION = 2**63 - 1  # the largest position either database can hold

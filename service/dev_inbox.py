@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from adapters import chat
+from ticketsync.adapters import chat
 
 # Where the service hosts it (service/http.py); `serve --dev` saves its URL in .env.
 ROUTE = "/dev/chat-replies"

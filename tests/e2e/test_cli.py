@@ -12,9 +12,6 @@ import httpx
 import orjson
 import pytest
 
-from events.log import NewEntry
-from service.config import parse_database_url
-from service.log import EventLog
 from tests.support import (
     CHAT_SECRET,
     Server,
@@ -28,6 +25,9 @@ from tests.support import (
     ticketsync_command,
     wait_until,
 )
+from ticketsync.events.log import NewEntry
+from ticketsync.service.config import parse_database_url
+from ticketsync.service.log import EventLog
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_serve_without_dev_refuses_the_dev_reply_inbox(tmp_path: Path) -> None:
 
 
 def test_dev_saves_in_env_without_disturbing_its_other_lines(tmp_path: Path) -> None:
-    from service.cli import _save_in_env
+    from ticketsync.service.cli import _save_in_env
 
     env_file = tmp_path / ".env"
     env_file.write_text("# mine\n\nexport TICKETSYNC_CHAT_REPLY_URL=old\nOTHER=1", encoding="utf-8")

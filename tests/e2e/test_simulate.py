@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service import config
 from tests.support import Server, run_cli, server_env
+from ticketsync.service import config
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from events.tickets import TicketChange
-from service import bootstrap, config, views
-from service.audit import page
-from service.log import AuditQuery
 from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
 from tests.support import CHAT_SECRET, message, payload
+from ticketsync.events.tickets import TicketChange
+from ticketsync.service import bootstrap, config, views
+from ticketsync.service.audit import page
+from ticketsync.service.log import AuditQuery
 
 
 def build(database_url: str, clock: Clock, desk: Any = None):
@@ -131,7 +131,7 @@ def test_a_deleted_ticket_is_replaced(fake) -> None:
 
 
 def test_a_refusal_a_person_must_see_is_parked_with_the_desks_words(fake) -> None:
-    from adapters.ports import Permanent
+    from ticketsync.adapters.ports import Permanent
 
     container, desk = fake
     escalate(container)

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from events.log import LogEntry
-from service.audit import render, summarize
+from ticketsync.events.log import LogEntry
+from ticketsync.service.audit import render, summarize
 
 
 def event(

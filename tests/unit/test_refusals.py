@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.ports import (
+from ticketsync.adapters.ports import (
     CallFailed,
     NotFound,
     OutcomeUnknown,
@@ -15,9 +15,9 @@ from adapters.ports import (
     Retryable,
     TicketClosed,
 )
-from events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
-from events.tickets import Comment, NewTicket, TicketChange
-from projections.refusals import NEXT, decide_refusal
+from ticketsync.events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange
+from ticketsync.projections.refusals import NEXT, decide_refusal
 
 COMMENT = AddComment(
     conversation_id="c", ticket_id="7", comment=Comment(body="Hi", public=True), item="message:m1"
