@@ -40,6 +40,7 @@ from events.chat import (
 from events.errors import ConfigError, RejectedDelivery
 
 SECRET_PREFIX = "whsec_"
+SECRET_FORMAT = "'whsec_' followed by the base64 of the key"
 TOLERANCE_SECONDS = 300
 MAX_ID_LENGTH = 255
 # A delivery may carry a few signatures (one per secret during a rotation); more than
@@ -53,15 +54,25 @@ def generate_secret() -> str:
 
 
 def decode_secret(secret: str) -> bytes:
-    """The HMAC key of a `whsec_` secret; raises ConfigError when it is not base64."""
+    """The HMAC key of a Standard Webhooks secret (`whsec_` + base64).
+
+    Raises ConfigError, with a one-line reason, when the prefix is missing or the rest is
+    not base64: a secret taken as it is would sign with other bytes than the sender's.
+    """
     text = secret.strip()
-    text = text.removeprefix(SECRET_PREFIX)
+    if not text.startswith(SECRET_PREFIX):
+        raise ConfigError(
+            f"must be a Standard Webhooks secret, {SECRET_FORMAT}; it has no 'whsec_'"
+        )
     try:
-        key = base64.b64decode(text, validate=True)
+        key = base64.b64decode(text.removeprefix(SECRET_PREFIX), validate=True)
     except (binascii.Error, ValueError):
-        raise ConfigError("a chat webhook secret is not valid base64 after 'whsec_'") from None
+        raise ConfigError(
+            f"must be a Standard Webhooks secret, {SECRET_FORMAT}; the part after 'whsec_' "
+            "is not valid base64"
+        ) from None
     if not key:
-        raise ConfigError("a chat webhook secret is empty")
+        raise ConfigError(f"must be a Standard Webhooks secret, {SECRET_FORMAT}; the key is empty")
     return key
 
 

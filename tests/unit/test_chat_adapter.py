@@ -123,6 +123,9 @@ def test_bad_secret_is_a_config_error() -> None:
         chat.decode_secret("whsec_not base64!")
     with pytest.raises(ConfigError):
         chat.decode_secret("whsec_")
+    # The key in base64 but without the prefix: Standard Webhooks secrets always carry it.
+    with pytest.raises(ConfigError, match="whsec_"):
+        chat.decode_secret(CHAT_SECRET.removeprefix("whsec_"))
 
 
 def test_generated_secret_round_trips() -> None:
