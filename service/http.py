@@ -250,7 +250,7 @@ class Api:
         require_json(headers)
         for name in ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"):
             if not headers.get(name):
-                raise RejectedDelivery(401, "missing_signature", f"missing header: {name}")
+                raise RejectedDelivery(401, "missing_signature", f"missing header: {name}", name)
         body = await receive_body(headers, receive)
         # Zendesk signs the raw bytes; parsing first could change them.
         zendesk_webhooks.verify(

@@ -92,7 +92,10 @@ _WEBHOOK_RESPONSES = {
     "202": _json("stored durably", _ref("Stored")),
     "200": _json("already stored with this body", _ref("Stored")),
     "400": _error("not JSON, not an object, or the envelope is wrong"),
-    "401": _error("missing, malformed or non-matching signature, or stale timestamp"),
+    "401": _error(
+        "missing or malformed signature header (field names it), malformed or stale "
+        "timestamp, or no matching signature"
+    ),
     "409": _error("this delivery id is stored with another body"),
     "413": _error("body over 1 MiB"),
     "415": _error("not application/json"),
