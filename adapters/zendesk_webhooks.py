@@ -210,6 +210,12 @@ def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now:
     if isinstance(secrets, str):
         # A bare string is a sequence of one-character keys; never let those match.
         secrets = (secrets,)
+    if not any(secrets):
+        # Say so, rather than that the signature matches none: the fix is in the settings.
+        raise _unauthorized(
+            "invalid_signature",
+            "no Zendesk webhook secret is configured (TICKETSYNC_ZENDESK_WEBHOOK_SECRET)",
+        )
     matched = False
     for secret in secrets:
         if not secret:

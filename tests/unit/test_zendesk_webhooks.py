@@ -270,6 +270,14 @@ def test_refusals(change: dict[str, str | None], code: str, field: str | None) -
     assert (error.status, error.code, error.field) == (401, code, field)
 
 
+@pytest.mark.parametrize("secrets", [(), ("",)], ids=["none", "empty"])
+def test_no_configured_secret_says_so(secrets: tuple[str, ...]) -> None:
+    error = refused(zw.verify, BODY, signed(), secrets, NOW)
+    assert (error.status, error.code) == (401, "invalid_signature")
+    assert "no Zendesk webhook secret is configured" in error.detail
+    assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in error.detail
+
+
 def test_changed_body_is_refused() -> None:
     error = refused(zw.verify, BODY + b" ", signed(), [TEST_SECRET], NOW)
     assert error.code == "invalid_signature"
