@@ -15,6 +15,8 @@ from events.errors import TicketsyncError
 from service.log import AuditQuery, LogEntry
 
 MAX_LIMIT = 1000
+# The parameters of GET /audit; the HTTP layer refuses any other.
+FILTERS = ("conversation_id", "ticket", "type", "since", "until", "after", "limit")
 MAX_POSITION = 2**63 - 1  # the largest position either database can hold
 
 

@@ -7,12 +7,13 @@ Handlers raise; one table at the bottom turns exceptions into JSON answers of th
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,6 +121,25 @@ def require_json(headers: Mapping[str, str]) -> None:
         )
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def check_query(request: Request, known: frozenset[str]) -> None:
+    """Refuse a query parameter the endpoint does not know, and one given more than once:
+    a typo (`conversation=` for `conversation_id=`) must never widen a query, and of two
+    values neither is the obvious one. Raises ApiError (400 invalid_query, naming it)."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name not in known:
+            takes = f"it takes {', '.join(sorted(known))}" if known else "it takes none"
+            raise ApiError(
+                400, "invalid_query", f"unknown query parameter {name[:100]!r}; {takes}", name
+            )
+        if name in seen:
+            raise ApiError(400, "invalid_query", f"{name} is given more than once", name)
+        seen.add(name)
+
+
 class Api:
     """The endpoints, bound to one container of collaborators."""
 
@@ -133,6 +153,20 @@ class Api:
     def count(self, source: str, outcome: str) -> None:
         key = (source, outcome)
         self.counters[key] = self.counters.get(key, 0) + 1
+
+    def reader(self, handler: Handler, query: Iterable[str] = (), *, admin: bool = True) -> Handler:
+        """A read endpoint: the token (unless `admin` is false), then the query's parameter
+        names against `query`, then `handler`. Every GET route is built with it."""
+        known = frozenset(query)
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if admin:
+                self.require_admin(request)
+            check_query(request, known)
+            return await handler(request)
+
+        return endpoint
 
     def require_admin(self, request: Request) -> None:
         expected = self.settings.admin_token or ""
@@ -317,7 +351,6 @@ class Api:
         )
 
     async def dev_replies(self, request: Request) -> Response:
-        self.require_admin(request)
         inbox = self.container.dev_inbox
         assert inbox is not None
         return JSONResponse({"replies": inbox.replies(request.query_params.get("conversation_id"))})
@@ -363,7 +396,6 @@ class Api:
             logger.exception("rebuild.failed", extra={"rebuild_id": rebuild.rebuild_id})
 
     async def rebuild_status(self, request: Request) -> Response:
-        self.require_admin(request)
         progress = self.rebuilds.get(request.path_params["rebuild_id"])
         if progress is None:
             raise ApiError(404, "not_found", "no rebuild with that id in this process")
@@ -395,7 +427,6 @@ class Api:
         return *self._positions(), self.container.store.unfinished_calls()
 
     async def conversation(self, request: Request) -> Response:
-        self.require_admin(request)
         conversation_id = request.path_params["conversation_id"]
         body = await run_in_threadpool(views.conversation, self.container, conversation_id)
         if body is None:
@@ -403,7 +434,6 @@ class Api:
         return JSONResponse(body)
 
     async def ticket(self, request: Request) -> Response:
-        self.require_admin(request)
         system, ticket_id = request.path_params["system"], request.path_params["ticket_id"]
         body = await run_in_threadpool(views.ticket, self.container, system, ticket_id)
         if body is None:
@@ -411,7 +441,6 @@ class Api:
         return JSONResponse(body)
 
     async def outbox(self, request: Request) -> Response:
-        self.require_admin(request)
         state = request.query_params.get("state") or None
         if state not in (None, "pending", "parked", "done"):
             raise ApiError(400, "invalid_query", "state must be pending, parked or done", "state")
@@ -431,7 +460,6 @@ class Api:
         return JSONResponse(views.call(call))
 
     async def audit(self, request: Request) -> Response:
-        self.require_admin(request)
         try:
             query = audit.query_from(request.query_params)
         except audit.BadQuery as bad:
@@ -445,7 +473,6 @@ class Api:
         )
 
     async def metrics(self, request: Request) -> Response:
-        self.require_admin(request)
         lines = [
             "# HELP ticketsync_webhooks_total Webhook deliveries by source and outcome.",
             "# TYPE ticketsync_webhooks_total counter",
@@ -482,7 +509,6 @@ class Api:
     async def openapi(self, request: Request) -> Response:
         from service.openapi import SPEC
 
-        self.require_admin(request)
         return JSONResponse(SPEC)
 
 
@@ -603,24 +629,32 @@ def create_app(container: Container) -> Starlette:
     api = Api(container)
     routes = [
         Route("/webhooks/chat", Endpoint(api.chat_webhook), methods=["POST"]),
-        Route("/healthz", api.healthz, methods=["GET"]),
-        Route("/conversations/{conversation_id:path}", api.conversation, methods=["GET"]),
+        Route("/healthz", api.reader(api.healthz, admin=False), methods=["GET"]),
+        Route(
+            "/conversations/{conversation_id:path}",
+            api.reader(api.conversation),
+            methods=["GET"],
+        ),
         Route("/webhooks/zendesk", Endpoint(api.zendesk_webhook), methods=["POST"]),
         Route("/tickets/local/{ticket_id}/comments", api.local_comment, methods=["POST"]),
         Route("/tickets/local/{ticket_id}", api.local_change, methods=["PATCH"]),
-        Route("/tickets/{system}/{ticket_id}", api.ticket, methods=["GET"]),
-        Route("/outbox", api.outbox, methods=["GET"]),
+        Route("/tickets/{system}/{ticket_id}", api.reader(api.ticket), methods=["GET"]),
+        Route("/outbox", api.reader(api.outbox, ["state"]), methods=["GET"]),
         Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
         Route("/admin/rebuild", api.start_rebuild, methods=["POST"]),
-        Route("/admin/rebuild/{rebuild_id}", api.rebuild_status, methods=["GET"]),
-        Route("/audit", api.audit, methods=["GET"]),
-        Route("/metrics", api.metrics, methods=["GET"]),
-        Route("/openapi.json", api.openapi, methods=["GET"]),
+        Route("/admin/rebuild/{rebuild_id}", api.reader(api.rebuild_status), methods=["GET"]),
+        Route("/audit", api.reader(api.audit, audit.FILTERS), methods=["GET"]),
+        Route("/metrics", api.reader(api.metrics), methods=["GET"]),
+        Route("/openapi.json", api.reader(api.openapi), methods=["GET"]),
     ]
     if container.dev_inbox is not None:
         routes += [
             Route("/dev/chat-replies", api.dev_reply, methods=["POST"]),
-            Route("/dev/chat-replies", api.dev_replies, methods=["GET"]),
+            Route(
+                "/dev/chat-replies",
+                api.reader(api.dev_replies, ["conversation_id"]),
+                methods=["GET"],
+            ),
         ]
     handlers = {
         RejectedDelivery: _rejected,

@@ -106,6 +106,8 @@ _WEBHOOK_RESPONSES = {
 _ADMIN = [{"bearer": []}]
 _UNAUTHORIZED = _error("no or wrong admin token")
 _UNAVAILABLE = _error("the database is unreachable")
+# Every GET refuses a query parameter it does not know (service.http.check_query).
+_BAD_QUERY = _error("an unknown query parameter, or one given twice (`invalid_query`)")
 
 # The answers of every endpoint that reads a JSON body (service.http.Api._json_body).
 _JSON_BODY_ERRORS = {
@@ -459,6 +461,7 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
+                    "400": _BAD_QUERY,
                     "503": _error("the database is unreachable (with `status: unavailable`)"),
                 },
             }
@@ -472,6 +475,7 @@ SPEC: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": _json("the conversation", _ref("Conversation")),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                     "404": _error("ticketsync has not heard of this conversation"),
                     "503": _UNAVAILABLE,
@@ -488,6 +492,7 @@ SPEC: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": _json("the ticket", _ref("Ticket")),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                     "404": _error("no such ticket"),
                     "503": _UNAVAILABLE,
@@ -560,7 +565,10 @@ SPEC: dict[str, Any] = {
                             "properties": {"calls": {"type": "array", "items": _ref("Call")}},
                         },
                     ),
-                    "400": _error("state is not pending, parked or done"),
+                    "400": _error(
+                        "state is not pending, parked or done, or an unknown or repeated "
+                        "parameter (`invalid_query`, `field` names it)"
+                    ),
                     "401": _UNAUTHORIZED,
                     "503": _UNAVAILABLE,
                 },
@@ -621,6 +629,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [_path("rebuild_id", "the id POST /admin/rebuild answered")],
                 "responses": {
                     "200": _json("its progress", _ref("Rebuild")),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                     "404": _error("no rebuild with that id in this process"),
                 },
@@ -656,7 +665,10 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
-                    "400": _error("a filter is invalid"),
+                    "400": _error(
+                        "a filter is invalid, empty, unknown or repeated (`invalid_query`, "
+                        "`field` names it)"
+                    ),
                     "401": _UNAUTHORIZED,
                     "503": _UNAVAILABLE,
                 },
@@ -672,6 +684,7 @@ SPEC: dict[str, Any] = {
                 "security": _ADMIN,
                 "responses": {
                     "200": {"description": "text format", "content": {"text/plain": {}}},
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                 },
             }
@@ -682,6 +695,7 @@ SPEC: dict[str, Any] = {
                 "security": _ADMIN,
                 "responses": {
                     "200": _json("the OpenAPI description", {"type": "object"}),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                 },
             }
