@@ -125,11 +125,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def check_query(request: Request, known: frozenset[str]) -> None:
-    """Refuse a query parameter the endpoint does not know, and one given more than once:
-    a typo (`conversation=` for `conversation_id=`) must never widen a query, and of two
-    values neither is the obvious one. Raises ApiError (400 invalid_query, naming it)."""
+    """Refuse a query parameter the endpoint does not know, one given more than once, and
+    one given empty: a typo (`conversation=` for `conversation_id=`) or an empty filter must
+    never widen a query, and of two values neither is the obvious one. Raises ApiError
+    (400 invalid_query, naming it)."""
     seen: set[str] = set()
-    for name, _ in request.query_params.multi_items():
+    for name, value in request.query_params.multi_items():
         if name not in known:
             takes = f"it takes {', '.join(sorted(known))}" if known else "it takes none"
             raise ApiError(
@@ -137,6 +138,10 @@ def check_query(request: Request, known: frozenset[str]) -> None:
             )
         if name in seen:
             raise ApiError(400, "invalid_query", f"{name} is given more than once", name)
+        if not value:
+            raise ApiError(
+                400, "invalid_query", f"{name} is empty; leave it out or give it a value", name
+            )
         seen.add(name)
 
 
@@ -441,7 +446,7 @@ class Api:
         return JSONResponse(body)
 
     async def outbox(self, request: Request) -> Response:
-        state = request.query_params.get("state") or None
+        state = request.query_params.get("state")
         if state not in (None, "pending", "parked", "done"):
             raise ApiError(400, "invalid_query", "state must be pending, parked or done", "state")
         calls = await run_in_threadpool(self.container.store.calls, state)

@@ -642,9 +642,9 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     {"name": name, "in": "query", "required": False, "schema": schema}
                     for name, schema in (
-                        ("conversation_id", {"type": "string"}),
+                        ("conversation_id", {"type": "string", "minLength": 1}),
                         ("ticket", {"type": "string", "pattern": "^[^:]+:.+$"}),
-                        ("type", {"type": "string"}),
+                        ("type", {"type": "string", "minLength": 1}),
                         ("since", {"type": "string", "format": "date-time"}),
                         ("until", {"type": "string", "format": "date-time"}),
                         ("after", {"type": "string", "pattern": "^[0-9]+$"}),

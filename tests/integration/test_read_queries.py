@@ -14,7 +14,7 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from service import bootstrap, config, http
+from service import audit, bootstrap, config, http
 from service.dev_inbox import DevInbox
 from tests.support import ADMIN_TOKEN, CHAT_SECRET
 
@@ -92,3 +92,24 @@ def test_known_parameters_still_answer(app: http.Starlette) -> None:
     assert client.get("/audit", params={"limit": "5"}, headers=AUTH).status_code == 200
     assert client.get("/outbox", params={"state": "parked"}, headers=AUTH).status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [("/audit", name) for name in audit.FILTERS]
+    + [("/outbox", "state"), ("/dev/chat-replies", "conversation_id")],
+)
+def test_an_empty_filter_is_refused_not_taken_as_absent(
+    app: http.Starlette, path: str, name: str
+) -> None:
+    answer = TestClient(app).get(f"{path}?{name}=", headers=AUTH)
+    assert answer.status_code == 400, answer.text
+    assert (answer.json()["error"], answer.json()["field"]) == ("invalid_query", name)
+
+
+@pytest.mark.parametrize("name", audit.FILTERS)
+def test_the_audit_parser_refuses_an_empty_filter_too(name: str) -> None:
+    # `ticketsync audit` reads through the same parser, past the HTTP check.
+    with pytest.raises(audit.BadQuery) as refused:
+        audit.query_from({name: ""})
+    assert refused.value.field == name
