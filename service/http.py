@@ -42,6 +42,9 @@ MAX_HEADER_BYTES = 16 * 1024
 # the service is up (the default is 700; see tune_garbage_collector).
 YOUNG_COLLECTION_EVERY = 10_000
 
+# The fields of POST /admin/rebuild's body.
+REBUILD_FIELDS = ("projections", "check")
+
 STORE_UNAVAILABLE = "the database cannot be reached; nothing was stored, retry later"
 UNEXPECTED = "an unexpected error occurred"
 
@@ -372,18 +375,28 @@ class Api:
         payload = await self._json_body(request) if has_body else {}
         if not isinstance(payload, dict):
             raise ApiError(400, "invalid_payload", "body must be a JSON object")
-        names = payload.get("projections") or []
+        # A misspelt field ("projection") would otherwise rebuild every model.
+        unknown = sorted(set(payload) - set(REBUILD_FIELDS))
+        if unknown:
+            raise ApiError(
+                422,
+                "invalid_data",
+                f"unknown field {unknown[0]!r}; fields are {', '.join(REBUILD_FIELDS)}",
+                unknown[0],
+            )
+        names = payload.get("projections", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ApiError(
                 422, "invalid_data", "projections must be a list of names", "projections"
             )
+        check = payload.get("check", False)
+        if not isinstance(check, bool):
+            raise ApiError(422, "invalid_data", "check must be true or false", "check")
         try:
             check_names(names)
         except RebuildRefused as error:
             raise ApiError(400, "unknown_projection", str(error), "projections") from None
-        rebuild = Rebuild(
-            self.container.store, self.container.projector.policy, check=bool(payload.get("check"))
-        )
+        rebuild = Rebuild(self.container.store, self.container.projector.policy, check=check)
         try:
             await run_in_threadpool(rebuild.claim)
         except RebuildRefused as error:

@@ -323,6 +323,7 @@ SPEC: dict[str, Any] = {
             "LocalComment": {
                 "type": "object",
                 "required": ["author", "body"],
+                "additionalProperties": False,
                 "properties": {
                     "author": {"type": "string", "minLength": 1, "maxLength": 255},
                     "body": {"type": "string", "minLength": 1, "maxLength": 65536},
@@ -522,7 +523,7 @@ SPEC: dict[str, Any] = {
                     "401": _UNAUTHORIZED,
                     "404": _error("no such ticket, or the built-in desk is not in use"),
                     "409": _error("the ticket is closed (`ticket_closed`)"),
-                    "422": _error("a field is invalid; `field` names it"),
+                    "422": _error("a field is invalid or unknown; `field` names it"),
                     "503": _UNAVAILABLE,
                 },
             }
@@ -595,6 +596,7 @@ SPEC: dict[str, Any] = {
                 "requestBody": _body(
                     {
                         "type": "object",
+                        "additionalProperties": False,
                         "properties": {
                             "projections": {
                                 "type": "array",
@@ -617,7 +619,10 @@ SPEC: dict[str, Any] = {
                     "409": _error("a rebuild is running already (`rebuild_running`)"),
                     "413": _error("body over 1 MiB"),
                     "415": _error("a body that is not application/json"),
-                    "422": _error("projections is not a list of names"),
+                    "422": _error(
+                        "projections is not a list of names, check is not a boolean, or an "
+                        "unknown field; `field` names it (`invalid_data`)"
+                    ),
                     "503": _UNAVAILABLE,
                 },
             }

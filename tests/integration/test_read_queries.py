@@ -7,37 +7,17 @@ covered without a line here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from service import audit, bootstrap, config, http
-from service.dev_inbox import DevInbox
-from tests.support import ADMIN_TOKEN, CHAT_SECRET
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from service import audit
+from tests.integration.conftest import AUTH
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[http.Starlette]:
-    settings = config.load(
-        {
-            "TICKETSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}",
-            "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
-        }
-    )
-    container = bootstrap.build(settings, run_workers=False, dev_inbox=DevInbox(CHAT_SECRET))
-    try:
-        yield http.create_app(container)
-    finally:
-        container.close()
-
-
-def read_paths(app: http.Starlette) -> list[str]:
+def read_paths(app: Starlette) -> list[str]:
     """A concrete path for every GET route (each path parameter filled in)."""
     paths = []
     for route in app.routes:
@@ -47,7 +27,7 @@ def read_paths(app: http.Starlette) -> list[str]:
     return paths
 
 
-def test_every_read_endpoint_refuses_an_unknown_parameter(app: http.Starlette) -> None:
+def test_every_read_endpoint_refuses_an_unknown_parameter(app: Starlette) -> None:
     client = TestClient(app)
     paths = read_paths(app)
     assert {"/audit", "/outbox", "/healthz", "/metrics", "/openapi.json"} <= set(paths)
@@ -58,7 +38,7 @@ def test_every_read_endpoint_refuses_an_unknown_parameter(app: http.Starlette) -
         assert answer.json()["field"] == "bogus", path
 
 
-def test_a_typo_never_widens_the_audit_query(app: http.Starlette) -> None:
+def test_a_typo_never_widens_the_audit_query(app: Starlette) -> None:
     answer = TestClient(app).get("/audit", params={"conversation": "conv_42"}, headers=AUTH)
     assert answer.status_code == 400
     assert answer.json()["field"] == "conversation"
@@ -75,19 +55,19 @@ def test_a_typo_never_widens_the_audit_query(app: http.Starlette) -> None:
     ],
 )
 def test_a_parameter_given_twice_is_refused(
-    app: http.Starlette, path: str, query: str, field: str
+    app: Starlette, path: str, query: str, field: str
 ) -> None:
     answer = TestClient(app).get(f"{path}?{query}", headers=AUTH)
     assert answer.status_code == 400
     assert (answer.json()["error"], answer.json()["field"]) == ("invalid_query", field)
 
 
-def test_the_token_is_asked_for_before_the_query_is_read(app: http.Starlette) -> None:
+def test_the_token_is_asked_for_before_the_query_is_read(app: Starlette) -> None:
     answer = TestClient(app).get("/audit", params={"bogus": "1"})
     assert answer.status_code == 401
 
 
-def test_known_parameters_still_answer(app: http.Starlette) -> None:
+def test_known_parameters_still_answer(app: Starlette) -> None:
     client = TestClient(app)
     assert client.get("/audit", params={"limit": "5"}, headers=AUTH).status_code == 200
     assert client.get("/outbox", params={"state": "parked"}, headers=AUTH).status_code == 200
@@ -100,7 +80,7 @@ def test_known_parameters_still_answer(app: http.Starlette) -> None:
     + [("/outbox", "state"), ("/dev/chat-replies", "conversation_id")],
 )
 def test_an_empty_filter_is_refused_not_taken_as_absent(
-    app: http.Starlette, path: str, name: str
+    app: Starlette, path: str, name: str
 ) -> None:
     answer = TestClient(app).get(f"{path}?{name}=", headers=AUTH)
     assert answer.status_code == 400, answer.text
