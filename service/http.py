@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters import chat, zendesk_webhooks
@@ -566,13 +566,29 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+def allowed_methods(request: Request) -> str:
+    """The methods served on the request's path, over every route that matches it.
+
+    Starlette's Allow names only the first route whose path matches, but one path may be
+    served by several (PATCH /tickets/local/{id} and GET /tickets/{system}/{id})."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and isinstance(route, Route):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     return JSONResponse(
         _error_body(codes.get(exc.status_code, "http_error"), exc.detail, None),
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers or None,
     )
 
 
