@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from events.chat import (
+from ticketsync.events.chat import (
     CHAT_EVENT_TYPES,
     RESOLUTIONS,
     ROLES,
@@ -37,7 +37,7 @@ from events.chat import (
     MessageCreated,
     ToolExecuted,
 )
-from events.errors import ConfigError, RejectedDelivery
+from ticketsync.events.errors import ConfigError, RejectedDelivery
 
 SECRET_PREFIX = "whsec_"
 SECRET_FORMAT = "'whsec_' followed by the base64 of the key"

@@ -35,9 +35,9 @@ from typing import Any
 import httpx
 import orjson
 
-from adapters.chat import decode_secret, signed_headers
-from adapters.ports import CallFailed, OutcomeUnknown, Permanent, RateLimited, Retryable
-from events.commands import SendReply
+from ticketsync.adapters.chat import decode_secret, signed_headers
+from ticketsync.adapters.ports import CallFailed, OutcomeUnknown, Permanent, RateLimited, Retryable
+from ticketsync.events.commands import SendReply
 
 __all__ = ["EVENT_TYPE", "ChatReplySender", "reply_webhook_id"]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from adapters.ports import NotFound, TicketClosed
-from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
+from ticketsync.adapters.ports import NotFound, TicketClosed
+from ticketsync.events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
 
 TICKETS = "ticketsync_local_tickets"
 COMMENTS = "ticketsync_local_comments"

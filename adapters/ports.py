@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from events.errors import TicketsyncError
-from events.tickets import Comment, NewTicket, TicketChange, TicketRef
+from ticketsync.events.errors import TicketsyncError
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
 
 
 class CallFailed(TicketsyncError):

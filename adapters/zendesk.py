@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
-from adapters.ports import (
+from ticketsync.adapters.ports import (
     CallFailed,
     NotFound,
     OutcomeUnknown,
@@ -35,7 +35,7 @@ from adapters.ports import (
     Retryable,
     TicketClosed,
 )
-from events.tickets import (
+from ticketsync.events.tickets import (
     TICKET_STATUSES,
     Comment,
     NewTicket,

@@ -31,8 +31,8 @@ from typing import Any
 
 import orjson
 
-from events.errors import RejectedDelivery
-from events.ticket_side import (
+from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
     TicketEvent,
@@ -40,7 +40,7 @@ from events.ticket_side import (
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from events.tickets import PRIORITIES, TICKET_STATUSES, Priority, TicketStatus
+from ticketsync.events.tickets import PRIORITIES, TICKET_STATUSES, Priority, TicketStatus
 
 SYSTEM = "zendesk"
 SIGNATURE_HEADER = "x-zendesk-webhook-signature"

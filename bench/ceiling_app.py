@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from adapters import chat
-from events.errors import RejectedDelivery
+from ticketsync.adapters import chat
+from ticketsync.events.errors import RejectedDelivery
 
 URL = os.environ["BENCH_DATABASE_URL"]
 KEY = chat.decode_secret(os.environ["BENCH_SECRET"])

@@ -22,8 +22,8 @@ import orjson
 from common import ROOT, percentile, post, service, signed_request, store_url
 
 sys.path.insert(0, str(ROOT))
-from adapters import chat
 from tests.emulators.zendesk import ZendeskEmulator, serve
+from ticketsync.adapters import chat
 
 
 def conversation(cid: str) -> list[bytes]:

@@ -38,7 +38,7 @@ from common import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from adapters import chat
+from ticketsync.adapters import chat
 
 
 def bodies(count: int) -> list[bytes]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from events.tickets import Comment, NewTicket, TicketChange
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from events.tickets import TicketRef
+from ticketsync.events.tickets import TicketRef
 
 
 @dataclass(frozen=True, kw_only=True)

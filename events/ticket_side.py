@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from events.tickets import Priority, TicketStatus
+from ticketsync.events.tickets import Priority, TicketStatus
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
-from events.chat import (
+from ticketsync.events.chat import (
     ChatEvent,
     ConversationEscalated,
     ConversationResolved,
@@ -25,9 +25,9 @@ from events.chat import (
     MessageCreated,
     ToolExecuted,
 )
-from events.commands import AddComment, ChangeTicket, Command, CreateTicket, SendReply
-from events.outcomes import TicketCreated, TicketFoundClosed
-from events.ticket_side import (
+from ticketsync.events.commands import AddComment, ChangeTicket, Command, CreateTicket, SendReply
+from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed
+from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
     TicketEvent,
@@ -35,9 +35,9 @@ from events.ticket_side import (
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketStatus
-from projections import notes
-from projections.routing import BUILT_IN, RoutingTable, ticket_tags
+from ticketsync.events.tickets import Comment, NewTicket, Requester, TicketChange, TicketStatus
+from ticketsync.projections import notes
+from ticketsync.projections.routing import BUILT_IN, RoutingTable, ticket_tags
 
 T = TypeVar("T")
 ItemKind = Literal["user", "assistant", "tool", "escalation"]

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import cast
 
-from events.errors import ConfigError
-from events.tickets import PRIORITIES, Priority
+from ticketsync.events.errors import ConfigError
+from ticketsync.events.tickets import PRIORITIES, Priority
 
 VARIABLE = "TICKETSYNC_ROUTING_FILE"
 ROUTE_KEYS = ("group", "priority", "tags")

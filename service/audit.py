@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from events.errors import TicketsyncError
-from service.log import AuditQuery, LogEntry
+from ticketsync.events.errors import TicketsyncError
+from ticketsync.service.log import AuditQuery, LogEntry
 
 MAX_LIMIT = 1000
 # The parameters of GET /audit; the HTTP layer refuses any other.

@@ -7,18 +7,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapters.ports import HelpDesk
-from events.errors import ConfigError
-from projections.conversation import Policy
-from projections.routing import BUILT_IN, load_routing
-from service.config import Settings
-from service.dev_inbox import DevInbox
-from service.ingest import Ingestor
-from service.log import EventLog
-from service.outbox import ROUND, Backoff, ChatReplies, Dispatcher
-from service.projector import NAME, PAGE, ConversationProjector
-from service.store import Store
-from service.workers import Worker
+from ticketsync.adapters.ports import HelpDesk
+from ticketsync.events.errors import ConfigError
+from ticketsync.projections.conversation import Policy
+from ticketsync.projections.routing import BUILT_IN, load_routing
+from ticketsync.service.config import Settings
+from ticketsync.service.dev_inbox import DevInbox
+from ticketsync.service.ingest import Ingestor
+from ticketsync.service.log import EventLog
+from ticketsync.service.outbox import ROUND, Backoff, ChatReplies, Dispatcher
+from ticketsync.service.projector import NAME, PAGE, ConversationProjector
+from ticketsync.service.store import Store
+from ticketsync.service.workers import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def chat_replies_for(settings: Settings) -> ChatReplies | None:
         return None
     if not settings.chat_reply_secret:
         raise ConfigError("TICKETSYNC_CHAT_REPLY_SECRET must be set with TICKETSYNC_CHAT_REPLY_URL")
-    from adapters.chat_replies import ChatReplySender
+    from ticketsync.adapters.chat_replies import ChatReplySender
 
     return ChatReplySender(
         settings.chat_reply_url, settings.chat_reply_secret, timeout=settings.http_timeout
@@ -106,7 +106,7 @@ def chat_replies_for(settings: Settings) -> ChatReplies | None:
 
 def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
     if settings.ticketing == "local":
-        from adapters.local import LocalHelpDesk
+        from ticketsync.adapters.local import LocalHelpDesk
 
         return LocalHelpDesk(
             lambda: store.datastore.transaction(commit=True),
@@ -114,7 +114,7 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
             schema=settings.database.schema,
         )
     if settings.ticketing == "zendesk":
-        from adapters.zendesk import ZendeskHelpDesk
+        from ticketsync.adapters.zendesk import ZendeskHelpDesk
 
         missing = [
             name

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import orjson
 
-from events.errors import ConfigError, StoreUnavailable, TicketsyncError
-from service import audit, config
+from ticketsync.events.errors import ConfigError, StoreUnavailable, TicketsyncError
+from ticketsync.service import audit, config
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -29,7 +29,7 @@ def _save_generated(generated: dict[str, str], path: Path) -> None:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service import bootstrap, http, logs
+    from ticketsync.service import bootstrap, http, logs
 
     settings = config.load()
     missing = config.missing_secrets(settings)
@@ -52,8 +52,8 @@ def serve(args: argparse.Namespace) -> int:
         # No chat platform to reply to in development: replies go to our own stand-in.
         from dataclasses import replace
 
-        from adapters import chat
-        from service.dev_inbox import DevInbox
+        from ticketsync.adapters import chat
+        from ticketsync.service.dev_inbox import DevInbox
 
         inbox = DevInbox(chat.generate_secret())
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
@@ -89,7 +89,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _bar(progress: object) -> str:
-    from service.rebuild import Progress
+    from ticketsync.service.rebuild import Progress
 
     assert isinstance(progress, Progress)
     done = progress.position / progress.head if progress.head else 1.0
@@ -103,8 +103,8 @@ def _bar(progress: object) -> str:
 
 
 def rebuild_command(args: argparse.Namespace) -> int:
-    from service import bootstrap
-    from service.rebuild import Rebuild, RebuildCancelled, RebuildRefused, check_names
+    from ticketsync.service import bootstrap
+    from ticketsync.service.rebuild import Rebuild, RebuildCancelled, RebuildRefused, check_names
 
     try:
         check_names(args.names)
@@ -177,7 +177,7 @@ def rebuild_command(args: argparse.Namespace) -> int:
 
 
 def simulate_command(args: argparse.Namespace) -> int:
-    from service import simulate
+    from ticketsync.service import simulate
 
     try:
         simulate.run(args.url, args.scenario, config.load())
@@ -187,7 +187,7 @@ def simulate_command(args: argparse.Namespace) -> int:
 
 
 def audit_command(args: argparse.Namespace) -> int:
-    from service.log import EventLog
+    from ticketsync.service.log import EventLog
 
     settings = config.load()
     params = {"limit": str(audit.MAX_LIMIT)}
@@ -225,7 +225,7 @@ def audit_command(args: argparse.Namespace) -> int:
 
 
 def outbox_command(args: argparse.Namespace) -> int:
-    from service import bootstrap, views
+    from ticketsync.service import bootstrap, views
 
     container = bootstrap.build(config.load(), run_workers=False)
     try:
@@ -346,7 +346,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--quiet", action="store_true")
     verify.set_defaults(handler=rebuild_command, yes=True, check=True)
 
-    from service.simulate import SCENARIOS
+    from ticketsync.service.simulate import SCENARIOS
 
     demo = commands.add_parser(
         "simulate", help="send an example conversation to a running service and narrate"

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from adapters import chat
-from events.errors import ConfigError
+from ticketsync.adapters import chat
+from ticketsync.events.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./ticketsync.db"
 TICKETING_SYSTEMS = ("local", "zendesk", "jira")

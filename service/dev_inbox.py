@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from adapters import chat
+from ticketsync.adapters import chat
 
 
 class DevInbox:

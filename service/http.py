@@ -26,12 +26,12 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from adapters import chat, zendesk_webhooks
-from adapters.ports import NotFound, TicketClosed
-from events.errors import RejectedDelivery, StoreUnavailable
-from events.log import NewEntry
-from service import audit, local_desk, views
-from service.bootstrap import Container
+from ticketsync.adapters import chat, zendesk_webhooks
+from ticketsync.adapters.ports import NotFound, TicketClosed
+from ticketsync.events.errors import RejectedDelivery, StoreUnavailable
+from ticketsync.events.log import NewEntry
+from ticketsync.service import audit, local_desk, views
+from ticketsync.service.bootstrap import Container
 
 logger = logging.getLogger(__name__)
 
@@ -364,7 +364,7 @@ class Api:
         return JSONResponse({"replies": inbox.replies(request.query_params.get("conversation_id"))})
 
     async def start_rebuild(self, request: Request) -> Response:
-        from service.rebuild import Rebuild, RebuildRefused, check_names
+        from ticketsync.service.rebuild import Rebuild, RebuildRefused, check_names
 
         self.require_admin(request)
         # An empty body means every projection; a body is read like any other, bounded.
@@ -525,7 +525,7 @@ class Api:
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     async def openapi(self, request: Request) -> Response:
-        from service.openapi import SPEC
+        from ticketsync.service.openapi import SPEC
 
         return JSONResponse(SPEC)
 

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from events.log import Appended, NewEntry
-from service.log import EventLog
+from ticketsync.events.log import Appended, NewEntry
+from ticketsync.service.log import EventLog
 
 logger = logging.getLogger(__name__)
 

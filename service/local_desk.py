@@ -10,19 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.local import LocalHelpDesk, LocalTicket
-from events.errors import RejectedDelivery
-from events.log import NewEntry
-from events.ticket_side import (
+from ticketsync.adapters.local import LocalHelpDesk, LocalTicket
+from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.log import NewEntry
+from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
     TicketGroupChanged,
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from events.tickets import PRIORITIES, TICKET_STATUSES, TicketChange
-from service import codec
-from service.bootstrap import Container
+from ticketsync.events.tickets import PRIORITIES, TICKET_STATUSES, TicketChange
+from ticketsync.service import codec
+from ticketsync.service.bootstrap import Container
 
 MAX_TEXT = 64 * 1024
 COMMENT_FIELDS = ("author", "body", "public")

@@ -35,9 +35,9 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 from psycopg_pool import ConnectionPool
 
-from events.errors import StoreUnavailable
-from events.log import Appended, LogEntry, NewEntry
-from service.config import Database, eventsourcing_env
+from ticketsync.events.errors import StoreUnavailable
+from ticketsync.events.log import Appended, LogEntry, NewEntry
+from ticketsync.service.config import Database, eventsourcing_env
 
 logger = logging.getLogger(__name__)
 

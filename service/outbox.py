@@ -23,13 +23,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from adapters.ports import CallFailed, HelpDesk, OutcomeUnknown, Permanent, Retryable, TicketClosed
-from events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
-from events.log import NewEntry
-from events.tickets import TicketRef
-from service import codec
-from service.batching import Batched
-from service.store import Call, Store
+from ticketsync.adapters.ports import (
+    CallFailed,
+    HelpDesk,
+    OutcomeUnknown,
+    Permanent,
+    Retryable,
+    TicketClosed,
+)
+from ticketsync.events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
+from ticketsync.events.log import NewEntry
+from ticketsync.events.tickets import TicketRef
+from ticketsync.service import codec
+from ticketsync.service.batching import Batched
+from ticketsync.service.store import Call, Store
 
 logger = logging.getLogger(__name__)
 

@@ -15,22 +15,22 @@ from datetime import UTC, datetime
 
 import orjson
 
-from adapters import chat, zendesk_webhooks
-from events.commands import COMMAND_KINDS, Command, CreateTicket
-from events.errors import RejectedDelivery
-from events.log import LogEntry, NewEntry
-from events.outcomes import TicketCreated, TicketFoundClosed
-from events.ticket_side import (
+from ticketsync.adapters import chat, zendesk_webhooks
+from ticketsync.events.commands import COMMAND_KINDS, Command, CreateTicket
+from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.log import LogEntry, NewEntry
+from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed
+from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
     TicketGroupChanged,
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from events.tickets import TicketRef
-from projections.conversation import Conversation, Event, Policy, apply
-from service import codec
-from service.store import LIVE, Call, ModelTables, Store, Tx
+from ticketsync.events.tickets import TicketRef
+from ticketsync.projections.conversation import Conversation, Event, Policy, apply
+from ticketsync.service import codec
+from ticketsync.service.store import LIVE, Call, ModelTables, Store, Tx
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class ConversationProjector:
         """Apply the next page of the log; returns how many entries it read."""
         self.queued = 0
         if not self._started:
-            from service.rebuild import build_new
+            from ticketsync.service.rebuild import build_new
 
             built = build_new(self.store, self.policy, self.clock)
             self._started = True

@@ -22,11 +22,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.errors import TicketsyncError
-from events.log import LogEntry
-from projections.conversation import Conversation, Policy
-from service.projector import NAME, ConversationProjector, Page, write_models
-from service.store import LIVE, ModelTables, Store, Tx
+from ticketsync.events.errors import TicketsyncError
+from ticketsync.events.log import LogEntry
+from ticketsync.projections.conversation import Conversation, Policy
+from ticketsync.service.projector import NAME, ConversationProjector, Page, write_models
+from ticketsync.service.store import LIVE, ModelTables, Store, Tx
 
 logger = logging.getLogger(__name__)
 

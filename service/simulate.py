@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import orjson
 
-from adapters import chat
-from events.errors import TicketsyncError
-from service.config import Settings
+from ticketsync.adapters import chat
+from ticketsync.events.errors import TicketsyncError
+from ticketsync.service.config import Settings
 
 SCENARIOS = ("escalation", "long", "tool", "follow-up", "follow-up-closed", "agent-reply")
 WAIT = 15.0

@@ -16,9 +16,9 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
-from events.errors import StoreUnavailable, TicketsyncError
-from events.log import LogEntry, NewEntry
-from service.log import EventLog
+from ticketsync.events.errors import StoreUnavailable, TicketsyncError
+from ticketsync.events.log import LogEntry, NewEntry
+from ticketsync.service.log import EventLog
 
 TRACKING = "ticketsync_tracking"
 CONVERSATIONS = "ticketsync_conversations"

@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 
-from projections.conversation import Conversation, Ticket
-from service import codec
-from service.bootstrap import Container
-from service.store import Call
+from ticketsync.projections.conversation import Conversation, Ticket
+from ticketsync.service import codec
+from ticketsync.service.bootstrap import Container
+from ticketsync.service.store import Call
 
 
 def _ticket(ticket: Ticket | None) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from events.errors import StoreUnavailable
+from ticketsync.events.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

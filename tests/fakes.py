@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from adapters.ports import CallFailed, NotFound, TicketClosed
-from events.tickets import Comment, NewTicket, TicketChange, TicketRef
+from ticketsync.adapters.ports import CallFailed, NotFound, TicketClosed
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
 
 
 @dataclass

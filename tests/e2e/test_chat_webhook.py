@@ -11,9 +11,9 @@ import httpx
 import orjson
 import pytest
 
-from service.config import parse_database_url
-from service.log import EventLog
 from tests.support import OTHER_SECRET, Server, message, payload, signed
+from ticketsync.service.config import parse_database_url
+from ticketsync.service.log import EventLog
 
 
 def post(server: Server, body: bytes, headers: dict[str, str]) -> httpx.Response:

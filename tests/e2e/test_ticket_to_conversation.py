@@ -15,7 +15,6 @@ import httpx
 import orjson
 import pytest
 
-from adapters import zendesk_webhooks
 from tests.emulators.chat_receiver import ChatReceiver
 from tests.emulators.chat_receiver import serve as serve_chat
 from tests.emulators.zendesk import ZendeskEmulator
@@ -30,6 +29,7 @@ from tests.support import (
     signed,
     wait_until,
 )
+from ticketsync.adapters import zendesk_webhooks
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 REPLY_SECRET = CHAT_SECRET

@@ -12,10 +12,10 @@ import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from adapters.chat_replies import ChatReplySender, reply_webhook_id
-from adapters.ports import OutcomeUnknown, Permanent, RateLimited, Retryable
-from events.commands import SendReply
 from tests.support import CHAT_SECRET, OTHER_SECRET
+from ticketsync.adapters.chat_replies import ChatReplySender, reply_webhook_id
+from ticketsync.adapters.ports import OutcomeUnknown, Permanent, RateLimited, Retryable
+from ticketsync.events.commands import SendReply
 
 from .chat_receiver import DEFAULT_PATH, ChatReceiver, serve
 

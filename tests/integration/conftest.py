@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 
-from service import bootstrap, config, http
-from service.dev_inbox import DevInbox
 from tests.support import ADMIN_TOKEN, CHAT_SECRET
+from ticketsync.service import bootstrap, config, http
+from ticketsync.service.dev_inbox import DevInbox
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from adapters.ports import OutcomeUnknown, RateLimited, Retryable
-from events.log import NewEntry
-from service import bootstrap, config, views
-from service.log import AuditQuery
-from service.outbox import Outcome
 from tests.fakes import FakeHelpDesk
 from tests.support import CHAT_SECRET, message, payload, wait_until
+from ticketsync.adapters.ports import OutcomeUnknown, RateLimited, Retryable
+from ticketsync.events.log import NewEntry
+from ticketsync.service import bootstrap, config, views
+from ticketsync.service.log import AuditQuery
+from ticketsync.service.outbox import Outcome
 
 
 class Clock:
@@ -132,7 +132,7 @@ def test_the_audit_trail_tells_the_story(service, desk: FakeHelpDesk) -> None:
     settle(service)
     service.clock.now += 3  # type: ignore[attr-defined]
     settle(service)
-    from service.log import AuditQuery
+    from ticketsync.service.log import AuditQuery
 
     entries, _ = service.log.query(AuditQuery(conversation_id="c1"))
     own = [(e.type, e.caused_by) for e in entries if e.source == "ticketsync"]

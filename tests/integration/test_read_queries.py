@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from service import audit
 from tests.integration.conftest import AUTH
+from ticketsync.service import audit
 
 
 def read_paths(app: Starlette) -> list[str]:

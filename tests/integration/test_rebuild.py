@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from service import bootstrap, config
-from service.projector import NAME
-from service.rebuild import REBUILD_PAGE, Rebuild, RebuildCancelled, RebuildRefused, build_new
-from service.store import LIVE
 from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
 from tests.support import message, payload
+from ticketsync.service import bootstrap, config
+from ticketsync.service.projector import NAME
+from ticketsync.service.rebuild import (
+    REBUILD_PAGE,
+    Rebuild,
+    RebuildCancelled,
+    RebuildRefused,
+    build_new,
+)
+from ticketsync.service.store import LIVE
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import asyncio
 import gc
 from pathlib import Path
 
-from service import bootstrap, config, http
 from tests.support import CHAT_SECRET
+from ticketsync.service import bootstrap, config, http
 
 
 def test_start_up_leaves_its_objects_out_of_the_collectors_passes(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters.ports import (
+from tests.emulators.zendesk import ZendeskEmulator, serve
+from ticketsync.adapters.ports import (
     NotFound,
     OutcomeUnknown,
     Permanent,
@@ -16,9 +17,8 @@ from adapters.ports import (
     Retryable,
     TicketClosed,
 )
-from adapters.zendesk import ZendeskHelpDesk
-from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
-from tests.emulators.zendesk import ZendeskEmulator, serve
+from ticketsync.adapters.zendesk import ZendeskHelpDesk
+from ticketsync.events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
 
 CONVERSATION_FIELD = 360_001
 SUMMARY_FIELD = 360_002

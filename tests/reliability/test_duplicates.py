@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 
-from events.log import LogEntry
-from service.config import parse_database_url
-from service.log import EventLog
 from tests.support import Server, message, running, signed
+from ticketsync.events.log import LogEntry
+from ticketsync.service.config import parse_database_url
+from ticketsync.service.log import EventLog
 
 
 def send_together(

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.config import parse_database_url
-from service.log import EventLog
 from tests.support import Server, message, running, signed, wait_until
+from ticketsync.service.config import parse_database_url
+from ticketsync.service.log import EventLog
 
 
 @pytest.fixture(scope="module")

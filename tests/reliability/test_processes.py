@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.config import parse_database_url
-from service.log import EventLog
 from tests.emulators.zendesk import ZendeskEmulator, serve
 from tests.support import Server, message, payload, quiet, signed, wait_until
+from ticketsync.service.config import parse_database_url
+from ticketsync.service.log import EventLog
 
 FAST = {
     "TICKETSYNC_OUTBOX_BACKOFF_BASE": "0.05",

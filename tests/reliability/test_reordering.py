@@ -58,13 +58,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.log import NewEntry
-from projections.conversation import RESOLUTION_STATUS
-from projections.routing import BUILT_IN
-from service import bootstrap, config, views
-from service.bootstrap import Container
 from tests.fakes import FakeHelpDesk, FakeTicket
 from tests.support import payload
+from ticketsync.events.log import NewEntry
+from ticketsync.projections.conversation import RESOLUTION_STATUS
+from ticketsync.projections.routing import BUILT_IN
+from ticketsync.service import bootstrap, config, views
+from ticketsync.service.bootstrap import Container
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 # Routed intents, and one the table does not know (it takes the default route).

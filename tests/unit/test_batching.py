@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from service.batching import Batched
 from tests.support import wait_until
+from ticketsync.service.batching import Batched
 
 
 class Writer:

@@ -9,10 +9,16 @@ import orjson
 import pytest
 import standardwebhooks
 
-from adapters import chat
-from events.chat import ConversationStarted, Customer, IntentsDetected, MessageCreated, ToolExecuted
-from events.errors import ConfigError, RejectedDelivery
 from tests.support import CHAT_SECRET, OTHER_SECRET
+from ticketsync.adapters import chat
+from ticketsync.events.chat import (
+    ConversationStarted,
+    Customer,
+    IntentsDetected,
+    MessageCreated,
+    ToolExecuted,
+)
+from ticketsync.events.errors import ConfigError, RejectedDelivery
 
 NOW = 1_800_000_000
 KEY = chat.decode_secret(CHAT_SECRET)

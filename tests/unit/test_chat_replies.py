@@ -13,12 +13,12 @@ import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from adapters import chat
-from adapters.chat_replies import ChatReplySender, reply_webhook_id
-from adapters.ports import OutcomeUnknown, Permanent, RateLimited, Retryable
-from events.commands import SendReply
-from events.errors import ConfigError
 from tests.support import CHAT_SECRET, OTHER_SECRET
+from ticketsync.adapters import chat
+from ticketsync.adapters.chat_replies import ChatReplySender, reply_webhook_id
+from ticketsync.adapters.ports import OutcomeUnknown, Permanent, RateLimited, Retryable
+from ticketsync.events.commands import SendReply
+from ticketsync.events.errors import ConfigError
 
 URL = "https://chat.example.com/hooks/ticketsync?tenant=acme"
 NOW = 1_795_000_000.75  # 2026-11-18T11:06:40.75Z; the signature uses whole seconds.

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from events.errors import ConfigError
-from service import config
 from tests.support import CHAT_SECRET, OTHER_SECRET
+from ticketsync.events.errors import ConfigError
+from ticketsync.service import config
 
 
 def test_defaults() -> None:

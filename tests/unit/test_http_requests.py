@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from events.errors import RejectedDelivery
-from service.http import receive_body, request_headers, require_json
+from ticketsync.events.errors import RejectedDelivery
+from ticketsync.service.http import receive_body, request_headers, require_json
 
 
 def messages(*items: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ import time
 import orjson
 import pytest
 
-from service import logs
+from ticketsync.service import logs
 
 
 class Blocking(io.StringIO):

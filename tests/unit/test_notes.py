@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from projections.notes import link_note, subject, summary_note
+from ticketsync.projections.notes import link_note, subject, summary_note
 
 
 def summary(**overrides) -> str:

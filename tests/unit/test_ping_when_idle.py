@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.log import PingWhenIdle
+from ticketsync.service.log import PingWhenIdle
 
 
 class Clock:

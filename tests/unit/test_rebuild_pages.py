@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from service.rebuild import PausedCollector
+from ticketsync.service.rebuild import PausedCollector
 
 
 @pytest.fixture

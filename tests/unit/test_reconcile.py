@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.chat import (
+from ticketsync.events.chat import (
     ConversationEscalated,
     ConversationResolved,
     ConversationStarted,
@@ -24,11 +24,18 @@ from events.chat import (
     MessageCreated,
     ToolExecuted,
 )
-from events.commands import AddComment, ChangeTicket, Command, CreateTicket
-from events.outcomes import TicketCreated, TicketFoundClosed
-from events.tickets import Requester, TicketRef
-from projections.conversation import Conversation, Event, Policy, Ticket, apply, needs_ticket
-from projections.routing import Route, RoutingTable
+from ticketsync.events.commands import AddComment, ChangeTicket, Command, CreateTicket
+from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed
+from ticketsync.events.tickets import Requester, TicketRef
+from ticketsync.projections.conversation import (
+    Conversation,
+    Event,
+    Policy,
+    Ticket,
+    apply,
+    needs_ticket,
+)
+from ticketsync.projections.routing import Route, RoutingTable
 
 CID = "conv_1"
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

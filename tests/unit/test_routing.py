@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from events.errors import ConfigError
-from projections.routing import (
+from ticketsync.events.errors import ConfigError
+from ticketsync.projections.routing import (
     BUILT_IN,
     Route,
     RoutingTable,

@@ -17,23 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.commands import AddComment, ChangeTicket, Command, CreateTicket, SendReply
-from events.ticket_side import (
-    TicketAssigneeChanged,
-    TicketCommentAdded,
-    TicketEvent,
-    TicketGroupChanged,
-    TicketPriorityChanged,
-    TicketStatusChanged,
-)
-from projections.conversation import (
-    MAX_EXPECTED,
-    Conversation,
-    Event,
-    Policy,
-    Ticket,
-    apply,
-)
 from tests.unit import test_reconcile as chat
 from tests.unit.test_reconcile import (
     CID,
@@ -47,6 +30,23 @@ from tests.unit.test_reconcile import (
     started,
     tool,
     user,
+)
+from ticketsync.events.commands import AddComment, ChangeTicket, Command, CreateTicket, SendReply
+from ticketsync.events.ticket_side import (
+    TicketAssigneeChanged,
+    TicketCommentAdded,
+    TicketEvent,
+    TicketGroupChanged,
+    TicketPriorityChanged,
+    TicketStatusChanged,
+)
+from ticketsync.projections.conversation import (
+    MAX_EXPECTED,
+    Conversation,
+    Event,
+    Policy,
+    Ticket,
+    apply,
 )
 
 OWN = "zd-user-ticketsync"  # the help-desk user ticketsync acts as

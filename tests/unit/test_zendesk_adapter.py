@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.ports import (
+from ticketsync.adapters.ports import (
     NotFound,
     OutcomeUnknown,
     Permanent,
@@ -20,8 +20,8 @@ from adapters.ports import (
     Retryable,
     TicketClosed,
 )
-from adapters.zendesk import ZendeskHelpDesk
-from events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
+from ticketsync.adapters.zendesk import ZendeskHelpDesk
+from ticketsync.events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
 
 BASE = "https://acme.zendesk.com"
 EMAIL = "bot@acme.test"
@@ -255,7 +255,7 @@ def test_unknown_group_is_left_out_and_logged(
         create_step(minimal_body(), key="cmd-2"),  # No second group read within the window.
     )
 
-    with caplog.at_level(logging.WARNING, logger="adapters.zendesk"):
+    with caplog.at_level(logging.WARNING, logger="ticketsync.adapters.zendesk"):
         desk.create_ticket(new_ticket(group="Nobody"), idempotency_key="cmd-1")
         desk.create_ticket(new_ticket(group="Nobody"), idempotency_key="cmd-2")
 
@@ -716,7 +716,7 @@ def test_logs_carry_ids_but_no_bodies_or_secrets(
         ),
     )
 
-    with caplog.at_level(logging.DEBUG, logger="adapters.zendesk"):
+    with caplog.at_level(logging.DEBUG, logger="ticketsync.adapters.zendesk"):
         desk.create_ticket(new_ticket(), idempotency_key="cmd-1")
         with pytest.raises(TicketClosed):
             desk.add_comment("42", Comment(body="private words", public=False))

@@ -14,9 +14,9 @@ import orjson
 import pytest
 from starlette.datastructures import Headers
 
-from adapters import zendesk_webhooks as zw
-from events.errors import RejectedDelivery
-from events.ticket_side import (
+from ticketsync.adapters import zendesk_webhooks as zw
+from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
     TicketGroupChanged,
