@@ -40,6 +40,7 @@ from ticketsync.events.chat import (
 from ticketsync.events.errors import ConfigError, RejectedDelivery
 
 SECRET_PREFIX = "whsec_"
+SECRET_FORMAT = "'whsec_' followed by the base64 of the key"
 TOLERANCE_SECONDS = 300
 MAX_ID_LENGTH = 255
 # A delivery may carry a few signatures (one per secret during a rotation); more than
@@ -53,15 +54,25 @@ def generate_secret() -> str:
 
 
 def decode_secret(secret: str) -> bytes:
-    """The HMAC key of a `whsec_` secret; raises ConfigError when it is not base64."""
+    """The HMAC key of a Standard Webhooks secret (`whsec_` + base64).
+
+    Raises ConfigError, with a one-line reason, when the prefix is missing or the rest is
+    not base64: a secret taken as it is would sign with other bytes than the sender's.
+    """
     text = secret.strip()
-    text = text.removeprefix(SECRET_PREFIX)
+    if not text.startswith(SECRET_PREFIX):
+        raise ConfigError(
+            f"must be a Standard Webhooks secret, {SECRET_FORMAT}; it has no 'whsec_'"
+        )
     try:
-        key = base64.b64decode(text, validate=True)
+        key = base64.b64decode(text.removeprefix(SECRET_PREFIX), validate=True)
     except (binascii.Error, ValueError):
-        raise ConfigError("a chat webhook secret is not valid base64 after 'whsec_'") from None
+        raise ConfigError(
+            f"must be a Standard Webhooks secret, {SECRET_FORMAT}; the part after 'whsec_' "
+            "is not valid base64"
+        ) from None
     if not key:
-        raise ConfigError("a chat webhook secret is empty")
+        raise ConfigError(f"must be a Standard Webhooks secret, {SECRET_FORMAT}; the key is empty")
     return key
 
 
@@ -82,12 +93,17 @@ def signed_headers(secret: str, webhook_id: str, body: bytes, now: float) -> dic
     }
 
 
-def _unauthorized(code: str, detail: str) -> RejectedDelivery:
-    return RejectedDelivery(401, code, detail)
+def _unauthorized(code: str, detail: str, header: str | None = None) -> RejectedDelivery:
+    # `field` names the header at fault, when one is.
+    return RejectedDelivery(401, code, detail, header)
 
 
 def read_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
-    """The delivery id, timestamp and signatures, checked for presence and form only."""
+    """The delivery id, timestamp and signatures, checked for presence and form only.
+
+    Raises RejectedDelivery(401) whose `field` names the header at fault when one is:
+    `missing_signature`, `malformed_timestamp` or `malformed_signature`.
+    """
     webhook_id = headers.get("webhook-id")
     timestamp_text = headers.get("webhook-timestamp")
     signature_text = headers.get("webhook-signature")
@@ -101,8 +117,11 @@ def read_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
         if not value
     ]
     if missing:
-        return_missing = ", ".join(missing)
-        raise _unauthorized("missing_signature", f"missing header(s): {return_missing}")
+        raise _unauthorized(
+            "missing_signature",
+            f"missing header(s): {', '.join(missing)}",
+            missing[0] if len(missing) == 1 else None,
+        )
     assert webhook_id is not None
     assert timestamp_text is not None
     assert signature_text is not None
@@ -110,22 +129,29 @@ def read_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
         raise _unauthorized(
             "malformed_signature",
             f"webhook-id must be printable and at most {MAX_ID_LENGTH} characters",
+            "webhook-id",
         )
     if not timestamp_text.isascii() or not timestamp_text.isdigit() or len(timestamp_text) > 12:
         raise _unauthorized(
-            "malformed_signature", "webhook-timestamp must be a whole number of unix seconds"
+            "malformed_timestamp",
+            "webhook-timestamp must be a whole number of unix seconds, e.g. 1795600800",
+            "webhook-timestamp",
         )
     signatures: list[bytes] = []
     entries = signature_text.split()
     if len(entries) > MAX_SIGNATURES:
         raise _unauthorized(
-            "malformed_signature", f"webhook-signature has more than {MAX_SIGNATURES} entries"
+            "malformed_signature",
+            f"webhook-signature has more than {MAX_SIGNATURES} entries",
+            "webhook-signature",
         )
     for entry in entries:
         version, comma, value = entry.partition(",")
         if not comma or not version or not value:
             raise _unauthorized(
-                "malformed_signature", "webhook-signature entries must look like 'v1,<base64>'"
+                "malformed_signature",
+                "webhook-signature entries must look like 'v1,<base64>'",
+                "webhook-signature",
             )
         if version != "v1":
             # Other schemes (v1a: asymmetric) may sit beside ours; they are not ours to check.
@@ -134,7 +160,9 @@ def read_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
             signatures.append(base64.b64decode(value, validate=True))
         except (binascii.Error, ValueError):
             raise _unauthorized(
-                "malformed_signature", "a webhook-signature entry is not valid base64"
+                "malformed_signature",
+                "a webhook-signature entry is not valid base64",
+                "webhook-signature",
             ) from None
     return webhook_id, int(timestamp_text), signatures
 
@@ -157,6 +185,7 @@ def verify_read(
         raise _unauthorized(
             "stale_timestamp",
             f"webhook-timestamp is more than {TOLERANCE_SECONDS} s from the server clock",
+            "webhook-timestamp",
         )
     content = b"%s.%d.%s" % (webhook_id.encode(), timestamp, body)
     matched = False

@@ -140,8 +140,9 @@ def signed_headers(
     return headers
 
 
-def _unauthorized(code: str, detail: str) -> RejectedDelivery:
-    return RejectedDelivery(401, code, detail)
+def _unauthorized(code: str, detail: str, header: str | None = None) -> RejectedDelivery:
+    # `field` names the header at fault, when one is.
+    return RejectedDelivery(401, code, detail, header)
 
 
 def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
@@ -160,14 +161,19 @@ def _read_signature_headers(headers: Mapping[str, str]) -> tuple[str, datetime, 
         if not value
     ]
     if missing:
-        raise _unauthorized("missing_signature", f"missing header(s): {', '.join(missing)}")
+        raise _unauthorized(
+            "missing_signature",
+            f"missing header(s): {', '.join(missing)}",
+            missing[0] if len(missing) == 1 else None,
+        )
     assert timestamp_text is not None
     assert signature_text is not None
     signed_at = _parse_time(timestamp_text) if _HEADER_TIME.fullmatch(timestamp_text) else None
     if signed_at is None:
         raise _unauthorized(
-            "malformed_signature",
+            "malformed_timestamp",
             f"{TIMESTAMP_HEADER} must be an ISO-8601 UTC time such as 2026-11-25T10:00:00Z",
+            TIMESTAMP_HEADER,
         )
     signature = None
     if len(signature_text) <= _MAX_SIGNATURE_CHARS:
@@ -177,7 +183,9 @@ def _read_signature_headers(headers: Mapping[str, str]) -> tuple[str, datetime, 
             signature = None
     if signature is None or len(signature) != _DIGEST_SIZE:
         raise _unauthorized(
-            "malformed_signature", f"{SIGNATURE_HEADER} must be the base64 of an HMAC-SHA256"
+            "malformed_signature",
+            f"{SIGNATURE_HEADER} must be the base64 of an HMAC-SHA256",
+            SIGNATURE_HEADER,
         )
     return timestamp_text, signed_at, signature
 
@@ -185,8 +193,8 @@ def _read_signature_headers(headers: Mapping[str, str]) -> tuple[str, datetime, 
 def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: float) -> None:
     """Check a delivery's signature and timestamp against the configured signing secrets.
 
-    Raises RejectedDelivery(401): `missing_signature` or `malformed_signature` for the
-    headers, `stale_timestamp` when the timestamp is more than 300 s from `now`,
+    Raises RejectedDelivery(401): `missing_signature`, `malformed_timestamp` or
+    `malformed_signature` for the headers (`field` names the header), `stale_timestamp` when the timestamp is more than 300 s from `now`,
     `invalid_signature` when no secret matches.
     """
     timestamp_text, signed_at, signature = _read_signature_headers(_lowered(headers))
@@ -194,6 +202,7 @@ def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now:
         raise _unauthorized(
             "stale_timestamp",
             f"{TIMESTAMP_HEADER} is more than {TOLERANCE_SECONDS} s from the server clock",
+            TIMESTAMP_HEADER,
         )
     # Zendesk signs the timestamp text as sent followed by the raw bytes; parsing or
     # re-serialising either would change what was signed (docs/zendesk.md §1).
@@ -201,6 +210,12 @@ def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now:
     if isinstance(secrets, str):
         # A bare string is a sequence of one-character keys; never let those match.
         secrets = (secrets,)
+    if not any(secrets):
+        # Say so, rather than that the signature matches none: the fix is in the settings.
+        raise _unauthorized(
+            "invalid_signature",
+            "no Zendesk webhook secret is configured (TICKETSYNC_ZENDESK_WEBHOOK_SECRET)",
+        )
     matched = False
     for secret in secrets:
         if not secret:

@@ -15,6 +15,8 @@ from ticketsync.events.errors import TicketsyncError
 from ticketsync.service.log import AuditQuery, EventLog, LogEntry
 
 MAX_LIMIT = 1000
+# The parameters of GET /audit; the HTTP layer refuses any other.
+FILTERS = ("conversation_id", "ticket", "type", "since", "until", "after", "limit")
 MAX_POSITION = 2**63 - 1  # the largest position either database can hold
 
 
@@ -51,21 +53,30 @@ def parse_ticket(value: str) -> str:
     return value
 
 
+def _given(params: Mapping[str, str], name: str) -> str | None:
+    """A filter's value, None when it is left out; raises BadQuery when it is empty, which
+    would otherwise read as no filter and widen the query."""
+    value = params.get(name)
+    if value is not None and not value:
+        raise BadQuery(name, f"{name} is empty; leave it out or give it a value")
+    return value
+
+
 def query_from(params: Mapping[str, str]) -> AuditQuery:
-    """An AuditQuery from GET /audit's parameters; raises BadQuery on a bad value."""
-    after_text = params.get("after") or "0"
+    """An AuditQuery from GET /audit's parameters; raises BadQuery on a bad or empty value."""
+    after_text = _given(params, "after") or "0"
     if not _whole(after_text) or int(after_text) > MAX_POSITION:
         raise BadQuery("after", "after must be the 'next' cursor of a previous page")
-    limit_text = params.get("limit") or "100"
+    limit_text = _given(params, "limit") or "100"
     if not _whole(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise BadQuery("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    ticket = params.get("ticket")
-    since = params.get("since")
-    until = params.get("until")
+    ticket = _given(params, "ticket")
+    since = _given(params, "since")
+    until = _given(params, "until")
     return AuditQuery(
-        conversation_id=params.get("conversation_id") or None,
+        conversation_id=_given(params, "conversation_id"),
         ticket=parse_ticket(ticket) if ticket else None,
-        type=params.get("type") or None,
+        type=_given(params, "type"),
         since=parse_time("since", since) if since else None,
         until=parse_time("until", until) if until else None,
         after=int(after_text),

@@ -159,21 +159,23 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             tuple(_Secret(part.strip()) for part in text.split(",") if part.strip()) if text else ()
         )
 
-    chat_secrets = secrets("TICKETSYNC_CHAT_WEBHOOK_SECRET")
-    for secret in chat_secrets:
+    def webhook_secret(name: str, secret: str) -> None:
+        # Standard Webhooks secrets are `whsec_` + base64; one taken as it is would sign
+        # with other bytes than the sender's, and every delivery would fail.
         try:
             chat.decode_secret(secret)
         except ConfigError as error:
-            raise ConfigError(f"TICKETSYNC_CHAT_WEBHOOK_SECRET: {error}") from None
+            raise ConfigError(f"{name} {error}") from None
+
+    chat_secrets = secrets("TICKETSYNC_CHAT_WEBHOOK_SECRET")
+    for secret in chat_secrets:
+        webhook_secret("TICKETSYNC_CHAT_WEBHOOK_SECRET", secret)
 
     admin_token = get("TICKETSYNC_ADMIN_TOKEN")
     api_token = get("TICKETSYNC_ZENDESK_API_TOKEN")
     reply_secret = get("TICKETSYNC_CHAT_REPLY_SECRET")
     if reply_secret:
-        try:
-            chat.decode_secret(reply_secret)
-        except ConfigError as error:
-            raise ConfigError(f"TICKETSYNC_CHAT_REPLY_SECRET: {error}") from None
+        webhook_secret("TICKETSYNC_CHAT_REPLY_SECRET", reply_secret)
     backoff_base = number("TICKETSYNC_OUTBOX_BACKOFF_BASE", 1.0, minimum=0.001)
     backoff_max = number("TICKETSYNC_OUTBOX_BACKOFF_MAX", 600.0, minimum=0.001)
     if backoff_max < backoff_base:

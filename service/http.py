@@ -7,13 +7,14 @@ Handlers raise; one table at the bottom turns exceptions into JSON answers of th
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hmac
 import importlib.metadata
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ticketsync.adapters import chat, zendesk_webhooks
@@ -41,6 +42,9 @@ MAX_HEADER_BYTES = 16 * 1024
 # Allocations between two passes of the garbage collector over the young objects, once
 # the service is up (the default is 700; see tune_garbage_collector).
 YOUNG_COLLECTION_EVERY = 10_000
+
+# The fields of POST /admin/rebuild's body.
+REBUILD_FIELDS = ("projections", "check")
 
 STORE_UNAVAILABLE = "the database cannot be reached; nothing was stored, retry later"
 UNEXPECTED = "an unexpected error occurred"
@@ -133,6 +137,30 @@ def require_json(headers: Mapping[str, str]) -> None:
         )
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def check_query(request: Request, known: frozenset[str]) -> None:
+    """Refuse a query parameter the endpoint does not know, one given more than once, and
+    one given empty: a typo (`conversation=` for `conversation_id=`) or an empty filter must
+    never widen a query, and of two values neither is the obvious one. Raises ApiError
+    (400 invalid_query, naming it)."""
+    seen: set[str] = set()
+    for name, value in request.query_params.multi_items():
+        if name not in known:
+            takes = f"it takes {', '.join(sorted(known))}" if known else "it takes none"
+            raise ApiError(
+                400, "invalid_query", f"unknown query parameter {name[:100]!r}; {takes}", name
+            )
+        if name in seen:
+            raise ApiError(400, "invalid_query", f"{name} is given more than once", name)
+        if not value:
+            raise ApiError(
+                400, "invalid_query", f"{name} is empty; leave it out or give it a value", name
+            )
+        seen.add(name)
+
+
 class Api:
     """The endpoints, bound to one container of collaborators."""
 
@@ -146,6 +174,20 @@ class Api:
     def count(self, source: str, outcome: str) -> None:
         key = (source, outcome)
         self.counters[key] = self.counters.get(key, 0) + 1
+
+    def reader(self, handler: Handler, query: Iterable[str] = (), *, admin: bool = True) -> Handler:
+        """A read endpoint: the token (unless `admin` is false), then the query's parameter
+        names against `query`, then `handler`. Every GET route is built with it."""
+        known = frozenset(query)
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if admin:
+                self.require_admin(request)
+            check_query(request, known)
+            return await handler(request)
+
+        return endpoint
 
     def require_admin(self, request: Request) -> None:
         expected = self.settings.admin_token or ""
@@ -263,7 +305,7 @@ class Api:
         require_json(headers)
         for name in ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"):
             if not headers.get(name):
-                raise RejectedDelivery(401, "missing_signature", f"missing header: {name}")
+                raise RejectedDelivery(401, "missing_signature", f"missing header: {name}", name)
         body = await receive_body(headers, receive)
         # Zendesk signs the raw bytes; parsing first could change them.
         zendesk_webhooks.verify(
@@ -330,7 +372,6 @@ class Api:
         )
 
     async def dev_replies(self, request: Request) -> Response:
-        self.require_admin(request)
         inbox = self.container.dev_inbox
         assert inbox is not None
         return JSONResponse({"replies": inbox.replies(request.query_params.get("conversation_id"))})
@@ -347,18 +388,28 @@ class Api:
         payload = await self._json_body(request) if has_body else {}
         if not isinstance(payload, dict):
             raise ApiError(400, "invalid_payload", "body must be a JSON object")
-        names = payload.get("projections") or []
+        # A misspelt field ("projection") would otherwise rebuild every model.
+        unknown = sorted(set(payload) - set(REBUILD_FIELDS))
+        if unknown:
+            raise ApiError(
+                422,
+                "invalid_data",
+                f"unknown field {unknown[0]!r}; fields are {', '.join(REBUILD_FIELDS)}",
+                unknown[0],
+            )
+        names = payload.get("projections", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ApiError(
                 422, "invalid_data", "projections must be a list of names", "projections"
             )
+        check = payload.get("check", False)
+        if not isinstance(check, bool):
+            raise ApiError(422, "invalid_data", "check must be true or false", "check")
         try:
             check_names(names)
         except RebuildRefused as error:
             raise ApiError(400, "unknown_projection", str(error), "projections") from None
-        rebuild = Rebuild(
-            self.container.store, self.container.projector.policy, check=bool(payload.get("check"))
-        )
+        rebuild = Rebuild(self.container.store, self.container.projector.policy, check=check)
         try:
             await run_in_threadpool(rebuild.claim)
         except RebuildRefused as error:
@@ -376,7 +427,6 @@ class Api:
             logger.exception("rebuild.failed", extra={"rebuild_id": rebuild.rebuild_id})
 
     async def rebuild_status(self, request: Request) -> Response:
-        self.require_admin(request)
         progress = self.rebuilds.get(request.path_params["rebuild_id"])
         if progress is None:
             raise ApiError(404, "not_found", "no rebuild with that id in this process")
@@ -412,7 +462,6 @@ class Api:
         return *self._positions(), self.container.store.unfinished_calls()
 
     async def conversation(self, request: Request) -> Response:
-        self.require_admin(request)
         conversation_id = request.path_params["conversation_id"]
         body = await run_in_threadpool(views.conversation, self.container, conversation_id)
         if body is None:
@@ -420,7 +469,6 @@ class Api:
         return JSONResponse(body)
 
     async def ticket(self, request: Request) -> Response:
-        self.require_admin(request)
         system, ticket_id = request.path_params["system"], request.path_params["ticket_id"]
         body = await run_in_threadpool(views.ticket, self.container, system, ticket_id)
         if body is None:
@@ -428,8 +476,7 @@ class Api:
         return JSONResponse(body)
 
     async def outbox(self, request: Request) -> Response:
-        self.require_admin(request)
-        state = request.query_params.get("state") or None
+        state = request.query_params.get("state")
         if state not in (None, "pending", "parked", "done"):
             raise ApiError(400, "invalid_query", "state must be pending, parked or done", "state")
         calls = await run_in_threadpool(self.container.store.calls, state)
@@ -448,7 +495,6 @@ class Api:
         return JSONResponse(views.call(call))
 
     async def audit(self, request: Request) -> Response:
-        self.require_admin(request)
         try:
             query = audit.query_from(request.query_params)
         except audit.BadQuery as bad:
@@ -462,7 +508,6 @@ class Api:
         )
 
     async def metrics(self, request: Request) -> Response:
-        self.require_admin(request)
         lines = [
             "# HELP ticketsync_webhooks_total Webhook deliveries by source and outcome.",
             "# TYPE ticketsync_webhooks_total counter",
@@ -499,7 +544,6 @@ class Api:
     async def openapi(self, request: Request) -> Response:
         from ticketsync.service.openapi import SPEC
 
-        self.require_admin(request)
         return JSONResponse(SPEC)
 
 
@@ -539,13 +583,29 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+def allowed_methods(request: Request) -> str:
+    """The methods served on the request's path, over every route that matches it.
+
+    Starlette's Allow names only the first route whose path matches, but one path may be
+    served by several (PATCH /tickets/local/{id} and GET /tickets/{system}/{id})."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and isinstance(route, Route):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     return JSONResponse(
         _error_body(codes.get(exc.status_code, "http_error"), exc.detail, None),
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers or None,
     )
 
 
@@ -620,25 +680,33 @@ def create_app(container: Container) -> Starlette:
     api = Api(container)
     routes = [
         Route("/webhooks/chat", Endpoint(api.chat_webhook), methods=["POST"]),
-        Route("/", api.index, methods=["GET"]),
-        Route("/healthz", api.healthz, methods=["GET"]),
-        Route("/conversations/{conversation_id:path}", api.conversation, methods=["GET"]),
+        Route("/", api.reader(api.index, admin=False), methods=["GET"]),
+        Route("/healthz", api.reader(api.healthz, admin=False), methods=["GET"]),
+        Route(
+            "/conversations/{conversation_id:path}",
+            api.reader(api.conversation),
+            methods=["GET"],
+        ),
         Route("/webhooks/zendesk", Endpoint(api.zendesk_webhook), methods=["POST"]),
         Route("/tickets/local/{ticket_id}/comments", api.local_comment, methods=["POST"]),
         Route("/tickets/local/{ticket_id}", api.local_change, methods=["PATCH"]),
-        Route("/tickets/{system}/{ticket_id}", api.ticket, methods=["GET"]),
-        Route("/outbox", api.outbox, methods=["GET"]),
+        Route("/tickets/{system}/{ticket_id}", api.reader(api.ticket), methods=["GET"]),
+        Route("/outbox", api.reader(api.outbox, ["state"]), methods=["GET"]),
         Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
         Route("/admin/rebuild", api.start_rebuild, methods=["POST"]),
-        Route("/admin/rebuild/{rebuild_id}", api.rebuild_status, methods=["GET"]),
-        Route("/audit", api.audit, methods=["GET"]),
-        Route("/metrics", api.metrics, methods=["GET"]),
-        Route("/openapi.json", api.openapi, methods=["GET"]),
+        Route("/admin/rebuild/{rebuild_id}", api.reader(api.rebuild_status), methods=["GET"]),
+        Route("/audit", api.reader(api.audit, audit.FILTERS), methods=["GET"]),
+        Route("/metrics", api.reader(api.metrics), methods=["GET"]),
+        Route("/openapi.json", api.reader(api.openapi), methods=["GET"]),
     ]
     if container.dev_inbox is not None:
         routes += [
             Route("/dev/chat-replies", api.dev_reply, methods=["POST"]),
-            Route("/dev/chat-replies", api.dev_replies, methods=["GET"]),
+            Route(
+                "/dev/chat-replies",
+                api.reader(api.dev_replies, ["conversation_id"]),
+                methods=["GET"],
+            ),
         ]
     handlers = {
         RejectedDelivery: _rejected,

@@ -25,6 +25,7 @@ from ticketsync.service import codec
 from ticketsync.service.bootstrap import Container
 
 MAX_TEXT = 64 * 1024
+COMMENT_FIELDS = ("author", "body", "public")
 
 
 def _invalid(detail: str, field: str) -> RejectedDelivery:
@@ -58,6 +59,12 @@ def comment(container: Container, ticket_id: str, payload: Any) -> dict[str, Any
     """Add an agent's comment; returns what the API answers. Raises RejectedDelivery, NotFound, TicketClosed."""
     if not isinstance(payload, dict):
         raise RejectedDelivery(400, "invalid_payload", "body must be a JSON object")
+    # A misspelt "public" would otherwise send an internal note to the customer.
+    unknown = sorted(set(payload) - set(COMMENT_FIELDS))
+    if unknown:
+        raise _invalid(
+            f"unknown field {unknown[0]!r}; fields are {', '.join(COMMENT_FIELDS)}", unknown[0]
+        )
     author, body, public = payload.get("author"), payload.get("body"), payload.get("public", True)
     if not isinstance(author, str) or not author.strip() or len(author) > 255:
         raise _invalid("author must be a non-empty string of at most 255 characters", "author")

@@ -92,7 +92,10 @@ _WEBHOOK_RESPONSES = {
     "202": _json("stored durably", _ref("Stored")),
     "200": _json("already stored with this body", _ref("Stored")),
     "400": _error("not JSON, not an object, or the envelope is wrong"),
-    "401": _error("missing, malformed or non-matching signature, or stale timestamp"),
+    "401": _error(
+        "missing or malformed signature header (field names it), malformed or stale "
+        "timestamp, or no matching signature"
+    ),
     "409": _error("this delivery id is stored with another body"),
     "413": _error("body over 1 MiB"),
     "415": _error("not application/json"),
@@ -103,6 +106,8 @@ _WEBHOOK_RESPONSES = {
 _ADMIN = [{"bearer": []}]
 _UNAUTHORIZED = _error("no or wrong admin token")
 _UNAVAILABLE = _error("the database is unreachable")
+# Every GET refuses a query parameter it does not know (service.http.check_query).
+_BAD_QUERY = _error("an unknown query parameter, or one given twice (`invalid_query`)")
 
 # The answers of every endpoint that reads a JSON body (service.http.Api._json_body).
 _JSON_BODY_ERRORS = {
@@ -318,6 +323,7 @@ SPEC: dict[str, Any] = {
             "LocalComment": {
                 "type": "object",
                 "required": ["author", "body"],
+                "additionalProperties": False,
                 "properties": {
                     "author": {"type": "string", "minLength": 1, "maxLength": 255},
                     "body": {"type": "string", "minLength": 1, "maxLength": 65536},
@@ -359,10 +365,10 @@ SPEC: dict[str, Any] = {
                     "kind": {"type": "string"},
                     "state": {"enum": ["pending", "parked", "done"]},
                     "attempts": {"type": "integer"},
-                    "next_attempt_at": {"type": "number", "description": "unix seconds"},
+                    "next_attempt_at": {"type": "string", "format": "date-time"},
                     "last_error": _nullable("string"),
-                    "created_at": {"type": "number"},
-                    "updated_at": {"type": "number"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
                     "command": {"description": "the call, as decided"},
                 },
             },
@@ -493,6 +499,7 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
+                    "400": _BAD_QUERY,
                     "503": _error("the database is unreachable (with `status: unavailable`)"),
                 },
             }
@@ -506,6 +513,7 @@ SPEC: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": _json("the conversation", _ref("Conversation")),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                     "404": _error("ticketsync has not heard of this conversation"),
                     "503": _UNAVAILABLE,
@@ -522,6 +530,7 @@ SPEC: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": _json("the ticket", _ref("Ticket")),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                     "404": _error("no such ticket"),
                     "503": _UNAVAILABLE,
@@ -551,7 +560,7 @@ SPEC: dict[str, Any] = {
                     "401": _UNAUTHORIZED,
                     "404": _error("no such ticket, or the built-in desk is not in use"),
                     "409": _error("the ticket is closed (`ticket_closed`)"),
-                    "422": _error("a field is invalid; `field` names it"),
+                    "422": _error("a field is invalid or unknown; `field` names it"),
                     "503": _UNAVAILABLE,
                 },
             }
@@ -594,7 +603,10 @@ SPEC: dict[str, Any] = {
                             "properties": {"calls": {"type": "array", "items": _ref("Call")}},
                         },
                     ),
-                    "400": _error("state is not pending, parked or done"),
+                    "400": _error(
+                        "state is not pending, parked or done, or an unknown or repeated "
+                        "parameter (`invalid_query`, `field` names it)"
+                    ),
                     "401": _UNAUTHORIZED,
                     "503": _UNAVAILABLE,
                 },
@@ -621,6 +633,7 @@ SPEC: dict[str, Any] = {
                 "requestBody": _body(
                     {
                         "type": "object",
+                        "additionalProperties": False,
                         "properties": {
                             "projections": {
                                 "type": "array",
@@ -643,7 +656,10 @@ SPEC: dict[str, Any] = {
                     "409": _error("a rebuild is running already (`rebuild_running`)"),
                     "413": _error("body over 1 MiB"),
                     "415": _error("a body that is not application/json"),
-                    "422": _error("projections is not a list of names"),
+                    "422": _error(
+                        "projections is not a list of names, check is not a boolean, or an "
+                        "unknown field; `field` names it (`invalid_data`)"
+                    ),
                     "503": _UNAVAILABLE,
                 },
             }
@@ -655,6 +671,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [_path("rebuild_id", "the id POST /admin/rebuild answered")],
                 "responses": {
                     "200": _json("its progress", _ref("Rebuild")),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                     "404": _error("no rebuild with that id in this process"),
                 },
@@ -667,9 +684,9 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     {"name": name, "in": "query", "required": False, "schema": schema}
                     for name, schema in (
-                        ("conversation_id", {"type": "string"}),
+                        ("conversation_id", {"type": "string", "minLength": 1}),
                         ("ticket", {"type": "string", "pattern": "^[^:]+:.+$"}),
-                        ("type", {"type": "string"}),
+                        ("type", {"type": "string", "minLength": 1}),
                         ("since", {"type": "string", "format": "date-time"}),
                         ("until", {"type": "string", "format": "date-time"}),
                         ("after", {"type": "string", "pattern": "^[0-9]+$"}),
@@ -690,7 +707,10 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
-                    "400": _error("a filter is invalid"),
+                    "400": _error(
+                        "a filter is invalid, empty, unknown or repeated (`invalid_query`, "
+                        "`field` names it)"
+                    ),
                     "401": _UNAUTHORIZED,
                     "503": _UNAVAILABLE,
                 },
@@ -706,6 +726,7 @@ SPEC: dict[str, Any] = {
                 "security": _ADMIN,
                 "responses": {
                     "200": {"description": "text format", "content": {"text/plain": {}}},
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                 },
             }
@@ -716,6 +737,7 @@ SPEC: dict[str, Any] = {
                 "security": _ADMIN,
                 "responses": {
                     "200": _json("the OpenAPI description", {"type": "object"}),
+                    "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                 },
             }

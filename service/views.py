@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -92,17 +93,22 @@ def ticket(container: Container, system: str, ticket_id: str) -> dict[str, Any] 
     return body
 
 
+def _at(seconds: float) -> str:
+    """Unix seconds as the rest of the API shows times: ISO-8601 UTC with `Z`."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
 def call(call: Call) -> dict[str, Any]:
-    """One outbox call, as GET /outbox shows it."""
+    """One outbox call, as GET /outbox and `ticketsync outbox list --json` show it."""
     return {
         "id": call.call_id,
         "conversation_id": call.conversation_id,
         "kind": call.kind,
         "state": call.state,
         "attempts": call.attempts,
-        "next_attempt_at": call.next_attempt_at,
+        "next_attempt_at": _at(call.next_attempt_at),
         "last_error": call.last_error,
-        "created_at": call.created_at,
-        "updated_at": call.updated_at,
+        "created_at": _at(call.created_at),
+        "updated_at": _at(call.updated_at),
         "command": orjson.loads(call.command),
     }

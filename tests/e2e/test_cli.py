@@ -102,6 +102,19 @@ def test_serve_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
     assert "TICKETSYNC_OUTBOX_MAX_ATTEMPTS" in result.stderr
 
 
+def test_serve_refuses_a_chat_secret_without_whsec_in_one_line(tmp_path: Path) -> None:
+    env = server_env(
+        f"sqlite:///{tmp_path / 't.db'}",
+        TICKETSYNC_CHAT_WEBHOOK_SECRET=CHAT_SECRET.removeprefix("whsec_"),
+    )
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TICKETSYNC_CHAT_WEBHOOK_SECRET" in lines[0]
+    assert "Standard Webhooks" in lines[0]
+
+
 def test_dev_generates_prints_and_keeps_the_secrets(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}")
     del env["TICKETSYNC_CHAT_WEBHOOK_SECRET"], env["TICKETSYNC_ADMIN_TOKEN"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from tests.support import (
     signed,
     wait_until,
 )
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 def send(server: Server, event: dict) -> None:
@@ -106,6 +109,9 @@ def test_parked_call_is_retried_by_the_operator(tmp_path: Path) -> None:
             )
             assert parked["attempts"] == 2
             assert parked["conversation_id"] == cid
+            # Times as everywhere else in the API: ISO-8601 UTC, not unix seconds.
+            for name in ("next_attempt_at", "created_at", "updated_at"):
+                assert ISO_UTC.fullmatch(parked[name]), (name, parked[name])
             trail = admin.get(
                 "/audit", params={"conversation_id": cid, "type": "call.parked"}
             ).json()["events"]
@@ -127,6 +133,7 @@ def test_parked_call_is_retried_by_the_operator(tmp_path: Path) -> None:
     listed = run_cli(["outbox", "list", "--state", "parked", "--json"], tmp_path, env)
     assert listed.returncode == 0, listed.stderr
     assert [orjson.loads(line)["id"] for line in listed.stdout.splitlines()] == [parked["id"]]
+    assert orjson.loads(listed.stdout)["created_at"] == parked["created_at"]
     table = run_cli(["outbox", "list"], tmp_path, env)
     assert table.returncode == 0, table.stderr
     assert parked["id"] in table.stdout

@@ -365,6 +365,7 @@ def test_bad_zendesk_signatures_are_refused(server: Server, zendesk) -> None:
     )
     assert answer.status_code == 401
     assert answer.json()["error"] == "stale_timestamp"
+    assert answer.json()["field"] == "x-zendesk-webhook-signature-timestamp"
     assert (
         httpx.post(
             server.url + "/webhooks/zendesk",
@@ -373,6 +374,26 @@ def test_bad_zendesk_signatures_are_refused(server: Server, zendesk) -> None:
         ).status_code
         == 401
     )
+    # A timestamp in another form than Zendesk's names the header at fault.
+    malformed = httpx.post(
+        server.url + "/webhooks/zendesk",
+        content=raw,
+        headers={
+            **stale,
+            "X-Zendesk-Webhook-Signature-Timestamp": "1795600800",
+            "content-type": "application/json",
+        },
+    )
+    assert malformed.status_code == 401
+    assert malformed.json()["error"] == "malformed_timestamp"
+    assert malformed.json()["field"] == "x-zendesk-webhook-signature-timestamp"
+    unsigned = httpx.post(
+        server.url + "/webhooks/zendesk",
+        content=raw,
+        headers={**stale, "content-type": "application/json", "X-Zendesk-Webhook-Signature": ""},
+    )
+    assert unsigned.json()["error"] == "missing_signature"
+    assert unsigned.json()["field"] == "x-zendesk-webhook-signature"
     # The rotated-in secret and the old one both work.
     assert post_zendesk(server, body, secret="old-rotated-secret").status_code == 202
 

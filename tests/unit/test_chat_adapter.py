@@ -73,28 +73,34 @@ def test_timestamps_within_300_seconds_pass(skew: int) -> None:
     assert chat.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
 
 
+ID, TIMESTAMP, SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
+
+# (change to the headers, error code, the header `field` names or None)
 REFUSALS = [
-    pytest.param({"webhook-id": None}, "missing_signature", id="no-webhook-id"),
-    pytest.param({"webhook-timestamp": None}, "missing_signature", id="no-timestamp"),
-    pytest.param({"webhook-signature": None}, "missing_signature", id="no-signature"),
-    pytest.param({"webhook-timestamp": "soon"}, "malformed_signature", id="timestamp-not-a-number"),
-    pytest.param({"webhook-timestamp": "1.8e9"}, "malformed_signature", id="timestamp-not-whole"),
-    pytest.param({"webhook-signature": "garbage"}, "malformed_signature", id="entry-without-comma"),
-    pytest.param({"webhook-signature": "v1,###"}, "malformed_signature", id="entry-not-base64"),
+    pytest.param({ID: None}, "missing_signature", ID, id="no-webhook-id"),
+    pytest.param({TIMESTAMP: None}, "missing_signature", TIMESTAMP, id="no-timestamp"),
+    pytest.param({SIGNATURE: None}, "missing_signature", SIGNATURE, id="no-signature"),
+    pytest.param({ID: None, SIGNATURE: None}, "missing_signature", None, id="two-missing"),
+    pytest.param({TIMESTAMP: "soon"}, "malformed_timestamp", TIMESTAMP, id="timestamp-word"),
+    pytest.param({TIMESTAMP: "1.8e9"}, "malformed_timestamp", TIMESTAMP, id="timestamp-float"),
+    pytest.param({TIMESTAMP: "-1"}, "malformed_timestamp", TIMESTAMP, id="timestamp-negative"),
+    pytest.param({SIGNATURE: "garbage"}, "malformed_signature", SIGNATURE, id="no-comma"),
+    pytest.param({SIGNATURE: "v1,###"}, "malformed_signature", SIGNATURE, id="not-base64"),
     pytest.param(
-        {"webhook-signature": " ".join(["v1,AAAA"] * 9)},
+        {SIGNATURE: " ".join(["v1,AAAA"] * 9)},
         "malformed_signature",
+        SIGNATURE,
         id="too-many-entries",
     ),
-    pytest.param({"webhook-id": "x" * 256}, "malformed_signature", id="id-too-long"),
-    pytest.param({"webhook-id": "evt\n1"}, "malformed_signature", id="id-not-printable"),
-    pytest.param({"webhook-signature": "v1,AAAA"}, "invalid_signature", id="wrong-signature"),
-    pytest.param({"webhook-signature": "v2,AAAA"}, "invalid_signature", id="only-unknown-schemes"),
+    pytest.param({ID: "x" * 256}, "malformed_signature", ID, id="id-too-long"),
+    pytest.param({ID: "evt\n1"}, "malformed_signature", ID, id="id-not-printable"),
+    pytest.param({SIGNATURE: "v1,AAAA"}, "invalid_signature", None, id="wrong-signature"),
+    pytest.param({SIGNATURE: "v2,AAAA"}, "invalid_signature", None, id="only-unknown-schemes"),
 ]
 
 
-@pytest.mark.parametrize("change, code", REFUSALS)
-def test_refusals(change: dict[str, str | None], code: str) -> None:
+@pytest.mark.parametrize("change, code, field", REFUSALS)
+def test_refusals(change: dict[str, str | None], code: str, field: str | None) -> None:
     sent = {**headers()}
     for name, value in change.items():
         if value is None:
@@ -103,7 +109,7 @@ def test_refusals(change: dict[str, str | None], code: str) -> None:
             sent[name] = value
     with pytest.raises(RejectedDelivery) as refused:
         chat.verify(BODY, sent, [KEY], NOW)
-    assert (refused.value.status, refused.value.code) == (401, code)
+    assert (refused.value.status, refused.value.code, refused.value.field) == (401, code, field)
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
@@ -111,6 +117,7 @@ def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
     with pytest.raises(RejectedDelivery) as refused:
         chat.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
     assert (refused.value.status, refused.value.code) == (401, "stale_timestamp")
+    assert refused.value.field == "webhook-timestamp"
 
 
 def test_wrong_secret_is_refused() -> None:
@@ -129,6 +136,9 @@ def test_bad_secret_is_a_config_error() -> None:
         chat.decode_secret("whsec_not base64!")
     with pytest.raises(ConfigError):
         chat.decode_secret("whsec_")
+    # The key in base64 but without the prefix: Standard Webhooks secrets always carry it.
+    with pytest.raises(ConfigError, match="whsec_"):
+        chat.decode_secret(CHAT_SECRET.removeprefix("whsec_"))
 
 
 def test_generated_secret_round_trips() -> None:

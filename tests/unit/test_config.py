@@ -90,6 +90,26 @@ BAD = [
         id="secret-not-base64",
     ),
     pytest.param(
+        {"TICKETSYNC_CHAT_WEBHOOK_SECRET": "dGVzdC1zZWNyZXQ="},
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET",
+        id="secret-without-whsec",
+    ),
+    pytest.param(
+        {"TICKETSYNC_CHAT_WEBHOOK_SECRET": f"{CHAT_SECRET},dGVzdC1zZWNyZXQ="},
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET",
+        id="rotated-secret-without-whsec",
+    ),
+    pytest.param(
+        {"TICKETSYNC_CHAT_REPLY_SECRET": "dGVzdC1zZWNyZXQ="},
+        "TICKETSYNC_CHAT_REPLY_SECRET",
+        id="reply-secret-without-whsec",
+    ),
+    pytest.param(
+        {"TICKETSYNC_CHAT_REPLY_SECRET": "whsec_not base64!"},
+        "TICKETSYNC_CHAT_REPLY_SECRET",
+        id="reply-secret-not-base64",
+    ),
+    pytest.param(
         {"TICKETSYNC_TICKETING": "freshdesk"}, "TICKETSYNC_TICKETING", id="unknown-ticketing"
     ),
     pytest.param(
@@ -139,6 +159,33 @@ def test_a_help_desk_not_available_yet_is_refused_naming_the_variable() -> None:
     assert str(refused.value) == (
         "TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk"
     )
+
+
+@pytest.mark.parametrize(
+    "secret, reason",
+    [
+        pytest.param("dGVzdC1zZWNyZXQ=", "no 'whsec_'", id="no-prefix"),
+        pytest.param("whsec_not base64!", "not valid base64", id="not-base64"),
+    ],
+)
+def test_a_chat_secret_not_in_the_standard_webhooks_format_is_refused_in_one_line(
+    secret: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.load({"TICKETSYNC_CHAT_WEBHOOK_SECRET": secret})
+    message = str(refused.value)
+    assert message.startswith("TICKETSYNC_CHAT_WEBHOOK_SECRET must be a Standard Webhooks secret")
+    assert "'whsec_' followed by the base64" in message
+    assert reason in message
+    assert "\n" not in message
+
+
+def test_generated_and_test_secrets_are_standard_webhooks_secrets() -> None:
+    _filled, generated = config.with_generated_secrets(config.load({}))
+    for secret in (generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"], CHAT_SECRET, OTHER_SECRET):
+        assert config.load(
+            {"TICKETSYNC_CHAT_WEBHOOK_SECRET": secret, "TICKETSYNC_CHAT_REPLY_SECRET": secret}
+        )
 
 
 def test_missing_secrets_depend_on_the_help_desk() -> None:

@@ -214,38 +214,52 @@ def test_fractional_or_offset_timestamps_are_signed_as_sent() -> None:
 SIGNATURE = "X-Zendesk-Webhook-Signature"
 TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
 
+SIG_FIELD, STAMP_FIELD = zw.SIGNATURE_HEADER, zw.TIMESTAMP_HEADER
+
+# (change to the headers, error code, the header `field` names or None)
 REFUSALS = [
-    pytest.param({SIGNATURE: None}, "missing_signature", id="no-signature"),
-    pytest.param({TIMESTAMP: None}, "missing_signature", id="no-timestamp"),
-    pytest.param({SIGNATURE: None, TIMESTAMP: None}, "missing_signature", id="no-headers"),
-    pytest.param({SIGNATURE: ""}, "missing_signature", id="empty-signature"),
-    pytest.param({TIMESTAMP: "1795600800"}, "malformed_signature", id="epoch-seconds"),
-    pytest.param({TIMESTAMP: "2026-11-25T10:00:00"}, "malformed_signature", id="no-zone"),
-    pytest.param({TIMESTAMP: "2026-11-25 10:00:00Z"}, "malformed_signature", id="space"),
-    pytest.param({TIMESTAMP: "2026-13-25T10:00:00Z"}, "malformed_signature", id="month-13"),
-    pytest.param({TIMESTAMP: "2026-11-25"}, "malformed_signature", id="date-only"),
-    pytest.param({TIMESTAMP: "yesterday"}, "malformed_signature", id="words"),
-    pytest.param({SIGNATURE: "not base64!"}, "malformed_signature", id="signature-not-base64"),
-    pytest.param({SIGNATURE: "AAAA"}, "malformed_signature", id="signature-too-short"),
+    pytest.param({SIGNATURE: None}, "missing_signature", SIG_FIELD, id="no-signature"),
+    pytest.param({TIMESTAMP: None}, "missing_signature", STAMP_FIELD, id="no-timestamp"),
+    pytest.param({SIGNATURE: None, TIMESTAMP: None}, "missing_signature", None, id="no-headers"),
+    pytest.param({SIGNATURE: ""}, "missing_signature", SIG_FIELD, id="empty-signature"),
+    pytest.param({TIMESTAMP: "1795600800"}, "malformed_timestamp", STAMP_FIELD, id="epoch-seconds"),
     pytest.param(
-        {SIGNATURE: hashlib.sha256(b"x").hexdigest()}, "malformed_signature", id="hex-digest"
+        {TIMESTAMP: "2026-11-25T10:00:00"}, "malformed_timestamp", STAMP_FIELD, id="no-zone"
     ),
-    pytest.param({SIGNATURE: "A" * 4000}, "malformed_signature", id="signature-huge"),
+    pytest.param(
+        {TIMESTAMP: "2026-11-25 10:00:00Z"}, "malformed_timestamp", STAMP_FIELD, id="space"
+    ),
+    pytest.param(
+        {TIMESTAMP: "2026-13-25T10:00:00Z"}, "malformed_timestamp", STAMP_FIELD, id="month-13"
+    ),
+    pytest.param({TIMESTAMP: "2026-11-25"}, "malformed_timestamp", STAMP_FIELD, id="date-only"),
+    pytest.param({TIMESTAMP: "yesterday"}, "malformed_timestamp", STAMP_FIELD, id="words"),
+    pytest.param({SIGNATURE: "not base64!"}, "malformed_signature", SIG_FIELD, id="not-base64"),
+    pytest.param({SIGNATURE: "AAAA"}, "malformed_signature", SIG_FIELD, id="signature-too-short"),
+    pytest.param(
+        {SIGNATURE: hashlib.sha256(b"x").hexdigest()},
+        "malformed_signature",
+        SIG_FIELD,
+        id="hex-digest",
+    ),
+    pytest.param({SIGNATURE: "A" * 4000}, "malformed_signature", SIG_FIELD, id="signature-huge"),
     pytest.param(
         {SIGNATURE: base64.b64encode(bytes(32)).decode()},
         "invalid_signature",
+        None,
         id="wrong-signature",
     ),
     pytest.param(
         {TIMESTAMP: "2026-11-25T10:00:00+00:00"},
         "invalid_signature",
+        None,
         id="same-instant-other-text",
     ),
 ]
 
 
-@pytest.mark.parametrize("change, code", REFUSALS)
-def test_refusals(change: dict[str, str | None], code: str) -> None:
+@pytest.mark.parametrize("change, code, field", REFUSALS)
+def test_refusals(change: dict[str, str | None], code: str, field: str | None) -> None:
     sent = signed()
     for name, value in change.items():
         if value is None:
@@ -253,7 +267,15 @@ def test_refusals(change: dict[str, str | None], code: str) -> None:
         else:
             sent[name] = value
     error = refused(zw.verify, BODY, sent, [TEST_SECRET], NOW)
-    assert (error.status, error.code) == (401, code)
+    assert (error.status, error.code, error.field) == (401, code, field)
+
+
+@pytest.mark.parametrize("secrets", [(), ("",)], ids=["none", "empty"])
+def test_no_configured_secret_says_so(secrets: tuple[str, ...]) -> None:
+    error = refused(zw.verify, BODY, signed(), secrets, NOW)
+    assert (error.status, error.code) == (401, "invalid_signature")
+    assert "no Zendesk webhook secret is configured" in error.detail
+    assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in error.detail
 
 
 def test_changed_body_is_refused() -> None:
