@@ -581,6 +581,9 @@ def _refused(
     carried = found[0] if found and found[0].kind == "user" else None
     ticket = view.ticket
     if ticket is None or ticket.id != event.ticket_id:
+        if view.ticket_requested and event.ticket_id in [t.id for t in view.previous_tickets]:
+            # The ticket being made replaces the refused one: it takes the message too.
+            return _carry_to_pending(view, carried), []
         # The conversation had moved on already: the message goes to its ticket now.
         if (
             carried is None
@@ -596,11 +599,7 @@ def _refused(
     view = _evolve(view, ticket=_evolve(ticket, status="deleted" if gone else "closed"))
     if view.ticket_requested:
         # A next ticket is being made already: it takes the message once it exists.
-        create = view.pending_create
-        if carried is not None and create is not None and carried.key in create.included:
-            included = tuple(key for key in create.included if key != carried.key)
-            view = _evolve(view, pending_create=_evolve(create, included=included))
-        return view, []
+        return _carry_to_pending(view, carried), []
     if gone:
         view = _evolve(
             view,
@@ -618,6 +617,16 @@ def _refused(
         return _sync_item(view, carried)
     view, create = _create(view, policy, lead=carried)
     return view, [create]
+
+
+def _carry_to_pending(view: Conversation, carried: Item | None) -> Conversation:
+    """The ticket being created sends `carried` as a comment once it exists, instead of
+    covering it only in its notes."""
+    create = view.pending_create
+    if carried is None or create is None or carried.key not in create.included:
+        return view
+    included = tuple(key for key in create.included if key != carried.key)
+    return _evolve(view, pending_create=_evolve(create, included=included))
 
 
 def _ticket_side(
@@ -663,7 +672,10 @@ def _ticket_side(
         status = AGENT_STATUS.get(event.status, view.status)
         return _evolve(view, ticket=_evolve(ticket, status=event.status), status=status), []
     if isinstance(event, TicketPriorityChanged):
-        return _evolve(view, ticket=_evolve(ticket, priority=event.priority)), []
+        # A person's change supersedes a lowered priority whose echo never came (the
+        # built-in desk sends none): waiting for it would swallow their next change.
+        expected = tuple(e for e in view.expected if not e.startswith("priority:"))
+        return _evolve(view, ticket=_evolve(ticket, priority=event.priority), expected=expected), []
     if isinstance(event, TicketGroupChanged):
         return _evolve(view, ticket=_evolve(ticket, group=event.group or event.group_id)), []
     return _evolve(view, ticket=_evolve(ticket, assignee=event.assignee or event.assignee_id)), []

@@ -464,6 +464,9 @@ class Dispatcher:
                 "item": getattr(command, "item", None),
             },
             ticket=ticket,
+            # Per attempt: a call parked by an older release wrote this kind of entry
+            # without a suffix, and a retry of it must not collide with that one.
+            suffix=f".{attempt}",
             caused_by=refused.key,
         )
         now = self.clock()

@@ -146,3 +146,40 @@ def test_a_refusal_a_person_must_see_is_parked_with_the_desks_words(fake) -> Non
     assert_every_cause_resolves(events)
     assert only(events, "call.parked")["data"]["error"] == parked.last_error
     assert views.conversation(container, "c1")["ticket"]["id"] == "1"  # nothing recovered
+
+
+def test_a_call_parked_for_a_closed_ticket_by_an_older_release_recovers_when_retried(
+    local,
+) -> None:
+    """Older releases parked such a call and wrote `<call>.ticket.found_closed` for it; a
+    retry's own entries must not collide with that one, or the message would be lost."""
+    from datetime import UTC, datetime
+
+    from ticketsync.events.log import NewEntry
+
+    escalate(local)
+    deliver(local, payload("conversation.resolved", "c1", resolution="resolved"))
+    settle(local)
+    first = views.conversation(local, "c1")["ticket"]["id"]
+    local.help_desk.change_ticket(first, TicketChange(status="closed"))
+    position = deliver(local, message("c1", content="Hello again", message_id="m2"))
+    now = datetime.now(UTC)
+    local.log.append(
+        [
+            NewEntry(
+                source="ticketsync",
+                delivery_id=f"call-{position}-{index}.ticket.found_closed",
+                type="ticket.found_closed.old",  # read by nothing: only its id matters here
+                occurred_at=now,
+                recorded_at=now,
+                conversation_id="c1",
+                data="{}",
+            )
+            for index in (0, 1)
+        ]
+    )
+    settle(local)
+    view = views.conversation(local, "c1")
+    assert view["ticket"]["id"] != first
+    ticket = local.help_desk.ticket(view["ticket"]["id"])
+    assert [c.body for c in ticket.comments if c.public] == ["Hello again"]

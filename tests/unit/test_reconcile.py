@@ -1027,6 +1027,17 @@ REFUSED_CASES = [
     pytest.param(
         ticketed(
             user("Still broken", id="m9"),
+            user("Hello?", id="m10"),
+            found_gone("42", item="message:m9"),
+            found_gone("42", item="message:m10"),
+        ),
+        created("43"),
+        [FOLLOW_UP_LINK, "43 public by requester: Still broken", "43 public by requester: Hello?"],
+        id="every-refused-message-reaches-the-new-ticket",
+    ),
+    pytest.param(
+        ticketed(
+            user("Still broken", id="m9"),
             found_closed("42", item="message:m9"),
             created("43"),
         ),

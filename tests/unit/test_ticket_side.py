@@ -418,6 +418,13 @@ VIEW_CASES = [
         ("resolved", "urgent", ()),
         id="agent-priority-after-lowered-echo",
     ),
+    pytest.param(
+        ticketed(resolved(), status("solved", actor=OWN), priority("high")),
+        priority("low"),
+        attrgetter("ticket.priority", "expected"),
+        ("low", ()),
+        id="agent-priority-when-the-lowered-one-never-echoed",
+    ),
     # echo by expectation: the webhook names no actor, but ticketsync asked for this status
     pytest.param(
         ticketed(resolved()),
