@@ -523,13 +523,27 @@ SPEC: dict[str, Any] = {
         "/tickets/{system}/{ticket_id}": {
             "get": {
                 "summary": "A ticket's read model, with its conversation",
+                "operationId": "getTicket",
                 "security": _ADMIN,
                 "parameters": [
                     _path("system", "local, zendesk or jira", "local"),
                     _path("ticket_id", "the help desk's ticket id", "1"),
                 ],
                 "responses": {
-                    "200": _json("the ticket", _ref("Ticket")),
+                    "200": {
+                        **_json("the ticket", _ref("Ticket")),
+                        # A ticket of the built-in desk can be acted on, as an agent would.
+                        "links": {
+                            "CommentOnTicket": {
+                                "operationId": "commentOnLocalTicket",
+                                "parameters": {"ticket_id": "$response.body#/id"},
+                            },
+                            "ChangeTicket": {
+                                "operationId": "changeLocalTicket",
+                                "parameters": {"ticket_id": "$response.body#/id"},
+                            },
+                        },
+                    },
                     "400": _BAD_QUERY,
                     "401": _UNAUTHORIZED,
                     "404": _error("no such ticket"),
@@ -540,6 +554,7 @@ SPEC: dict[str, Any] = {
         "/tickets/local/{ticket_id}/comments": {
             "post": {
                 "summary": "Comment on a built-in desk ticket, as an agent",
+                "operationId": "commentOnLocalTicket",
                 "security": _ADMIN,
                 "parameters": [_path("ticket_id", "the built-in desk's ticket id", "1")],
                 "requestBody": _body(_ref("LocalComment")),
@@ -568,6 +583,7 @@ SPEC: dict[str, Any] = {
         "/tickets/local/{ticket_id}": {
             "patch": {
                 "summary": "Change a built-in desk ticket, as an agent",
+                "operationId": "changeLocalTicket",
                 "security": _ADMIN,
                 "parameters": [_path("ticket_id", "the built-in desk's ticket id", "1")],
                 "requestBody": _body(_ref("LocalChange")),
@@ -585,6 +601,7 @@ SPEC: dict[str, Any] = {
         "/outbox": {
             "get": {
                 "summary": "Outgoing calls, oldest first",
+                "operationId": "listCalls",
                 "security": _ADMIN,
                 "parameters": [
                     {
@@ -595,14 +612,22 @@ SPEC: dict[str, Any] = {
                     }
                 ],
                 "responses": {
-                    "200": _json(
-                        "the calls",
-                        {
-                            "type": "object",
-                            "required": ["calls"],
-                            "properties": {"calls": {"type": "array", "items": _ref("Call")}},
+                    "200": {
+                        **_json(
+                            "the calls",
+                            {
+                                "type": "object",
+                                "required": ["calls"],
+                                "properties": {"calls": {"type": "array", "items": _ref("Call")}},
+                            },
+                        ),
+                        "links": {
+                            "RetryCall": {
+                                "operationId": "retryCall",
+                                "parameters": {"call_id": "$response.body#/calls/0/id"},
+                            }
                         },
-                    ),
+                    },
                     "400": _error(
                         "state is not pending, parked or done, or an unknown or repeated "
                         "parameter (`invalid_query`, `field` names it)"
@@ -615,6 +640,7 @@ SPEC: dict[str, Any] = {
         "/outbox/{call_id}/retry": {
             "post": {
                 "summary": "Make a parked (or waiting) call due now, with a fresh count",
+                "operationId": "retryCall",
                 "security": _ADMIN,
                 "parameters": [_path("call_id", "the call's id")],
                 "responses": {

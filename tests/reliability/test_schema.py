@@ -9,6 +9,8 @@ that every status is documented, and that bodies match the documented shapes.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -213,3 +215,47 @@ def test_every_answer_is_documented_and_none_is_a_server_error(schema_server: Se
     # Schemathesis leaves out the operation that serves the schema it loaded.
     assert exercised == described() - {("get", "/openapi.json")}
     assert not found, "\n".join(f"{label}: {text}" for (label, _), text in sorted(found.items()))
+
+
+# Schemathesis's own phases, as its engine runs them: coverage (boundary and just-outside
+# values of every keyword of the description), fuzzing (generated cases, valid and invalid),
+# then stateful (chains of calls along the description's links: a listed call retried, a
+# fetched ticket commented on and changed). The engine is driven through its command line:
+# it is the one entry point that runs all three phases, and the same run reproduces a
+# failure by hand. Sizes are bounded so the three take about a minute on a small machine.
+
+PHASES = ("coverage", "fuzzing", "stateful")
+
+
+def test_coverage_fuzzing_and_stateful_phases_find_nothing(schema_server: Server) -> None:
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        schema_server.url + "/openapi.json",
+        "--phases",
+        ",".join(PHASES),
+        "--header",
+        f"Authorization: Bearer {ADMIN_TOKEN}",
+        "--checks",
+        ",".join(check.__name__ for check in CHECKS),
+        "--max-examples",
+        "50",
+        "--seed",
+        str(SEED),
+        "--generation-database",
+        "none",
+        "--max-failures",
+        "20",
+        "--request-timeout",
+        "10",
+        "--no-color",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    report = done.stdout + done.stderr
+    assert done.returncode == 0, report
+    for phase in PHASES:
+        assert re.search(rf"✅ +{phase}", report, re.IGNORECASE), report
+    # The stateful phase followed links, not only declared itself.
+    links = re.search(r"API Links: +(\d+) covered", report)
+    assert links, report
+    assert int(links.group(1)) > 0, report
