@@ -263,6 +263,14 @@ def test_customer_follow_up_after_closed_opens_a_follow_up_ticket(
     assert len(tickets_for(emulator, cid)) == 2
 
 
+def own_store(database: tuple[str, Path], name: str) -> tuple[str, Path]:
+    """A store of the module's kind that no other service of the module uses."""
+    url, folder = database
+    if "?schema=" in url:
+        return url.replace("?schema=e2e_", f"?schema={name}_"), folder
+    return url.replace("ticketsync.db", f"{name}.db"), folder
+
+
 def follow_up_of(server: Server, cid: str, first: str, timeout: float = 15) -> dict:
     """The conversation once it has moved off ticket `first` and nothing is pending."""
     with server.admin() as admin:
@@ -341,12 +349,7 @@ def test_a_crash_between_the_refusal_and_the_follow_up_makes_one_follow_up(
     zendesk: tuple[ZendeskEmulator, str], database: tuple[str, Path]
 ) -> None:
     emulator, base_url = zendesk
-    url, folder = database
-    url = (
-        url.replace("?schema=e2e_", "?schema=refused_")
-        if "?schema=" in url
-        else url.replace("ticketsync.db", "refused.db")
-    )
+    url, folder = own_store(database, "refused")
     cid = f"conv_{uuid.uuid4().hex[:8]}"
     with running(url, folder, env=zendesk_env(base_url)) as before:
         escalate(before, cid)
@@ -378,12 +381,7 @@ def test_crash_between_decision_and_dispatch_sends_once(
     zendesk: tuple[ZendeskEmulator, str], database: tuple[str, Path]
 ) -> None:
     emulator, base_url = zendesk
-    url, folder = database
-    url = (
-        url.replace("?schema=zd_", "?schema=crash_")
-        if "?schema=" in url
-        else url.replace("ticketsync.db", "crash.db")
-    )
+    url, folder = own_store(database, "crash")
     cid = f"conv_{uuid.uuid4().hex[:8]}"
     emulator.delay(30, method="POST", path="/api/v2/tickets(\\.json)?")
     first = Server(url, folder, env=zendesk_env(base_url)).start()
