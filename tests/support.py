@@ -270,3 +270,14 @@ def quiet(admin: httpx.Client, timeout: float = 60) -> None:
         )
 
     wait_until(still, timeout=timeout, interval=0.1)
+
+
+def unresolved_causes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit events whose `caused_by` names no event of `events` (none, in a whole trail)."""
+    shown = {(e["position"], e["id"]) for e in events}
+    return [
+        e
+        for e in events
+        if e["caused_by"] is not None
+        and (e["caused_by"]["position"], e["caused_by"]["id"]) not in shown
+    ]

@@ -10,7 +10,16 @@ import httpx
 import pytest
 
 from tests.emulators.zendesk import ZendeskEmulator
-from tests.support import Server, message, payload, run_cli, running, signed, wait_until
+from tests.support import (
+    Server,
+    message,
+    payload,
+    run_cli,
+    running,
+    signed,
+    unresolved_causes,
+    wait_until,
+)
 
 
 def zendesk_env(base_url: str, **extra: str) -> dict[str, str]:
@@ -249,14 +258,7 @@ def test_customer_follow_up_after_closed_opens_a_follow_up_ticket(
     first = settled(server, cid)["ticket"]["id"]
     assert emulator.ticket(int(first))["status"] == "closed"
     send(server, message(cid, content="Still waiting for my refund."))
-    with server.admin() as admin:
-        view = wait_until(
-            lambda: (
-                (v := admin.get(f"/conversations/{cid}").json())["ticket"]["id"] != first
-                and v["pending_calls"] == 0
-                and v
-            )
-        )
+    view = follow_up_of(server, cid, first)
     assert [t["id"] for t in view["previous_tickets"]] == [first]
     follow_up = emulator.ticket(int(view["ticket"]["id"]))
     assert follow_up["via"]["source"]["from"]["ticket_id"] == int(first)
@@ -316,9 +318,7 @@ def test_a_message_on_a_ticket_closed_without_notice_opens_one_follow_up(
         parked = admin.get("/outbox", params={"state": "parked"}).json()["calls"]
         events = admin.get("/audit", params={"conversation_id": cid, "limit": 1000}).json()
     assert not [c for c in parked if c["conversation_id"] == cid]
-    shown = {(e["position"], e["id"]) for e in events["events"]}
-    causes = [e["caused_by"] for e in events["events"] if e["caused_by"]]
-    assert all((c["position"], c["id"]) in shown for c in causes)
+    assert unresolved_causes(events["events"]) == []
     refused = [e for e in events["events"] if e["type"] == "call.refused"]
     assert refused
     assert all("closed prevents ticket update" in e["data"]["error"] for e in refused)

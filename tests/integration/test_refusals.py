@@ -13,7 +13,7 @@ import pytest
 
 from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
-from tests.support import CHAT_SECRET, message, payload
+from tests.support import CHAT_SECRET, message, payload, unresolved_causes
 from ticketsync.events.tickets import TicketChange
 from ticketsync.service import bootstrap, config, views
 from ticketsync.service.audit import page
@@ -53,11 +53,7 @@ def trail(container, cid: str) -> list[dict[str, Any]]:
 
 
 def assert_every_cause_resolves(events: list[dict[str, Any]]) -> None:
-    shown = {(e["position"], e["id"]) for e in events}
-    for event in events:
-        if event["caused_by"] is not None:
-            cause = event["caused_by"]
-            assert (cause["position"], cause["id"]) in shown, event
+    assert unresolved_causes(events) == []
 
 
 def only(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:
