@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.events.errors import RejectedDelivery
 
 URL = os.environ["BENCH_DATABASE_URL"]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ticketsync.adapters import chat  # noqa: E402
+from ticketsync.adapters.chat import webhooks as chat  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token"
 POSTGRES_URL = os.environ.get(

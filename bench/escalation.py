@@ -23,7 +23,7 @@ from common import ROOT, percentile, post, service, signed_request, store_url
 
 sys.path.insert(0, str(ROOT))
 from tests.emulators.zendesk import ZendeskEmulator, serve
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 
 
 def conversation(cid: str) -> list[bytes]:

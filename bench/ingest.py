@@ -38,7 +38,7 @@ from common import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 
 
 def bodies(count: int) -> list[bytes]:

@@ -29,10 +29,10 @@ import orjson
 from common import ROOT, percentile, store_url
 
 sys.path.insert(0, str(ROOT))
-from ticketsync.events.log import NewEntry
 from ticketsync.service import config
-from ticketsync.service.log import AuditQuery, EventLog
-from ticketsync.service.rebuild import REBUILD_PAGE
+from ticketsync.service.store.entries import NewEntry
+from ticketsync.service.store.log import AuditQuery, EventLog
+from ticketsync.service.workers.rebuild import REBUILD_PAGE
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 INTENTS = ["billing_problem", "bug_report", "usage_help", "feature_request", "cancellation_intent"]
@@ -134,7 +134,7 @@ def peak_rss_mb() -> float:
 
 def phase_rebuild(url: str) -> dict:
     from ticketsync.service import bootstrap
-    from ticketsync.service.rebuild import Rebuild
+    from ticketsync.service.workers.rebuild import Rebuild
 
     settings = config.load({"TICKETSYNC_DATABASE_URL": url})
     container = bootstrap.build(settings, run_workers=False)

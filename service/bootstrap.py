@@ -11,14 +11,14 @@ from ticketsync.adapters.ports import HelpDesk
 from ticketsync.events.errors import ConfigError
 from ticketsync.projections.conversation import Policy
 from ticketsync.projections.routing import BUILT_IN, load_routing
+from ticketsync.service.cli.dev_inbox import DevInbox
 from ticketsync.service.config import NOT_YET, Settings
-from ticketsync.service.dev_inbox import DevInbox
-from ticketsync.service.ingest import Ingestor
-from ticketsync.service.log import EventLog
-from ticketsync.service.outbox import ROUND, Backoff, ChatReplies, Dispatcher
-from ticketsync.service.projector import NAME, PAGE, ConversationProjector
-from ticketsync.service.store import Store
-from ticketsync.service.workers import Worker
+from ticketsync.service.store.ingest import Ingestor
+from ticketsync.service.store.log import EventLog
+from ticketsync.service.store.tables import Store
+from ticketsync.service.workers.outbox import ROUND, Backoff, ChatReplies, Dispatcher
+from ticketsync.service.workers.projector import NAME, PAGE, ConversationProjector
+from ticketsync.service.workers.runner import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def chat_replies_for(settings: Settings) -> ChatReplies | None:
         return None
     if not settings.chat_reply_secret:
         raise ConfigError("TICKETSYNC_CHAT_REPLY_SECRET must be set with TICKETSYNC_CHAT_REPLY_URL")
-    from ticketsync.adapters.chat_replies import ChatReplySender
+    from ticketsync.adapters.chat.replies import ChatReplySender
 
     return ChatReplySender(
         settings.chat_reply_url, settings.chat_reply_secret, timeout=settings.http_timeout
@@ -114,7 +114,7 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
             schema=settings.database.schema,
         )
     if settings.ticketing == "zendesk":
-        from ticketsync.adapters.zendesk import ZendeskHelpDesk
+        from ticketsync.adapters.zendesk.api import ZendeskHelpDesk
 
         missing = [
             name

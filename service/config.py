@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.events.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./ticketsync.db"

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 
 CHAT_SECRET = "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXRpY2tldHN5bmMtMDEyMzQ1"  # base64 of a test key
 OTHER_SECRET = "whsec_" + "b3RoZXItc2VjcmV0LW5vdC1jb25maWd1cmVkLWhlcmU="
@@ -97,7 +97,9 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
 def ticketsync_command() -> list[str]:
     """The installed console script next to this interpreter."""
     script = Path(sys.executable).parent / "ticketsync"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ticketsync.service.cli"]
+    return (
+        [str(script)] if script.exists() else [sys.executable, "-m", "ticketsync.service.cli.main"]
+    )
 
 
 def run_cli(

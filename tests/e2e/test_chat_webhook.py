@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import OTHER_SECRET, Server, message, payload, signed
 from ticketsync.service.config import parse_database_url
-from ticketsync.service.log import EventLog
+from ticketsync.service.store.log import EventLog
 
 
 def post(server: Server, body: bytes, headers: dict[str, str]) -> httpx.Response:

@@ -26,9 +26,9 @@ from tests.support import (
     unresolved_causes,
     wait_until,
 )
-from ticketsync.events.log import NewEntry
 from ticketsync.service.config import parse_database_url
-from ticketsync.service.log import EventLog
+from ticketsync.service.store.entries import NewEntry
+from ticketsync.service.store.log import EventLog
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_serve_without_dev_refuses_the_dev_reply_inbox(tmp_path: Path) -> None:
 
 
 def test_dev_saves_in_env_without_disturbing_its_other_lines(tmp_path: Path) -> None:
-    from ticketsync.service.cli import _save_in_env
+    from ticketsync.service.cli.main import _save_in_env
 
     env_file = tmp_path / ".env"
     env_file.write_text("# mine\n\nexport TICKETSYNC_CHAT_REPLY_URL=old\nOTHER=1", encoding="utf-8")

@@ -29,7 +29,7 @@ from tests.support import (
     signed,
     wait_until,
 )
-from ticketsync.adapters import zendesk_webhooks
+from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 REPLY_SECRET = CHAT_SECRET

@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.support import CHAT_SECRET, OTHER_SECRET
-from ticketsync.adapters.chat_replies import ChatReplySender, reply_webhook_id
+from ticketsync.adapters.chat.replies import ChatReplySender, reply_webhook_id
 from ticketsync.adapters.ports import OutcomeUnknown, Permanent, RateLimited, Retryable
 from ticketsync.events.commands import SendReply
 

@@ -9,8 +9,9 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.support import ADMIN_TOKEN, CHAT_SECRET
-from ticketsync.service import bootstrap, config, http
-from ticketsync.service.dev_inbox import DevInbox
+from ticketsync.service import bootstrap, config
+from ticketsync.service.cli.dev_inbox import DevInbox
+from ticketsync.service.http import app as http
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

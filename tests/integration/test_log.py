@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support import wait_until
-from ticketsync.events.log import NewEntry
 from ticketsync.service.config import parse_database_url
-from ticketsync.service.log import AuditQuery, EventLog
+from ticketsync.service.store.entries import NewEntry
+from ticketsync.service.store.log import AuditQuery, EventLog
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

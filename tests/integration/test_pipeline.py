@@ -18,10 +18,11 @@ import pytest
 from tests.fakes import FakeHelpDesk
 from tests.support import CHAT_SECRET, message, payload, wait_until
 from ticketsync.adapters.ports import OutcomeUnknown, RateLimited, Retryable
-from ticketsync.events.log import NewEntry
-from ticketsync.service import bootstrap, config, views
-from ticketsync.service.log import AuditQuery
-from ticketsync.service.outbox import Outcome
+from ticketsync.service import bootstrap, config
+from ticketsync.service.queries import views
+from ticketsync.service.store.entries import NewEntry
+from ticketsync.service.store.log import AuditQuery
+from ticketsync.service.workers.outbox import Outcome
 
 
 class Clock:
@@ -132,7 +133,7 @@ def test_the_audit_trail_tells_the_story(service, desk: FakeHelpDesk) -> None:
     settle(service)
     service.clock.now += 3  # type: ignore[attr-defined]
     settle(service)
-    from ticketsync.service.log import AuditQuery
+    from ticketsync.service.store.log import AuditQuery
 
     entries, _ = service.log.query(AuditQuery(conversation_id="c1"))
     own = [(e.type, e.caused_by) for e in entries if e.source == "ticketsync"]

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from tests.integration.conftest import AUTH
-from ticketsync.service import audit
+from ticketsync.service.queries import audit
 
 
 def read_paths(app: Starlette) -> list[str]:

@@ -11,15 +11,15 @@ from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
 from tests.support import message, payload
 from ticketsync.service import bootstrap, config
-from ticketsync.service.projector import NAME
-from ticketsync.service.rebuild import (
+from ticketsync.service.store.tables import LIVE
+from ticketsync.service.workers.projector import NAME
+from ticketsync.service.workers.rebuild import (
     REBUILD_PAGE,
     Rebuild,
     RebuildCancelled,
     RebuildRefused,
     build_new,
 )
-from ticketsync.service.store import LIVE
 
 
 @pytest.fixture

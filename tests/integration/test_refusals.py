@@ -15,9 +15,10 @@ from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
 from tests.support import CHAT_SECRET, message, payload, unresolved_causes
 from ticketsync.events.tickets import TicketChange
-from ticketsync.service import bootstrap, config, views
-from ticketsync.service.audit import page
-from ticketsync.service.log import AuditQuery
+from ticketsync.service import bootstrap, config
+from ticketsync.service.queries import views
+from ticketsync.service.queries.audit import page
+from ticketsync.service.store.log import AuditQuery
 
 
 def build(database_url: str, clock: Clock, desk: Any = None):
@@ -151,7 +152,7 @@ def test_a_call_parked_for_a_closed_ticket_by_an_older_release_recovers_when_ret
     retry's own entries must not collide with that one, or the message would be lost."""
     from datetime import UTC, datetime
 
-    from ticketsync.events.log import NewEntry
+    from ticketsync.service.store.entries import NewEntry
 
     escalate(local)
     deliver(local, payload("conversation.resolved", "c1", resolution="resolved"))

@@ -7,7 +7,8 @@ import gc
 from pathlib import Path
 
 from tests.support import CHAT_SECRET
-from ticketsync.service import bootstrap, config, http
+from ticketsync.service import bootstrap, config
+from ticketsync.service.http import app as http
 
 
 def test_start_up_leaves_its_objects_out_of_the_collectors_passes(tmp_path: Path) -> None:

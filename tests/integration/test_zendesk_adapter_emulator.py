@@ -17,7 +17,7 @@ from ticketsync.adapters.ports import (
     Retryable,
     TicketClosed,
 )
-from ticketsync.adapters.zendesk import ZendeskHelpDesk
+from ticketsync.adapters.zendesk.api import ZendeskHelpDesk
 from ticketsync.events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
 
 CONVERSATION_FIELD = 360_001

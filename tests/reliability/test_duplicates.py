@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from tests.support import Server, message, running, signed
-from ticketsync.events.log import LogEntry
 from ticketsync.service.config import parse_database_url
-from ticketsync.service.log import EventLog
+from ticketsync.service.store.entries import LogEntry
+from ticketsync.service.store.log import EventLog
 
 
 def send_together(

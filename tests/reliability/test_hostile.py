@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import Server, message, running, signed, wait_until
 from ticketsync.service.config import parse_database_url
-from ticketsync.service.log import EventLog
+from ticketsync.service.store.log import EventLog
 
 
 @pytest.fixture(scope="module")

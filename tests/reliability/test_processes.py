@@ -22,7 +22,7 @@ import pytest
 from tests.emulators.zendesk import ZendeskEmulator, serve
 from tests.support import Server, message, payload, quiet, signed, wait_until
 from ticketsync.service.config import parse_database_url
-from ticketsync.service.log import EventLog
+from ticketsync.service.store.log import EventLog
 
 FAST = {
     "TICKETSYNC_OUTBOX_BACKOFF_BASE": "0.05",

@@ -60,11 +60,12 @@ from hypothesis import strategies as st
 
 from tests.fakes import FakeHelpDesk, FakeTicket
 from tests.support import payload
-from ticketsync.events.log import NewEntry
 from ticketsync.projections.conversation import RESOLUTION_STATUS
 from ticketsync.projections.routing import BUILT_IN
-from ticketsync.service import bootstrap, config, views
+from ticketsync.service import bootstrap, config
 from ticketsync.service.bootstrap import Container
+from ticketsync.service.queries import views
+from ticketsync.service.store.entries import NewEntry
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 # Routed intents, and one the table does not know (it takes the default route).

@@ -32,9 +32,10 @@ from schemathesis.specs.openapi.checks import (
 from starlette.routing import Route
 
 from tests.support import ADMIN_TOKEN, CHAT_SECRET, Server, payload, running, signed, wait_until
-from ticketsync.service import bootstrap, config, http
-from ticketsync.service.dev_inbox import DevInbox
-from ticketsync.service.openapi import SPEC
+from ticketsync.service import bootstrap, config
+from ticketsync.service.cli.dev_inbox import DevInbox
+from ticketsync.service.http import app as http
+from ticketsync.service.http.openapi import SPEC
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # Routes that exist only under `serve --dev`, and are left out of the description on purpose.

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from ticketsync.events.log import LogEntry
-from ticketsync.service.audit import render, summarize
+from ticketsync.service.queries.audit import render, summarize
+from ticketsync.service.store.entries import LogEntry
 
 
 def event(

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tests.support import wait_until
-from ticketsync.service.batching import Batched
+from ticketsync.service.workers.batching import Batched
 
 
 class Writer:

@@ -10,7 +10,7 @@ import pytest
 import standardwebhooks
 
 from tests.support import CHAT_SECRET, OTHER_SECRET
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.events.chat import (
     ConversationStarted,
     Customer,

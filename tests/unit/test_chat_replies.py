@@ -14,8 +14,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.support import CHAT_SECRET, OTHER_SECRET
-from ticketsync.adapters import chat
-from ticketsync.adapters.chat_replies import ChatReplySender, reply_webhook_id
+from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat.replies import ChatReplySender, reply_webhook_id
 from ticketsync.adapters.ports import OutcomeUnknown, Permanent, RateLimited, Retryable
 from ticketsync.events.commands import SendReply
 from ticketsync.events.errors import ConfigError

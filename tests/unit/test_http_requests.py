@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ticketsync.events.errors import RejectedDelivery
-from ticketsync.service.http import receive_body, request_headers, require_json
+from ticketsync.service.http.app import receive_body, request_headers, require_json
 
 
 def messages(*items: dict[str, Any]) -> Any:

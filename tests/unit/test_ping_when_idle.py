@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ticketsync.service.log import PingWhenIdle
+from ticketsync.service.store.log import PingWhenIdle
 
 
 class Clock:

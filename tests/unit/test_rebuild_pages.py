@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from ticketsync.service.rebuild import PausedCollector
+from ticketsync.service.workers.rebuild import PausedCollector
 
 
 @pytest.fixture

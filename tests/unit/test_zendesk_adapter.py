@@ -20,7 +20,7 @@ from ticketsync.adapters.ports import (
     Retryable,
     TicketClosed,
 )
-from ticketsync.adapters.zendesk import ZendeskHelpDesk
+from ticketsync.adapters.zendesk.api import ZendeskHelpDesk
 from ticketsync.events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
 
 BASE = "https://acme.zendesk.com"

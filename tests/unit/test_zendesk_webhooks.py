@@ -14,7 +14,7 @@ import orjson
 import pytest
 from starlette.datastructures import Headers
 
-from ticketsync.adapters import zendesk_webhooks as zw
+from ticketsync.adapters.zendesk import webhooks as zw
 from ticketsync.events.errors import RejectedDelivery
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,

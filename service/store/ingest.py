@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from ticketsync.events.log import Appended, NewEntry
-from ticketsync.service.log import EventLog
+from ticketsync.service.store.entries import Appended, NewEntry
+from ticketsync.service.store.log import EventLog
 
 logger = logging.getLogger(__name__)
 

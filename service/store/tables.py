@@ -17,8 +17,8 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError
 
 from ticketsync.events.errors import StoreUnavailable, TicketsyncError
-from ticketsync.events.log import LogEntry, NewEntry
-from ticketsync.service.log import EventLog
+from ticketsync.service.store.entries import LogEntry, NewEntry
+from ticketsync.service.store.log import EventLog
 
 TRACKING = "ticketsync_tracking"
 CONVERSATIONS = "ticketsync_conversations"

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.service.config import Settings
 

@@ -27,12 +27,14 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ticketsync.adapters import chat, zendesk_webhooks
+from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.adapters.ports import NotFound, TicketClosed
+from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 from ticketsync.events.errors import RejectedDelivery, StoreUnavailable
-from ticketsync.events.log import NewEntry
-from ticketsync.service import audit, local_desk, views
 from ticketsync.service.bootstrap import Container
+from ticketsync.service.http import local_desk
+from ticketsync.service.queries import audit, views
+from ticketsync.service.store.entries import NewEntry
 
 logger = logging.getLogger(__name__)
 
@@ -377,7 +379,7 @@ class Api:
         return JSONResponse({"replies": inbox.replies(request.query_params.get("conversation_id"))})
 
     async def start_rebuild(self, request: Request) -> Response:
-        from ticketsync.service.rebuild import Rebuild, RebuildRefused, check_names
+        from ticketsync.service.workers.rebuild import Rebuild, RebuildRefused, check_names
 
         self.require_admin(request)
         # An empty body means every projection; a body is read like any other, bounded.
@@ -542,7 +544,7 @@ class Api:
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     async def openapi(self, request: Request) -> Response:
-        from ticketsync.service.openapi import SPEC
+        from ticketsync.service.http.openapi import SPEC
 
         return JSONResponse(SPEC)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from ticketsync.adapters import chat
+from ticketsync.adapters.chat import webhooks as chat
 
 # Where the service hosts it (service/http.py); `serve --dev` saves its URL in .env.
 ROUTE = "/dev/chat-replies"

@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 
 from ticketsync.projections.conversation import Conversation, Ticket
-from ticketsync.service import codec
 from ticketsync.service.bootstrap import Container
-from ticketsync.service.store import Call
+from ticketsync.service.store import codec
+from ticketsync.service.store.tables import Call
 
 
 def _ticket(ticket: Ticket | None) -> dict[str, Any] | None:

@@ -36,8 +36,8 @@ from eventsourcing.utils import Environment
 from psycopg_pool import ConnectionPool
 
 from ticketsync.events.errors import StoreUnavailable
-from ticketsync.events.log import Appended, LogEntry, NewEntry
 from ticketsync.service.config import Database, eventsourcing_env
+from ticketsync.service.store.entries import Appended, LogEntry, NewEntry
 
 logger = logging.getLogger(__name__)
 

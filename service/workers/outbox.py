@@ -30,12 +30,12 @@ from typing import Protocol
 
 from ticketsync.adapters.ports import CallFailed, HelpDesk, OutcomeUnknown, Permanent, Retryable
 from ticketsync.events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
-from ticketsync.events.log import NewEntry
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.refusals import NEXT, Recovery, decide_refusal
-from ticketsync.service import codec
-from ticketsync.service.batching import Batched
-from ticketsync.service.store import Call, Store
+from ticketsync.service.store import codec
+from ticketsync.service.store.entries import NewEntry
+from ticketsync.service.store.tables import Call, Store
+from ticketsync.service.workers.batching import Batched
 
 logger = logging.getLogger(__name__)
 

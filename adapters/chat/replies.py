@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ticketsync.adapters.chat import decode_secret, signed_headers
+from ticketsync.adapters.chat.webhooks import decode_secret, signed_headers
 from ticketsync.adapters.ports import CallFailed, OutcomeUnknown, Permanent, RateLimited, Retryable
 from ticketsync.events.commands import SendReply
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 
 import orjson
 
-from ticketsync.adapters import chat, zendesk_webhooks
+from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 from ticketsync.events.commands import COMMAND_KINDS, Command, CreateTicket
 from ticketsync.events.errors import RejectedDelivery
-from ticketsync.events.log import LogEntry, NewEntry
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
@@ -29,8 +29,9 @@ from ticketsync.events.ticket_side import (
 )
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
-from ticketsync.service import codec
-from ticketsync.service.store import LIVE, Call, ModelTables, Store, Tx
+from ticketsync.service.store import codec
+from ticketsync.service.store.entries import LogEntry, NewEntry
+from ticketsync.service.store.tables import LIVE, Call, ModelTables, Store, Tx
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ class ConversationProjector:
         """Apply the next page of the log; returns how many entries it read."""
         self.queued = 0
         if not self._started:
-            from ticketsync.service.rebuild import build_new
+            from ticketsync.service.workers.rebuild import build_new
 
             built = build_new(self.store, self.policy, self.clock)
             self._started = True

@@ -12,7 +12,8 @@ from pathlib import Path
 import orjson
 
 from ticketsync.events.errors import ConfigError, StoreUnavailable, TicketsyncError
-from ticketsync.service import audit, config
+from ticketsync.service import config
+from ticketsync.service.queries import audit
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -38,7 +39,7 @@ def _dev_inbox_url(url: str | None) -> bool:
     """Whether a reply URL is the stand-in inbox that `serve --dev` hosts (and saves in .env)."""
     from urllib.parse import urlsplit
 
-    from ticketsync.service.dev_inbox import ROUTE
+    from ticketsync.service.cli.dev_inbox import ROUTE
 
     return url is not None and urlsplit(url).path == ROUTE
 
@@ -46,7 +47,8 @@ def _dev_inbox_url(url: str | None) -> bool:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ticketsync.service import bootstrap, http, logs
+    from ticketsync.service import bootstrap, logs
+    from ticketsync.service.http import app as http
 
     settings = config.load()
     if not args.dev and _dev_inbox_url(settings.chat_reply_url):
@@ -75,8 +77,8 @@ def serve(args: argparse.Namespace) -> int:
         # worker) decides with the same settings as this service.
         from dataclasses import replace
 
-        from ticketsync.adapters import chat
-        from ticketsync.service.dev_inbox import ROUTE, DevInbox
+        from ticketsync.adapters.chat import webhooks as chat
+        from ticketsync.service.cli.dev_inbox import ROUTE, DevInbox
 
         inbox = DevInbox(settings.chat_reply_secret or chat.generate_secret())
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
@@ -119,7 +121,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _bar(progress: object) -> str:
-    from ticketsync.service.rebuild import Progress
+    from ticketsync.service.workers.rebuild import Progress
 
     assert isinstance(progress, Progress)
     done = progress.position / progress.head if progress.head else 1.0
@@ -134,7 +136,12 @@ def _bar(progress: object) -> str:
 
 def rebuild_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
-    from ticketsync.service.rebuild import Rebuild, RebuildCancelled, RebuildRefused, check_names
+    from ticketsync.service.workers.rebuild import (
+        Rebuild,
+        RebuildCancelled,
+        RebuildRefused,
+        check_names,
+    )
 
     try:
         check_names(args.names)
@@ -223,7 +230,7 @@ def rebuild_command(args: argparse.Namespace) -> int:
 
 
 def simulate_command(args: argparse.Namespace) -> int:
-    from ticketsync.service import simulate
+    from ticketsync.service.cli import simulate
 
     try:
         simulate.run(args.url, args.scenario, config.load())
@@ -233,7 +240,7 @@ def simulate_command(args: argparse.Namespace) -> int:
 
 
 def audit_command(args: argparse.Namespace) -> int:
-    from ticketsync.service.log import EventLog
+    from ticketsync.service.store.log import EventLog
 
     settings = config.load()
     params = {"limit": str(audit.MAX_LIMIT)}
@@ -270,7 +277,8 @@ def audit_command(args: argparse.Namespace) -> int:
 
 
 def outbox_command(args: argparse.Namespace) -> int:
-    from ticketsync.service import bootstrap, views
+    from ticketsync.service import bootstrap
+    from ticketsync.service.queries import views
 
     container = bootstrap.build(config.load(), run_workers=False)
     try:
@@ -408,7 +416,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--quiet", action="store_true")
     verify.set_defaults(handler=rebuild_command, yes=True, check=True)
 
-    from ticketsync.service.simulate import SCENARIOS
+    from ticketsync.service.cli.simulate import SCENARIOS
 
     demo = commands.add_parser(
         "simulate", help="send an example conversation to a running service and narrate"

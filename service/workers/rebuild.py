@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ticketsync.events.errors import TicketsyncError
-from ticketsync.events.log import LogEntry
 from ticketsync.projections.conversation import Conversation, Policy
-from ticketsync.service.projector import NAME, ConversationProjector, Page, write_models
-from ticketsync.service.store import LIVE, ModelTables, Store, Tx
+from ticketsync.service.store.entries import LogEntry
+from ticketsync.service.store.tables import LIVE, ModelTables, Store, Tx
+from ticketsync.service.workers.projector import NAME, ConversationProjector, Page, write_models
 
 logger = logging.getLogger(__name__)
 

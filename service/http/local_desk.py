@@ -12,7 +12,6 @@ from typing import Any
 
 from ticketsync.adapters.local import LocalHelpDesk, LocalTicket
 from ticketsync.events.errors import RejectedDelivery
-from ticketsync.events.log import NewEntry
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
@@ -21,8 +20,9 @@ from ticketsync.events.ticket_side import (
     TicketStatusChanged,
 )
 from ticketsync.events.tickets import PRIORITIES, TICKET_STATUSES, TicketChange
-from ticketsync.service import codec
 from ticketsync.service.bootstrap import Container
+from ticketsync.service.store import codec
+from ticketsync.service.store.entries import NewEntry
 
 MAX_TEXT = 64 * 1024
 COMMENT_FIELDS = ("author", "body", "public")

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from ticketsync.events.errors import TicketsyncError
-from ticketsync.service.log import AuditQuery, EventLog, LogEntry
+from ticketsync.service.store.log import AuditQuery, EventLog, LogEntry
 
 MAX_LIMIT = 1000
 # The parameters of GET /audit; the HTTP layer refuses any other.

@@ -1,0 +1,1 @@
+"""The AI chat platform: its signed webhooks in, the agent's replies out."""

@@ -1,0 +1,1 @@
+"""Zendesk: the Ticketing API client and the webhooks Zendesk sends."""

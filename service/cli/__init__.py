@@ -1,0 +1,1 @@
+"""The command line: every ticketsync command, the simulator and the development reply inbox."""

@@ -1,0 +1,1 @@
+"""Workers: the projection runner, the outbox dispatcher and projection rebuilds."""
