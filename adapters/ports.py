@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Protocol
 
+from ticketsync.events.commands import SendReply
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.events.outcomes import Refusal
 from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
@@ -90,4 +91,15 @@ class HelpDesk(Protocol):
 
     def change_ticket(self, ticket_id: str, change: TicketChange) -> TicketRef:
         """Change status, priority, group, assignee or add tags; returns the ticket after."""
+        ...
+
+
+class ChatReplies(Protocol):
+    """Where an agent's public reply goes back to the customer's chat (CONTRACT section 5)."""
+
+    def send(self, reply: SendReply) -> None:
+        """Deliver one reply. Every retry of one reply must be the same delivery to the chat.
+
+        Raises the CallFailed subclasses above.
+        """
         ...

@@ -7,16 +7,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ticketsync.adapters.ports import HelpDesk
+from ticketsync.adapters.ports import ChatReplies, HelpDesk
 from ticketsync.events.errors import ConfigError
 from ticketsync.projections.conversation import Policy
-from ticketsync.projections.routing import BUILT_IN, load_routing
+from ticketsync.projections.routing import BUILT_IN
 from ticketsync.service.cli.dev_inbox import DevInbox
 from ticketsync.service.config import NOT_YET, Settings
+from ticketsync.service.routing_file import load_routing
 from ticketsync.service.store.ingest import Ingestor
 from ticketsync.service.store.log import EventLog
 from ticketsync.service.store.tables import Store
-from ticketsync.service.workers.outbox import ROUND, Backoff, ChatReplies, Dispatcher
+from ticketsync.service.workers.outbox import ROUND, Backoff, Dispatcher
 from ticketsync.service.workers.projector import NAME, PAGE, ConversationProjector
 from ticketsync.service.workers.runner import Worker
 

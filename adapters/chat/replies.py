@@ -25,11 +25,9 @@ different body") will answer it to every retry, so the call is parked for a pers
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -37,6 +35,7 @@ import orjson
 
 from ticketsync.adapters.chat.webhooks import decode_secret, signed_headers
 from ticketsync.adapters.ports import CallFailed, OutcomeUnknown, Permanent, RateLimited, Retryable
+from ticketsync.adapters.retry_after import parse_retry_after
 from ticketsync.events.commands import SendReply
 
 __all__ = ["EVENT_TYPE", "ChatReplySender", "reply_webhook_id"]
@@ -187,20 +186,7 @@ def _describe(response: httpx.Response) -> str:
 
 def _retry_after(response: httpx.Response, now: float) -> float | None:
     """Retry-After in seconds, given as seconds or as an HTTP date; None when absent or unreadable."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = max(moment.timestamp() - now, 0.0)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return parse_retry_after(response.headers.get("retry-after"), now=now)
 
 
 def _iso(moment: datetime) -> str:

@@ -20,7 +20,6 @@ what each class asks of the outbox is projections.refusals' decision.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +37,7 @@ from ticketsync.adapters.ports import (
     Retryable,
     TicketClosed,
 )
+from ticketsync.adapters.retry_after import parse_retry_after
 from ticketsync.events.tickets import (
     TICKET_STATUSES,
     Comment,
@@ -521,12 +521,9 @@ def _describe(response: httpx.Response) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (ref §5), or None when absent or unreadable."""
-    try:
-        seconds = float(response.headers.get("retry-after", "").strip())
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    """Retry-After in seconds (ref §5), as seconds or an HTTP date; None when absent or unreadable."""
+    # An HTTP date is compared with the wall clock: both sides mean the same moment by it.
+    return parse_retry_after(response.headers.get("retry-after"), now=time.time())
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

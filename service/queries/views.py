@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from ticketsync.projections.conversation import Conversation, Ticket
+from ticketsync.projections.view import Conversation, Ticket
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.store import codec
 from ticketsync.service.store.tables import Call

@@ -26,9 +26,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
 
-from ticketsync.adapters.ports import CallFailed, HelpDesk, OutcomeUnknown, Permanent, Retryable
+from ticketsync.adapters.ports import (
+    CallFailed,
+    ChatReplies,
+    HelpDesk,
+    OutcomeUnknown,
+    Permanent,
+    Retryable,
+)
 from ticketsync.events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.refusals import NEXT, Recovery, decide_refusal
@@ -53,10 +59,6 @@ class Outcome:
 
     call: Call
     entries: tuple[NewEntry, ...]
-
-
-class ChatReplies(Protocol):
-    def send(self, reply: SendReply) -> None: ...
 
 
 def idempotency_key(command: CreateTicket) -> str:

@@ -173,7 +173,7 @@ def server_position(server: Server) -> int:
     return httpx.get(server.url + "/healthz").json()["position"]
 
 
-def test_bad_routing_file_stops_the_service_with_line_and_reason(tmp_path: Path) -> None:
+def test_bad_routing_file_stops_the_service_with_key_and_reason(tmp_path: Path) -> None:
     routes = tmp_path / "routes.toml"
     routes.write_text(
         '[intents.billing_problem]\ngroup = "Billing Team"\npriority = "critical"\n',
@@ -184,7 +184,7 @@ def test_bad_routing_file_stops_the_service_with_line_and_reason(tmp_path: Path)
     assert result.returncode != 0
     [line] = result.stderr.strip().splitlines()
     assert "TICKETSYNC_ROUTING_FILE" in line
-    assert "line 3" in line
+    assert "intents.billing_problem.priority" in line
     assert "critical" in line
 
 

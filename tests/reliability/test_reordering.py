@@ -60,8 +60,8 @@ from hypothesis import strategies as st
 
 from tests.fakes import FakeHelpDesk, FakeTicket
 from tests.support import payload
-from ticketsync.projections.conversation import RESOLUTION_STATUS
 from ticketsync.projections.routing import BUILT_IN
+from ticketsync.projections.settle import RESOLUTION_STATUS
 from ticketsync.service import bootstrap, config
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.queries import views

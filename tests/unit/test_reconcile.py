@@ -27,15 +27,10 @@ from ticketsync.events.chat import (
 from ticketsync.events.commands import AddComment, ChangeTicket, Command, CreateTicket
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from ticketsync.events.tickets import Requester, TicketRef
-from ticketsync.projections.conversation import (
-    Conversation,
-    Event,
-    Policy,
-    Ticket,
-    apply,
-    needs_ticket,
-)
+from ticketsync.projections.conversation import Conversation, Event, Policy, apply
+from ticketsync.projections.policy import needs_ticket
 from ticketsync.projections.routing import Route, RoutingTable
+from ticketsync.projections.view import Ticket
 
 CID = "conv_1"
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -10,12 +10,13 @@ import pytest
 from ticketsync.events.errors import ConfigError
 from ticketsync.projections.routing import (
     BUILT_IN,
+    InvalidRouting,
     Route,
     RoutingTable,
-    load_routing,
-    parse_routing,
+    routing_table,
     ticket_tags,
 )
+from ticketsync.service.routing_file import load_routing, parse_routing
 
 
 def route(group: str = "Support Tier 1", priority="medium", tags=("unclassified",)) -> Route:
@@ -181,7 +182,7 @@ BAD_FILES = [
         group = "Billing Team"
         priority = high
         """,
-        "line 3: invalid TOML: Invalid value (column 12)",
+        "invalid TOML: Invalid value (at line 3, column 12)",
         id="syntax-error",
     ),
     pytest.param(
@@ -190,7 +191,7 @@ BAD_FILES = [
         group = "Billing Team"
         tags = ["billing",
         """,
-        "line 3: invalid TOML:",
+        "invalid TOML: Invalid value (at end of document)",
         id="syntax-error-at-end",
     ),
     pytest.param(
@@ -203,7 +204,7 @@ BAD_FILES = [
         group = "Engineering"
         priority = "critical"
         """,
-        "line 7: [intents.bug_report] priority must be one of low, medium, high, urgent, got 'critical'",
+        "intents.bug_report.priority must be one of: low, medium, high, urgent (got 'critical')",
         id="bad-priority",
     ),
     pytest.param(
@@ -212,7 +213,7 @@ BAD_FILES = [
         group = "Engineering"
         priority = 3
         """,
-        "line 3: [intents.bug_report] priority must be one of low, medium, high, urgent, got 3",
+        "intents.bug_report.priority must be one of: low, medium, high, urgent (got 3)",
         id="priority-not-a-string",
     ),
     pytest.param(
@@ -221,7 +222,7 @@ BAD_FILES = [
         [intents.bug_report]
         priority = "high"
         """,
-        "line 6: [intents.bug_report] group is missing",
+        "intents.bug_report.group is missing",
         id="missing-group",
     ),
     pytest.param(
@@ -230,7 +231,7 @@ BAD_FILES = [
         group = "   "
         priority = "high"
         """,
-        "line 2: [intents.bug_report] group must be a non-empty string, got '   '",
+        "intents.bug_report.group must be a non-empty string (got '   ')",
         id="blank-group",
     ),
     pytest.param(
@@ -238,7 +239,7 @@ BAD_FILES = [
         [default]
         group = "Support Tier 1"
         """,
-        "line 1: [default] priority is missing",
+        "default.priority is missing",
         id="incomplete-default",
     ),
     pytest.param(
@@ -248,7 +249,7 @@ BAD_FILES = [
         priority = "high"
         tags = "bug"
         """,
-        "line 4: [intents.bug_report] tags must be a list of non-empty strings, got 'bug'",
+        "intents.bug_report.tags must be a list of non-empty strings (got 'bug')",
         id="tags-not-a-list",
     ),
     pytest.param(
@@ -261,7 +262,7 @@ BAD_FILES = [
             1,
         ]
         """,
-        "line 4: [intents.bug_report] tags must be a list of non-empty strings, got ['bug', 1]",
+        "intents.bug_report.tags must be a list of non-empty strings (got ['bug', 1])",
         id="tags-not-all-strings",
     ),
     pytest.param(
@@ -271,7 +272,7 @@ BAD_FILES = [
         group = "Engineering"
         prioirty = "high"
         """,
-        "line 8: [intents.bug_report] unknown key 'prioirty' (expected group, priority, tags)",
+        "intents.bug_report.prioirty is not a route key (expected group, priority, tags)",
         id="unknown-key",
     ),
     pytest.param(
@@ -279,7 +280,7 @@ BAD_FILES = [
         [intents]
         bug_report = { group = "Engineering", priority = "hihg" }
         """,
-        "line 2: [intents.bug_report] priority must be one of low, medium, high, urgent, got 'hihg'",
+        "intents.bug_report.priority must be one of: low, medium, high, urgent (got 'hihg')",
         id="inline-table-bad-priority",
     ),
     pytest.param(
@@ -288,7 +289,7 @@ BAD_FILES = [
         intents.bug_report.priority = "high"
         intents.bug_report.tags = [true]
         """,
-        "line 3: [intents.bug_report] tags must be a list of non-empty strings, got [True]",
+        "intents.bug_report.tags must be a list of non-empty strings (got [True])",
         id="dotted-keys",
     ),
     pytest.param(
@@ -298,7 +299,7 @@ BAD_FILES = [
         group = "Engineering"
         priority = "high"
         """,
-        "line 6: unknown table [intent] (expected [default] and [intents.NAME] tables)",
+        "intent is not part of a routing file (it has [default] and [intents.NAME] tables)",
         id="unknown-top-level-table",
     ),
     pytest.param(
@@ -309,7 +310,7 @@ BAD_FILES = [
         group = "Engineering"
         priority = "high"
         """,
-        "line 1: unknown key 'group' (expected [default] and [intents.NAME] tables)",
+        "group is not part of a routing file (it has [default] and [intents.NAME] tables)",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -317,7 +318,7 @@ BAD_FILES = [
         [intents]
         timeout = 30
         """,
-        "line 2: intents.timeout must be a table ([intents.timeout]), got 30",
+        "intents.timeout must be a table with group and priority (got 30)",
         id="intent-not-a-table",
     ),
     pytest.param(
@@ -327,7 +328,7 @@ BAD_FILES = [
         priority = "high"
         colour = "red"
         """,
-        """line 4: [intents."a.b"] unknown key 'colour' (expected group, priority, tags)""",
+        """intents."a.b".colour is not a route key (expected group, priority, tags)""",
         id="quoted-intent-name",
     ),
     pytest.param(
@@ -339,18 +340,18 @@ BAD_FILES = [
         """
         priority = "nope"
         ''',
-        "line 6: [intents.bug_report] priority must be one of low, medium, high, urgent, got 'nope'",
+        "intents.bug_report.priority must be one of: low, medium, high, urgent (got 'nope')",
         id="multi-line-string-not-mistaken-for-keys",
     ),
 ]
 
 
 @pytest.mark.parametrize("text, expected", BAD_FILES)
-def test_bad_file_names_file_line_and_reason(tmp_path: Path, text: str, expected: str) -> None:
+def test_bad_file_names_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_routing(path)
-    assert str(caught.value).startswith(f"TICKETSYNC_ROUTING_FILE: {path} {expected}")
+    assert str(caught.value) == f"TICKETSYNC_ROUTING_FILE: {path}: {expected}"
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
@@ -362,14 +363,14 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
 
 
 def test_directory_is_not_readable(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^TICKETSYNC_ROUTING_FILE: cannot read "):
+    with pytest.raises(ConfigError, match=r"^TICKETSYNC_ROUTING_FILE: .*: cannot be read: "):
         load_routing(tmp_path)
 
 
 def test_file_not_utf8_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "routes.toml"
     path.write_bytes(b'[default]\ngroup = "Caf\xe9"\n')
-    with pytest.raises(ConfigError, match=r"line 2: the file is not valid UTF-8$"):
+    with pytest.raises(ConfigError, match=r"routes\.toml: not valid UTF-8 \(at line 2\)$"):
         load_routing(path)
 
 
@@ -380,5 +381,33 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 
 def test_parse_routing_names_the_source() -> None:
-    with pytest.raises(ConfigError, match=r"^TICKETSYNC_ROUTING_FILE: routes\.toml line 1: "):
+    with pytest.raises(
+        ConfigError, match=r"^TICKETSYNC_ROUTING_FILE: routes\.toml: invalid TOML: "
+    ):
         parse_routing("nonsense", source="routes.toml")
+
+
+DOCUMENT_CASES = [
+    pytest.param({"intents": {" ": {}}}, ("intents", " "), id="blank-intent-name"),
+    pytest.param({"intents": []}, ("intents",), id="intents-not-a-table"),
+    pytest.param({"default": "x"}, ("default",), id="default-not-a-table"),
+    pytest.param(
+        {"intents": {"a": {"group": "G", "priority": ["high"]}}},
+        ("intents", "a", "priority"),
+        id="priority-unhashable",
+    ),
+]
+
+
+@pytest.mark.parametrize("document, key_path", DOCUMENT_CASES)
+def test_wrong_document_names_the_key_path(document, key_path) -> None:
+    with pytest.raises(InvalidRouting) as caught:
+        routing_table(document)
+    assert caught.value.key_path == key_path
+    assert isinstance(caught.value, ConfigError)
+
+
+def test_key_path_is_spelled_as_toml_spells_it() -> None:
+    with pytest.raises(InvalidRouting) as caught:
+        routing_table({"intents": {"refund request": {"group": "G"}}})
+    assert str(caught.value) == 'intents."refund request".priority is missing'

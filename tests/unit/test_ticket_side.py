@@ -40,14 +40,9 @@ from ticketsync.events.ticket_side import (
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from ticketsync.projections.conversation import (
-    MAX_EXPECTED,
-    Conversation,
-    Event,
-    Policy,
-    Ticket,
-    apply,
-)
+from ticketsync.projections.conversation import Conversation, Event, Policy, apply
+from ticketsync.projections.settle import MAX_EXPECTED
+from ticketsync.projections.view import Ticket
 
 OWN = "zd-user-ticketsync"  # the help-desk user ticketsync acts as
 AGENT = "zd-user-avery"
