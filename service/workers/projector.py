@@ -30,8 +30,10 @@ from ticketsync.events.ticket_side import (
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
 from ticketsync.service.store import codec
+from ticketsync.service.store.calls import Call
 from ticketsync.service.store.entries import LogEntry, NewEntry
-from ticketsync.service.store.tables import LIVE, Call, ModelTables, Store, Tx
+from ticketsync.service.store.read_models import LIVE, ModelTables
+from ticketsync.service.store.tables import Store, Tx
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
 from tests.support import message, payload
 from ticketsync.service import bootstrap, config
-from ticketsync.service.store.tables import LIVE
+from ticketsync.service.store.read_models import LIVE
 from ticketsync.service.workers.projector import NAME
 from ticketsync.service.workers.rebuild import (
     REBUILD_PAGE,
