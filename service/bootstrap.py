@@ -18,6 +18,7 @@ from ticketsync.service.store.log import EventLog
 from ticketsync.service.store.tables import Store
 from ticketsync.service.workers.outbox import ROUND, Backoff, ChatReplies, Dispatcher
 from ticketsync.service.workers.projector import NAME, PAGE, ConversationProjector
+from ticketsync.service.workers.rebuild import build_new
 from ticketsync.service.workers.runner import Worker
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,9 @@ def build(
     # What ticketsync acts as is remembered, so a rebuild (no help-desk calls) sees the same.
     known = store.desk_users(desk.system, own_user_ids(desk) if run_workers else ())
     reconciliation = policy(settings, known)
-    projector = ConversationProjector(store, reconciliation, clock)
+    projector = ConversationProjector(
+        store, reconciliation, clock, start=lambda: _build_new(store, reconciliation, clock)
+    )
     dispatcher = Dispatcher(
         store,
         desk,
@@ -213,6 +216,12 @@ def build(
         run_workers=run_workers,
         dev_inbox=dev_inbox,
     )
+
+
+def _build_new(store: Store, reconciliation: Policy, clock: Callable[[], float]) -> int | None:
+    """The projection's start-up build, when it is new to this database: entries read, or None."""
+    built = build_new(store, reconciliation, clock)
+    return None if built is None else built.events_read
 
 
 def default_concurrency(desk: HelpDesk) -> int:
