@@ -16,7 +16,8 @@ own table sorts its system's answers into these classes, and the reconciliation 
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ticketsync.events.commands import SendReply
 from ticketsync.events.errors import TicketsyncError
@@ -102,4 +103,47 @@ class ChatReplies(Protocol):
 
         Raises the CallFailed subclasses above.
         """
+        ...
+
+
+class AgentTicket(Protocol):
+    """A ticket as an agent's action leaves it: what the ticket-side events it records name."""
+
+    id: int
+    external_id: str
+    status: str
+    priority: str
+    group: str | None
+    assignee: str | None
+
+
+@runtime_checkable
+class AgentDesk(Protocol):
+    """The agents' side of a help desk that ticketsync hosts (the built-in one): agents
+    comment and change tickets through ticketsync's API instead of the desk's own.
+
+    Each action runs `also` with the transaction's cursor, so the events recording it are
+    appended in the same transaction as the change.
+    """
+
+    def agent_comment(
+        self,
+        ticket_id: str,
+        *,
+        author: str,
+        body: str,
+        public: bool,
+        also: Callable[[Any, AgentTicket, int], None],
+    ) -> int:
+        """Add an agent's comment; returns its id. Raises NotFound or TicketClosed."""
+        ...
+
+    def agent_change(
+        self,
+        ticket_id: str,
+        change: TicketChange,
+        *,
+        also: Callable[[Any, AgentTicket, AgentTicket], None],
+    ) -> AgentTicket:
+        """Change fields as an agent; returns the ticket after. Raises NotFound or TicketClosed."""
         ...

@@ -1,16 +1,25 @@
-"""The one place that picks real collaborators. Tests call `build` with fakes."""
+"""The one place that picks real collaborators. Tests call `build` with fakes.
+
+It is the only module of the service that imports concrete adapters (adapters/chat,
+adapters/zendesk, adapters/local); what the rest needs of them it hands out here: the
+settings checked in the adapters' formats, the chat's signatures for the CLI's stand-ins,
+and on the container the webhook keys and the built-in desk's agent side.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from ticketsync.adapters.ports import ChatReplies, HelpDesk
+from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.ports import AgentDesk, ChatReplies, HelpDesk
 from ticketsync.events.errors import ConfigError
 from ticketsync.projections.conversation import Policy
 from ticketsync.projections.routing import BUILT_IN
+from ticketsync.service import config
 from ticketsync.service.cli.dev_inbox import DevInbox
 from ticketsync.service.config import NOT_YET, Settings
 from ticketsync.service.routing_file import load_routing
@@ -19,6 +28,7 @@ from ticketsync.service.store.log import EventLog
 from ticketsync.service.store.tables import Store
 from ticketsync.service.workers.outbox import ROUND, Backoff, Dispatcher
 from ticketsync.service.workers.projector import NAME, PAGE, ConversationProjector
+from ticketsync.service.workers.rebuild import build_new
 from ticketsync.service.workers.runner import Worker
 
 logger = logging.getLogger(__name__)
@@ -43,6 +53,11 @@ class Container:
     workers: list[Worker] = field(default_factory=list)
     run_workers: bool = True
     dev_inbox: DevInbox | None = None
+    # The keys of TICKETSYNC_CHAT_WEBHOOK_SECRET, newest first, as the chat signs with them.
+    chat_webhook_keys: tuple[bytes, ...] = ()
+    # The agents' side of the help desk in use, when it has one (the built-in desk does):
+    # the endpoints under /tickets/local answer 404 without it.
+    agent_desk: AgentDesk | None = None
 
     def start(self) -> None:
         self.ingestor.start()
@@ -63,6 +78,53 @@ class Container:
             if close is not None:
                 close()
         self.log.close()
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """config.load, with the chat secrets checked in the chat adapter's format.
+
+    Raises ConfigError naming the variable at fault.
+    """
+    return config.load(environ, check_secret=chat.decode_secret)
+
+
+def with_generated_secrets(settings: Settings) -> tuple[Settings, dict[str, str]]:
+    """config.with_generated_secrets, making the chat's secret in the chat adapter's format."""
+    return config.with_generated_secrets(settings, chat.generate_secret)
+
+
+def new_chat_secret() -> str:
+    """A new secret in the format the chat signs with (Standard Webhooks, `whsec_`)."""
+    return chat.generate_secret()
+
+
+def chat_webhook_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The HMAC keys of the chat's webhook secrets. Raises ConfigError naming the variable."""
+    keys = []
+    for secret in settings.chat_webhook_secrets:
+        try:
+            keys.append(chat.decode_secret(secret))
+        except ConfigError as error:
+            raise ConfigError(f"TICKETSYNC_CHAT_WEBHOOK_SECRET {error}") from None
+    return tuple(keys)
+
+
+def sign_chat_delivery(secret: str, webhook_id: str, body: bytes, now: float) -> dict[str, str]:
+    """The headers the chat signs a delivery with, for `simulate`, which plays the chat."""
+    return chat.signed_headers(secret, webhook_id, body, now)
+
+
+def dev_inbox(secret: str) -> DevInbox:
+    """The stand-in chat of `serve --dev`, checking replies' signatures as the chat would.
+
+    Raises ConfigError when `secret` is not in the chat's format.
+    """
+    key = chat.decode_secret(secret)
+
+    def verify(body: bytes, headers: Any, now: float) -> str:
+        return chat.verify(body, headers, [key], now)
+
+    return DevInbox(secret, verify)
 
 
 def policy(settings: Settings, own_user_ids: tuple[str, ...] = ()) -> Policy:
@@ -154,6 +216,7 @@ def build(
     """
     clock = clock or time.time
     policy(settings)  # a bad routing file stops here, before the database is touched
+    keys = chat_webhook_keys(settings)
     log = EventLog(settings.database)
     store = Store(log)
     store.register([NAME])
@@ -161,7 +224,9 @@ def build(
     # What ticketsync acts as is remembered, so a rebuild (no help-desk calls) sees the same.
     known = store.desk_users(desk.system, own_user_ids(desk) if run_workers else ())
     reconciliation = policy(settings, known)
-    projector = ConversationProjector(store, reconciliation, clock)
+    projector = ConversationProjector(
+        store, reconciliation, clock, start=lambda: _build_new(store, reconciliation, clock)
+    )
     dispatcher = Dispatcher(
         store,
         desk,
@@ -213,7 +278,15 @@ def build(
         workers=[project, dispatch],
         run_workers=run_workers,
         dev_inbox=dev_inbox,
+        chat_webhook_keys=keys,
+        agent_desk=desk if isinstance(desk, AgentDesk) else None,
     )
+
+
+def _build_new(store: Store, reconciliation: Policy, clock: Callable[[], float]) -> int | None:
+    """The projection's start-up build, when it is new to this database: entries read, or None."""
+    built = build_new(store, reconciliation, clock)
+    return None if built is None else built.events_read
 
 
 def default_concurrency(desk: HelpDesk) -> int:

@@ -9,26 +9,28 @@ reply travelling from the ticket back to the chat.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from ticketsync.adapters.chat import webhooks as chat
-
-# Where the service hosts it (service/http.py); `serve --dev` saves its URL in .env.
+# Where the service hosts it (service/http/app.py); `serve --dev` saves its URL in .env.
 ROUTE = "/dev/chat-replies"
 
 
 class DevInbox:
-    def __init__(self, secret: str):
+    """`verify(body, headers, now)` checks a delivery's signature with `secret` as the chat
+    would, returning its webhook-id (bootstrap.dev_inbox gives the chat adapter's)."""
+
+    def __init__(self, secret: str, verify: Callable[[bytes, Any, float], str]):
         self.secret = secret
-        self.key = chat.decode_secret(secret)
+        self._verify = verify
         self._lock = threading.Lock()
         self._replies: dict[str, dict[str, Any]] = {}
 
     def receive(self, body: bytes, headers: Any, now: float) -> bool:
         """Keep a verified delivery; False when it was already kept. Raises RejectedDelivery."""
-        webhook_id = chat.verify(body, headers, [self.key], now)
+        webhook_id = self._verify(body, headers, now)
         payload = orjson.loads(body)
         with self._lock:
             if webhook_id in self._replies:

@@ -50,7 +50,7 @@ def serve(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap, logs
     from ticketsync.service.http import app as http
 
-    settings = config.load()
+    settings = bootstrap.load_settings()
     if not args.dev and _dev_inbox_url(settings.chat_reply_url):
         return _fail(
             "TICKETSYNC_CHAT_REPLY_URL is the stand-in inbox that only --dev hosts "
@@ -64,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
             f"{names} {verb} not set (set {pronoun} in the environment or .env, or use --dev)"
         )
     if missing:
-        settings, generated = config.with_generated_secrets(settings)
+        settings, generated = bootstrap.with_generated_secrets(settings)
         _save_in_env(generated, Path.cwd() / ".env")
         print("ticketsync: --dev generated what was missing (saved to .env, shown only now):")
         for name, value in generated.items():
@@ -77,10 +77,9 @@ def serve(args: argparse.Namespace) -> int:
         # worker) decides with the same settings as this service.
         from dataclasses import replace
 
-        from ticketsync.adapters.chat import webhooks as chat
-        from ticketsync.service.cli.dev_inbox import ROUTE, DevInbox
+        from ticketsync.service.cli.dev_inbox import ROUTE
 
-        inbox = DevInbox(settings.chat_reply_secret or chat.generate_secret())
+        inbox = bootstrap.dev_inbox(settings.chat_reply_secret or bootstrap.new_chat_secret())
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
         chosen = {
             "TICKETSYNC_CHAT_REPLY_URL": f"http://{host}:{args.port}{ROUTE}",
@@ -147,7 +146,7 @@ def rebuild_command(args: argparse.Namespace) -> int:
         check_names(args.names)
     except RebuildRefused as error:
         return _fail(str(error))
-    settings = config.load()
+    settings = bootstrap.load_settings()
     container = bootstrap.build(settings, run_workers=False)
     try:
         head = container.log.position()
@@ -230,19 +229,23 @@ def rebuild_command(args: argparse.Namespace) -> int:
 
 
 def simulate_command(args: argparse.Namespace) -> int:
+    from ticketsync.service import bootstrap
     from ticketsync.service.cli import simulate
 
     try:
-        simulate.run(args.url, args.scenario, config.load())
+        simulate.run(
+            args.url, args.scenario, bootstrap.load_settings(), bootstrap.sign_chat_delivery
+        )
     except simulate.SimulationFailed as error:
         return _fail(str(error), 1)
     return 0
 
 
 def audit_command(args: argparse.Namespace) -> int:
+    from ticketsync.service import bootstrap
     from ticketsync.service.store.log import EventLog
 
-    settings = config.load()
+    settings = bootstrap.load_settings()
     params = {"limit": str(audit.MAX_LIMIT)}
     if args.conversation:
         params["conversation_id"] = args.conversation
@@ -280,7 +283,7 @@ def outbox_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
     from ticketsync.service.queries import views
 
-    container = bootstrap.build(config.load(), run_workers=False)
+    container = bootstrap.build(bootstrap.load_settings(), run_workers=False)
     try:
         if args.action == "list":
             calls = container.store.calls(args.state)

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import orjson
 
-from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.service.config import Settings
 
@@ -29,8 +28,14 @@ class SimulationFailed(TicketsyncError):
     """The service did not do what the scenario expects in time."""
 
 
+# (secret, webhook id, body, now) -> the headers that sign a chat delivery.
+Signer = Callable[[str, str, bytes, float], dict[str, str]]
+
+
 class Simulation:
-    def __init__(self, url: str, settings: Settings, say: Callable[[str], None] = print):
+    def __init__(
+        self, url: str, settings: Settings, sign: Signer, say: Callable[[str], None] = print
+    ):
         if not settings.chat_webhook_secrets:
             raise SimulationFailed(
                 "TICKETSYNC_CHAT_WEBHOOK_SECRET is not set here (run where `serve --dev` wrote .env)"
@@ -41,6 +46,7 @@ class Simulation:
             )
         self.url = url.rstrip("/")
         self.secret = settings.chat_webhook_secrets[0]
+        self.sign = sign
         self.http = httpx.Client(
             base_url=self.url,
             timeout=10,
@@ -63,7 +69,7 @@ class Simulation:
                 "data": {"conversation_id": self.conversation_id, **data},
             }
         )
-        headers = chat.signed_headers(self.secret, f"evt_{uuid.uuid4().hex}", body, time.time())
+        headers = self.sign(self.secret, f"evt_{uuid.uuid4().hex}", body, time.time())
         try:
             answer = self.http.post(
                 "/webhooks/chat",
@@ -294,9 +300,16 @@ RUNS = {
 }
 
 
-def run(url: str, scenario: str, settings: Settings, say: Callable[[str], None] = print) -> str:
-    """Play one scenario against the service at `url`; returns the conversation id."""
-    sim = Simulation(url, settings, say)
+def run(
+    url: str,
+    scenario: str,
+    settings: Settings,
+    sign: Signer,
+    say: Callable[[str], None] = print,
+) -> str:
+    """Play one scenario against the service at `url`, signing as the chat with `sign`
+    (bootstrap.sign_chat_delivery); returns the conversation id."""
+    sim = Simulation(url, settings, sign, say)
     try:
         say(f"Scenario {scenario}, against {url}")
         RUNS[scenario](sim)

@@ -169,7 +169,7 @@ class Api:
     def __init__(self, container: Container):
         self.container = container
         self.settings = container.settings
-        self.chat_keys = container.settings.chat_webhook_keys
+        self.chat_keys = container.chat_webhook_keys
         self.counters: dict[tuple[str, str], int] = {}
         self.rebuilds: dict[str, Any] = {}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ticketsync.adapters.local import LocalHelpDesk, LocalTicket
+from ticketsync.adapters.ports import AgentDesk, AgentTicket
 from ticketsync.events.errors import RejectedDelivery
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
@@ -32,16 +32,16 @@ def _invalid(detail: str, field: str) -> RejectedDelivery:
     return RejectedDelivery(422, "invalid_data", detail, field)
 
 
-def desk(container: Container) -> LocalHelpDesk:
-    if not isinstance(container.help_desk, LocalHelpDesk):
+def desk(container: Container) -> AgentDesk:
+    if container.agent_desk is None:
         raise RejectedDelivery(
             404, "not_found", "the built-in help desk is not in use (TICKETSYNC_TICKETING)"
         )
-    return container.help_desk
+    return container.agent_desk
 
 
 def _entry(
-    container: Container, event: Any, kind: str, ticket: LocalTicket, now: datetime, suffix: str
+    container: Container, event: Any, kind: str, ticket: AgentTicket, now: datetime, suffix: str
 ) -> NewEntry:
     return NewEntry(
         source="ticketsync",
@@ -74,7 +74,7 @@ def comment(container: Container, ticket_id: str, payload: Any) -> dict[str, Any
         raise _invalid("public must be true or false", "public")
     now = datetime.fromtimestamp(container.clock(), UTC)
 
-    def record(cursor: Any, ticket: LocalTicket, comment_id: int) -> None:
+    def record(cursor: Any, ticket: AgentTicket, comment_id: int) -> None:
         event = TicketCommentAdded(
             system="local",
             ticket_id=str(ticket.id),
@@ -126,7 +126,7 @@ def change(container: Container, ticket_id: str, payload: Any) -> dict[str, Any]
     now = datetime.fromtimestamp(container.clock(), UTC)
     stamp = f"{int(now.timestamp() * 1_000_000)}"
 
-    def record(cursor: Any, before: LocalTicket, after: LocalTicket) -> None:
+    def record(cursor: Any, before: AgentTicket, after: AgentTicket) -> None:
         common = {
             "system": "local",
             "ticket_id": str(after.id),

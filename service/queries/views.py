@@ -10,7 +10,7 @@ import orjson
 from ticketsync.projections.view import Conversation, Ticket
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.store import codec
-from ticketsync.service.store.tables import Call
+from ticketsync.service.store.calls import Call
 
 
 def _ticket(ticket: Ticket | None) -> dict[str, Any] | None:

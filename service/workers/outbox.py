@@ -39,8 +39,9 @@ from ticketsync.events.commands import AddComment, ChangeTicket, CreateTicket, S
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.refusals import NEXT, Recovery, decide_refusal
 from ticketsync.service.store import codec
+from ticketsync.service.store.calls import Call
 from ticketsync.service.store.entries import NewEntry
-from ticketsync.service.store.tables import Call, Store
+from ticketsync.service.store.tables import Store
 from ticketsync.service.workers.batching import Batched
 
 logger = logging.getLogger(__name__)

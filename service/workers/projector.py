@@ -30,8 +30,10 @@ from ticketsync.events.ticket_side import (
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
 from ticketsync.service.store import codec
+from ticketsync.service.store.calls import Call
 from ticketsync.service.store.entries import LogEntry, NewEntry
-from ticketsync.service.store.tables import LIVE, Call, ModelTables, Store, Tx
+from ticketsync.service.store.read_models import LIVE, ModelTables
+from ticketsync.service.store.tables import Store, Tx
 
 logger = logging.getLogger(__name__)
 
@@ -156,25 +158,32 @@ class ConversationProjector:
     """Applies the log to the conversations, one page per transaction."""
 
     def __init__(
-        self, store: Store, policy: Policy, clock: Callable[[], float], *, name: str = NAME
+        self,
+        store: Store,
+        policy: Policy,
+        clock: Callable[[], float],
+        *,
+        name: str = NAME,
+        start: Callable[[], int | None] | None = None,
     ):
         self.store = store
         self.policy = policy
         self.clock = clock
         self.name = name
         self.queued = 0  # calls the last page queued (once it committed)
-        self._started = False
+        # Run before the first page until it succeeds: the start-up build of a projection
+        # new to the database (bootstrap hands in the rebuild's), returning the entries it
+        # read, or None when there was nothing to build.
+        self._start = start
 
     def run_once(self, limit: int = PAGE) -> int:
         """Apply the next page of the log; returns how many entries it read."""
         self.queued = 0
-        if not self._started:
-            from ticketsync.service.workers.rebuild import build_new
-
-            built = build_new(self.store, self.policy, self.clock)
-            self._started = True
+        if self._start is not None:
+            built = self._start()
+            self._start = None
             if built is not None:
-                return built.events_read
+                return built
         with self.store.transaction(durable=False) as tx:
             tx.lock_projection(self.name)
             position = tx.position(self.name)

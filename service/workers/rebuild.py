@@ -25,7 +25,8 @@ from typing import Any
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.projections.conversation import Conversation, Policy
 from ticketsync.service.store.entries import LogEntry
-from ticketsync.service.store.tables import LIVE, ModelTables, Store, Tx
+from ticketsync.service.store.read_models import LIVE, ModelTables
+from ticketsync.service.store.tables import Store, Tx
 from ticketsync.service.workers.projector import NAME, ConversationProjector, Page, write_models
 
 logger = logging.getLogger(__name__)

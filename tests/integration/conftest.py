@@ -10,7 +10,6 @@ from starlette.applications import Starlette
 
 from tests.support import ADMIN_TOKEN, CHAT_SECRET
 from ticketsync.service import bootstrap, config
-from ticketsync.service.cli.dev_inbox import DevInbox
 from ticketsync.service.http import app as http
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -26,7 +25,9 @@ def app(tmp_path: Path) -> Iterator[Starlette]:
             "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
         }
     )
-    container = bootstrap.build(settings, run_workers=False, dev_inbox=DevInbox(CHAT_SECRET))
+    container = bootstrap.build(
+        settings, run_workers=False, dev_inbox=bootstrap.dev_inbox(CHAT_SECRET)
+    )
     try:
         yield http.create_app(container)
     finally:

@@ -11,7 +11,7 @@ from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
 from tests.support import message, payload
 from ticketsync.service import bootstrap, config
-from ticketsync.service.store.tables import LIVE
+from ticketsync.service.store.read_models import LIVE
 from ticketsync.service.workers.projector import NAME
 from ticketsync.service.workers.rebuild import (
     REBUILD_PAGE,
@@ -212,3 +212,23 @@ def test_a_projection_new_to_a_database_builds_itself_without_deciding_again(
     settle(service)
     assert len(desk.calls) == sent
     assert build_new(service.store, service.projector.policy) is None
+
+
+def test_a_service_starting_on_a_database_new_to_its_projection_builds_it_first(
+    database_url: str, service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    scenario(service)
+    before, calls, sent = checksums(service), counts(service), len(desk.calls)
+    with service.store.transaction() as tx:  # as if the projection had just been added
+        tx.execute("DELETE FROM ticketsync_tracking WHERE projection = ?", (NAME,))
+        tx.execute("DELETE FROM ticketsync_conversations")
+        tx.execute("DELETE FROM ticketsync_tickets")
+    started = build(database_url, desk, clock)
+    try:
+        assert started.projector.run_once() == calls[1]  # the whole log, in the start-up build
+        assert checksums(started) == before
+        assert started.projector.run_once() == 0  # then live, from where the build ended
+        assert counts(started) == calls
+        assert len(desk.calls) == sent
+    finally:
+        started.close()

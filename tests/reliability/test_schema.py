@@ -33,7 +33,6 @@ from starlette.routing import Route
 
 from tests.support import ADMIN_TOKEN, CHAT_SECRET, Server, payload, running, signed, wait_until
 from ticketsync.service import bootstrap, config
-from ticketsync.service.cli.dev_inbox import DevInbox
 from ticketsync.service.http import app as http
 from ticketsync.service.http.openapi import SPEC
 
@@ -69,7 +68,9 @@ def served(tmp_path: Path) -> set[tuple[str, str]]:
         }
     )
     # With a dev inbox, so that the dev routes are served and must be the only extras.
-    container = bootstrap.build(configured, run_workers=False, dev_inbox=DevInbox(CHAT_SECRET))
+    container = bootstrap.build(
+        configured, run_workers=False, dev_inbox=bootstrap.dev_inbox(CHAT_SECRET)
+    )
     try:
         operations = set()
         for route in http.create_app(container).routes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ticketsync.service.queries import views
-from ticketsync.service.store.tables import Call
+from ticketsync.service.store.calls import Call
 
 
 def test_a_calls_times_are_iso_8601_utc_like_every_other_time() -> None:

@@ -1,0 +1,254 @@
+"""The outbox: the calls decisions asked for, each sent by a dispatcher that claims it.
+
+A call is written in the same transaction as the decision that asked for it, and claimed
+for a lease before it is sent, so no two dispatchers (in this process or another) send the
+same call at once, and one that died mid-call is seen by a claim count above its attempts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ticketsync.service.store.transaction import StoreBase, TxBase, rowcount
+
+OUTBOX = "ticketsync_outbox"
+
+
+def ddl(postgres: bool) -> list[str]:
+    serial = "BIGSERIAL" if postgres else "INTEGER"
+    double = "DOUBLE PRECISION" if postgres else "REAL"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {OUTBOX} (seq {serial} PRIMARY KEY, call_id TEXT NOT NULL UNIQUE, "
+        f"conversation_id TEXT NOT NULL, kind TEXT NOT NULL, command TEXT NOT NULL, state TEXT NOT NULL, "
+        f"attempts INTEGER NOT NULL, next_attempt_at {double} NOT NULL, created_at {double} NOT NULL, "
+        f"updated_at {double} NOT NULL, last_error TEXT, uncertain INTEGER NOT NULL, queued_key TEXT NOT NULL, "
+        "claims INTEGER NOT NULL, cause_position BIGINT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {OUTBOX}_due ON {OUTBOX} (state, next_attempt_at)",
+        f"CREATE INDEX IF NOT EXISTS {OUTBOX}_cause ON {OUTBOX} (cause_position)",
+        f"CREATE INDEX IF NOT EXISTS {OUTBOX}_conversation ON {OUTBOX} (conversation_id, state, seq)",
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One row of the outbox."""
+
+    call_id: str
+    conversation_id: str
+    kind: str
+    command: str  # JSON
+    state: str  # pending | done | parked
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+    last_error: str | None
+    uncertain: bool  # an attempt's outcome was unknown: look before sending again
+    queued_key: str  # log key of the entry that queued it, for caused_by
+    claims: int = 0  # times a dispatcher took it; more claims than attempts: one died mid-call
+    cause_position: int = 0  # the log entry whose decision queued it
+
+
+_CALL_COLUMNS = (
+    "call_id, conversation_id, kind, command, state, attempts, next_attempt_at, "
+    "created_at, updated_at, last_error, uncertain, queued_key, claims, cause_position"
+)
+
+
+def _call(row: Any) -> Call:
+    return Call(
+        call_id=row["call_id"],
+        conversation_id=row["conversation_id"],
+        kind=row["kind"],
+        command=row["command"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_error=row["last_error"],
+        uncertain=bool(row["uncertain"]),
+        queued_key=row["queued_key"],
+        claims=row["claims"],
+        cause_position=row["cause_position"],
+    )
+
+
+class CallStatements(TxBase):
+    def add_calls(self, calls: Sequence[Call]) -> None:
+        self.cursor.executemany(
+            self.store.sql(
+                f"INSERT INTO {OUTBOX} ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            [
+                (
+                    c.call_id,
+                    c.conversation_id,
+                    c.kind,
+                    c.command,
+                    c.state,
+                    c.attempts,
+                    c.next_attempt_at,
+                    c.created_at,
+                    c.updated_at,
+                    c.last_error,
+                    int(c.uncertain),
+                    c.queued_key,
+                    c.claims,
+                    c.cause_position,
+                )
+                for c in calls
+            ],
+        )
+
+    def update_call(self, call: Call) -> None:
+        self.execute(
+            f"UPDATE {OUTBOX} SET state = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, "
+            "last_error = ?, uncertain = ?, claims = ? WHERE call_id = ?",
+            (
+                call.state,
+                call.attempts,
+                call.next_attempt_at,
+                call.updated_at,
+                call.last_error,
+                int(call.uncertain),
+                call.claims,
+                call.call_id,
+            ),
+        )
+
+    def claim(self, call: Call, until: float) -> bool:
+        """Take a due call for this dispatcher until `until`; False if another took it first.
+
+        The claim moves the call's due time past the lease, so no other dispatcher (in this
+        process or another) sends it meanwhile; should this one die mid-call, the call comes
+        due again when the lease ends, with one more claim than attempts.
+        """
+        cursor = self.execute(
+            f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = claims + 1 "
+            "WHERE call_id = ? AND state = 'pending' AND next_attempt_at = ? AND claims = ?",
+            (until, call.call_id, call.next_attempt_at, call.claims),
+        )
+        return rowcount(cursor) == 1
+
+    def claim_all(self, calls: Sequence[Call], until: float) -> list[bool]:
+        """`claim` each of `calls`, in order; whether each was taken.
+
+        PostgreSQL: one statement for them all, the calls' keys as arrays, answering with the
+        calls it took, instead of a statement per call.
+        """
+        if not self.store.postgres or not calls:
+            return [self.claim(call, until) for call in calls]
+        rows = self.rows(
+            f"UPDATE {OUTBOX} AS o SET next_attempt_at = ?, claims = o.claims + 1 "
+            "FROM unnest(?::text[], ?::double precision[], ?::integer[]) "
+            "AS c(call_id, next_attempt_at, claims) "
+            "WHERE o.call_id = c.call_id AND o.state = 'pending' "
+            "AND o.next_attempt_at = c.next_attempt_at AND o.claims = c.claims "
+            "RETURNING o.call_id",
+            (
+                until,
+                [call.call_id for call in calls],
+                [call.next_attempt_at for call in calls],
+                [call.claims for call in calls],
+            ),
+        )
+        taken = {row["call_id"] for row in rows}
+        return [call.call_id in taken for call in calls]
+
+    def renew(self, call: Call, until: float) -> bool:
+        """Move the due time of a call claimed by `claim` to `until`; False if it is no
+        longer held by that claim (another dispatcher claimed it after it ran out)."""
+        cursor = self.execute(
+            f"UPDATE {OUTBOX} SET next_attempt_at = ? "
+            "WHERE call_id = ? AND state = 'pending' AND claims = ?",
+            (until, call.call_id, call.claims + 1),
+        )
+        return rowcount(cursor) == 1
+
+    def release(self, calls: Sequence[Call]) -> None:
+        """Give back claims taken by `claim` that were not used: the calls are as they were."""
+        for call in calls:
+            self.execute(
+                f"UPDATE {OUTBOX} SET next_attempt_at = ?, claims = ? "
+                "WHERE call_id = ? AND state = 'pending' AND claims = ?",
+                (call.next_attempt_at, call.claims, call.call_id, call.claims + 1),
+            )
+
+    def calls_caused(self, after: int, upto: int) -> set[tuple[str, str]]:
+        """(call id, kind) of every call decided for log positions in (after, upto]."""
+        rows = self.rows(
+            f"SELECT call_id, kind FROM {OUTBOX} WHERE cause_position > ? AND cause_position <= ?",
+            (after, upto),
+        )
+        return {(row["call_id"], row["kind"]) for row in rows}
+
+    def call(self, call_id: str) -> Call | None:
+        rows = self.rows(f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} WHERE call_id = ?", (call_id,))
+        return _call(rows[0]) if rows else None
+
+
+class Calls(StoreBase):
+    def pending_calls(self, conversation_id: str) -> int:
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT COUNT(*) AS n FROM {OUTBOX} WHERE conversation_id = ? AND state = 'pending'",
+                (conversation_id,),
+            )
+        return rows[0]["n"]
+
+    def unfinished_calls(self) -> dict[str, int]:
+        """How many calls are pending and how many parked (read off the due index)."""
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT state, COUNT(*) AS n FROM {OUTBOX} "
+                "WHERE state IN ('pending', 'parked') GROUP BY state"
+            )
+        return {"pending": 0, "parked": 0} | {row["state"]: row["n"] for row in rows}
+
+    def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
+        where, params = ("WHERE state = ?", [state]) if state else ("", [])
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} {where} ORDER BY seq LIMIT ?",
+                [*params, limit],
+            )
+        return [_call(row) for row in rows]
+
+    def due_calls(self, now: float, limit: int, per_conversation: int = 1) -> list[Call]:
+        """Due pending calls, oldest first: of each conversation, the oldest pending ones
+        (at most `per_conversation`) up to the first that is not due.
+
+        A conversation's calls go out in the order they were decided: its ticket exists
+        before its comments, and its status changes land in sequence.
+        """
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} o WHERE o.state = 'pending' "
+                "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM "
+                f"{OUTBOX} p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending' "
+                "AND p.seq < o.seq AND p.next_attempt_at > ?) ORDER BY o.seq LIMIT ?",
+                (now, now, limit),
+            )
+        taken: dict[str, int] = {}
+        calls = []
+        for row in rows:
+            call = _call(row)
+            taken[call.conversation_id] = taken.get(call.conversation_id, 0) + 1
+            if taken[call.conversation_id] <= per_conversation:
+                calls.append(call)
+        return calls
+
+    def next_due(self) -> float | None:
+        """When a pending call can next be taken: the soonest due time of a call with none
+        of its conversation's pending calls before it (`due_calls` takes none behind one
+        that is not due, such as a claimed one whose chain is in flight). None when none."""
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT MIN(o.next_attempt_at) AS t FROM {OUTBOX} o WHERE o.state = 'pending' "
+                f"AND NOT EXISTS (SELECT 1 FROM {OUTBOX} p WHERE p.conversation_id = "
+                "o.conversation_id AND p.state = 'pending' AND p.seq < o.seq)"
+            )
+        return rows[0]["t"]

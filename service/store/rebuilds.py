@@ -1,0 +1,114 @@
+"""What a rebuild needs beside the read models: its claim, its scratch tables, the switch.
+
+A rebuild folds the log into scratch copies of the read models, compares or switches them
+with the live ones in one transaction, and holds a claim with a heartbeat meanwhile, so two
+rebuilds of one projection never run at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ticketsync.service.store.read_models import LIVE, ModelTables
+from ticketsync.service.store.transaction import StoreBase, TxBase
+
+REBUILDS = "ticketsync_rebuilds"
+
+
+def ddl(postgres: bool) -> list[str]:
+    double = "DOUBLE PRECISION" if postgres else "REAL"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {REBUILDS} (projection TEXT PRIMARY KEY, rebuild_id TEXT NOT NULL, "
+        f"heartbeat {double} NOT NULL)"
+    ]
+
+
+class RebuildStatements(TxBase):
+    def switch(self, scratch: ModelTables) -> None:
+        """Make a rebuild's tables the live ones, in this transaction."""
+        prefix = self.store.prefix
+        for live, built in (
+            (LIVE.conversations, scratch.conversations),
+            (LIVE.tickets, scratch.tickets),
+        ):
+            self.cursor.execute(f"DROP TABLE {prefix}{live}")
+            self.cursor.execute(f"ALTER TABLE {prefix}{built} RENAME TO {live}")
+
+    def checksums(self, tables: ModelTables) -> dict[str, dict[str, Any]]:
+        """Rows and a SHA-256 over every row, in key order, of each read model.
+
+        Read in pages by key, so that memory stays flat however large the model is.
+        """
+        result = {}
+        for model, table, key, columns in (
+            ("conversations", tables.conversations, "conversation_id", "conversation_id, state"),
+            (
+                "tickets",
+                tables.tickets,
+                "system || ':' || ticket_id",
+                "system, ticket_id, conversation_id, state",
+            ),
+        ):
+            digest = hashlib.sha256()
+            count = 0
+            last = ""
+            while True:
+                rows = self.rows(
+                    f"SELECT {key} AS k, {columns} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT 1000",
+                    (last,),
+                )
+                if not rows:
+                    break
+                for row in rows:
+                    values = list(row.values()) if isinstance(row, dict) else list(tuple(row))
+                    digest.update(
+                        "\x1f".join(str(value) for value in values[1:]).encode() + b"\x1e"
+                    )
+                last = rows[-1]["k"]
+                count += len(rows)
+            result[model] = {"rows": count, "sha256": digest.hexdigest()}
+        return result
+
+
+class RebuildTables(StoreBase):
+    def create_scratch(self, tables: ModelTables) -> None:
+        with self.transaction() as tx:
+            for statement in tables.ddl():
+                tx.execute(statement.replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE"))
+
+    def drop_scratch(self, tables: ModelTables) -> None:
+        with self.transaction() as tx:
+            for table in (tables.conversations, tables.tickets):
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def claim_rebuild(
+        self, projection: str, rebuild_id: str, now: float, stale_after: float = 60.0
+    ) -> str | None:
+        """Mark `projection` as being rebuilt; None when done, else the id of the rebuild that runs."""
+        with self.transaction() as tx:
+            rows = tx.rows(
+                f"SELECT rebuild_id, heartbeat FROM {REBUILDS} WHERE projection = ?", (projection,)
+            )
+            if rows and rows[0]["heartbeat"] > now - stale_after:
+                return rows[0]["rebuild_id"]
+            tx.execute(f"DELETE FROM {REBUILDS} WHERE projection = ?", (projection,))
+            tx.execute(
+                f"INSERT INTO {REBUILDS} (projection, rebuild_id, heartbeat) VALUES (?, ?, ?)",
+                (projection, rebuild_id, now),
+            )
+        return None
+
+    def heartbeat_rebuild(self, projection: str, rebuild_id: str, now: float) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                f"UPDATE {REBUILDS} SET heartbeat = ? WHERE projection = ? AND rebuild_id = ?",
+                (now, projection, rebuild_id),
+            )
+
+    def release_rebuild(self, projection: str, rebuild_id: str) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                f"DELETE FROM {REBUILDS} WHERE projection = ? AND rebuild_id = ?",
+                (projection, rebuild_id),
+            )
