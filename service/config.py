@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 from ticketsync.events.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./ticketsync.db"
@@ -85,7 +85,7 @@ class Settings:
 
     @property
     def chat_webhook_keys(self) -> tuple[bytes, ...]:
-        return tuple(chat.decode_secret(secret) for secret in self.chat_webhook_secrets)
+        return tuple(signing.decode_secret(secret) for secret in self.chat_webhook_secrets)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -163,7 +163,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         # Standard Webhooks secrets are `whsec_` + base64; one taken as it is would sign
         # with other bytes than the sender's, and every delivery would fail.
         try:
-            chat.decode_secret(secret)
+            signing.decode_secret(secret)
         except ConfigError as error:
             raise ConfigError(f"{name} {error}") from None
 
@@ -271,7 +271,7 @@ def with_generated_secrets(settings: Settings) -> tuple[Settings, dict[str, str]
     generated: dict[str, str] = {}
     changes: dict[str, object] = {}
     if not settings.chat_webhook_secrets:
-        generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"] = chat.generate_secret()
+        generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"] = signing.generate_secret()
         changes["chat_webhook_secrets"] = (_Secret(generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"]),)
     if not settings.admin_token:
         generated["TICKETSYNC_ADMIN_TOKEN"] = random.token_urlsafe(24)

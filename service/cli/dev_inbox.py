@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 
 # Where the service hosts it (service/http.py); `serve --dev` saves its URL in .env.
 ROUTE = "/dev/chat-replies"
@@ -22,13 +22,13 @@ ROUTE = "/dev/chat-replies"
 class DevInbox:
     def __init__(self, secret: str):
         self.secret = secret
-        self.key = chat.decode_secret(secret)
+        self.key = signing.decode_secret(secret)
         self._lock = threading.Lock()
         self._replies: dict[str, dict[str, Any]] = {}
 
     def receive(self, body: bytes, headers: Any, now: float) -> bool:
         """Keep a verified delivery; False when it was already kept. Raises RejectedDelivery."""
-        webhook_id = chat.verify(body, headers, [self.key], now)
+        webhook_id = signing.verify(body, headers, [self.key], now)
         payload = orjson.loads(body)
         with self._lock:
             if webhook_id in self._replies:

@@ -77,10 +77,10 @@ def serve(args: argparse.Namespace) -> int:
         # worker) decides with the same settings as this service.
         from dataclasses import replace
 
-        from ticketsync.adapters.chat import webhooks as chat
+        from ticketsync.adapters.chat import signing
         from ticketsync.service.cli.dev_inbox import ROUTE, DevInbox
 
-        inbox = DevInbox(settings.chat_reply_secret or chat.generate_secret())
+        inbox = DevInbox(settings.chat_reply_secret or signing.generate_secret())
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
         chosen = {
             "TICKETSYNC_CHAT_REPLY_URL": f"http://{host}:{args.port}{ROUTE}",

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.service.config import Settings
 
@@ -63,7 +63,7 @@ class Simulation:
                 "data": {"conversation_id": self.conversation_id, **data},
             }
         )
-        headers = chat.signed_headers(self.secret, f"evt_{uuid.uuid4().hex}", body, time.time())
+        headers = signing.signed_headers(self.secret, f"evt_{uuid.uuid4().hex}", body, time.time())
         try:
             answer = self.http.post(
                 "/webhooks/chat",
