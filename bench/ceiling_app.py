@@ -21,11 +21,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 from ticketsync.events.errors import RejectedDelivery
 
 URL = os.environ["BENCH_DATABASE_URL"]
-KEY = chat.decode_secret(os.environ["BENCH_SECRET"])
+KEY = signing.decode_secret(os.environ["BENCH_SECRET"])
 
 
 class Sink:
@@ -69,7 +69,7 @@ sink = Sink(URL)
 async def receive(request: Request) -> JSONResponse:
     body = await request.body()
     try:
-        webhook_id = chat.verify(body, request.headers, [KEY], time.time())
+        webhook_id = signing.verify(body, request.headers, [KEY], time.time())
     except RejectedDelivery as rejected:
         return JSONResponse({"error": rejected.code}, status_code=401)
     await run_in_threadpool(sink.insert, webhook_id, body.decode())

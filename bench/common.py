@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ticketsync.adapters.chat import webhooks as chat  # noqa: E402
+from ticketsync.adapters.chat import signing  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token"
 POSTGRES_URL = os.environ.get(
@@ -151,7 +151,7 @@ def idle_gauges(metrics: str) -> dict[str, float]:
 
 def signed_request(host: str, secret: str, body: bytes, now: float | None = None) -> bytes:
     """A complete HTTP/1.1 POST /webhooks/chat, signed, ready to write to a socket."""
-    headers = chat.signed_headers(
+    headers = signing.signed_headers(
         secret, f"evt_{uuid.uuid4().hex}", body, time.time() if now is None else now
     )
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())

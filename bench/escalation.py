@@ -23,7 +23,7 @@ from common import ROOT, percentile, post, service, signed_request, store_url
 
 sys.path.insert(0, str(ROOT))
 from tests.emulators.zendesk import ZendeskEmulator, serve
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 
 
 def conversation(cid: str) -> list[bytes]:
@@ -89,7 +89,7 @@ async def send_all(url: str, secret: str, ids: list[str], connections: int) -> d
 
 
 def run_store(store: str, count: int, connections: int) -> dict[str, float]:
-    secret = chat.generate_secret()
+    secret = signing.generate_secret()
     emulator = ZendeskEmulator(email="bench@example.com", api_token="bench-token")  # noqa: S106
     ids = [f"esc_{store}_{i}" for i in range(count)]
     with (

@@ -38,7 +38,7 @@ from common import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 
 
 def bodies(count: int) -> list[bytes]:
@@ -126,7 +126,7 @@ def run_ticketsync(
 
     With the workers on, `settled_s` is the time from the first webhook until the service has
     done everything they asked for: the projection and the calls lag behind a burst."""
-    secret = chat.generate_secret()
+    secret = signing.generate_secret()
     command = (
         None
         if workers
@@ -155,7 +155,7 @@ def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
 
 
 def run_ceiling(store: str, count: int, connections: int) -> dict[str, object]:
-    secret = chat.generate_secret()
+    secret = signing.generate_secret()
     command = [
         sys.executable,
         "-m",

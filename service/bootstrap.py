@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 from ticketsync.adapters.ports import AgentDesk, ChatReplies, HelpDesk
 from ticketsync.events.errors import ConfigError
 from ticketsync.projections.conversation import Policy
@@ -85,17 +85,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     Raises ConfigError naming the variable at fault.
     """
-    return config.load(environ, check_secret=chat.decode_secret)
+    return config.load(environ, check_secret=signing.decode_secret)
 
 
 def with_generated_secrets(settings: Settings) -> tuple[Settings, dict[str, str]]:
     """config.with_generated_secrets, making the chat's secret in the chat adapter's format."""
-    return config.with_generated_secrets(settings, chat.generate_secret)
+    return config.with_generated_secrets(settings, signing.generate_secret)
 
 
 def new_chat_secret() -> str:
     """A new secret in the format the chat signs with (Standard Webhooks, `whsec_`)."""
-    return chat.generate_secret()
+    return signing.generate_secret()
 
 
 def chat_webhook_keys(settings: Settings) -> tuple[bytes, ...]:
@@ -103,7 +103,7 @@ def chat_webhook_keys(settings: Settings) -> tuple[bytes, ...]:
     keys = []
     for secret in settings.chat_webhook_secrets:
         try:
-            keys.append(chat.decode_secret(secret))
+            keys.append(signing.decode_secret(secret))
         except ConfigError as error:
             raise ConfigError(f"TICKETSYNC_CHAT_WEBHOOK_SECRET {error}") from None
     return tuple(keys)
@@ -111,7 +111,7 @@ def chat_webhook_keys(settings: Settings) -> tuple[bytes, ...]:
 
 def sign_chat_delivery(secret: str, webhook_id: str, body: bytes, now: float) -> dict[str, str]:
     """The headers the chat signs a delivery with, for `simulate`, which plays the chat."""
-    return chat.signed_headers(secret, webhook_id, body, now)
+    return signing.signed_headers(secret, webhook_id, body, now)
 
 
 def dev_inbox(secret: str) -> DevInbox:
@@ -119,10 +119,10 @@ def dev_inbox(secret: str) -> DevInbox:
 
     Raises ConfigError when `secret` is not in the chat's format.
     """
-    key = chat.decode_secret(secret)
+    key = signing.decode_secret(secret)
 
     def verify(body: bytes, headers: Any, now: float) -> str:
-        return chat.verify(body, headers, [key], now)
+        return signing.verify(body, headers, [key], now)
 
     return DevInbox(secret, verify)
 

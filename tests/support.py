@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 
 CHAT_SECRET = "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXRpY2tldHN5bmMtMDEyMzQ1"  # base64 of a test key
 OTHER_SECRET = "whsec_" + "b3RoZXItc2VjcmV0LW5vdC1jb25maWd1cmVkLWhlcmU="
@@ -73,7 +73,7 @@ def signed(
 ) -> tuple[bytes, dict[str, str]]:
     """A body and the headers of a correctly signed delivery of it."""
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    headers = chat.signed_headers(
+    headers = signing.signed_headers(
         secret,
         webhook_id or f"evt_{uuid.uuid4().hex}",
         raw,

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ticketsync.adapters.chat.webhooks import decode_secret, signed_headers
+from ticketsync.adapters.chat.signing import decode_secret, signed_headers
 from ticketsync.adapters.ports import CallFailed, OutcomeUnknown, Permanent, RateLimited, Retryable
 from ticketsync.adapters.retry_after import parse_retry_after
 from ticketsync.events.commands import SendReply
@@ -190,7 +190,7 @@ def _retry_after(response: httpx.Response, now: float) -> float | None:
 
 
 def _iso(moment: datetime) -> str:
-    """ISO-8601 in UTC with a `Z`; a naive time is taken as UTC, as adapters/chat.py reads them."""
+    """ISO-8601 in UTC with a `Z`; a naive time is taken as UTC, as adapters/chat/webhooks.py reads them."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

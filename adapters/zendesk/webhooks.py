@@ -1,4 +1,4 @@
-"""Zendesk webhooks: signature checks, and payloads turned into ticket-side events.
+"""Zendesk webhook payloads turned into ticket-side events.
 
 Facts relied on are in docs/zendesk.md §1-2; the Zendesk-side setup is in
 docs/zendesk-webhooks.md. Two payload families reach `POST /webhooks/zendesk`:
@@ -6,31 +6,31 @@ docs/zendesk-webhooks.md. Two payload families reach `POST /webhooks/zendesk`:
 - Event-subscription webhooks: Zendesk's fixed envelope (`"type": "zen:event-type:ticket.…"`,
   `id`, `time`, `subject`, `detail`, `event`). The dedup key is the payload's `id`.
 - Trigger webhooks: the JSON body ticketsync publishes for trigger-based accounts
-  (TRIGGER_BODY), marked `"ticketsync": "trigger/1"`. Zendesk applies no envelope, so the
-  dedup key is the `x-zendesk-webhook-invocation-id` header.
+  (trigger.TRIGGER_BODY), marked `"ticketsync": "trigger/1"`. Zendesk applies no envelope,
+  so the dedup key is the `x-zendesk-webhook-invocation-id` header.
 
-Both are signed alike: base64(HMAC-SHA256(key = the secret as UTF-8 text, msg = the
-timestamp header's text + the raw body)), no separator.
-
-`verify` and `parse` are pure functions of their arguments; they raise RejectedDelivery
-with the HTTP status and stable error code of CONTRACT sections 2 and 3.
+Both are signed alike; signature.py checks that before `parse` sees the body. `parse` is a
+pure function of its arguments; it raises RejectedDelivery with the HTTP status and stable
+error code of CONTRACT sections 2 and 3.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from ticketsync.adapters.zendesk.signature import INVOCATION_HEADER, TIMESTAMP_HEADER
+from ticketsync.adapters.zendesk.trigger import (
+    TRIGGER_COMMENT_TYPE,
+    TRIGGER_MARKER,
+    TRIGGER_STATUS_TYPE,
+    TRIGGER_VERSION,
+)
 from ticketsync.events.errors import RejectedDelivery
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
@@ -43,15 +43,7 @@ from ticketsync.events.ticket_side import (
 from ticketsync.events.tickets import PRIORITIES, TICKET_STATUSES, Priority, TicketStatus
 
 SYSTEM = "zendesk"
-SIGNATURE_HEADER = "x-zendesk-webhook-signature"
-TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"
-INVOCATION_HEADER = "x-zendesk-webhook-invocation-id"
-# docs/zendesk.md §1: Zendesk documents no replay window; this is ours.
-TOLERANCE_SECONDS = 300
 MAX_ID_LENGTH = 255
-# An HMAC-SHA256 digest is 32 bytes, 44 characters of base64; anything much longer is not one.
-_DIGEST_SIZE = hashlib.sha256().digest_size
-_MAX_SIGNATURE_CHARS = 128
 
 TICKET_EVENT_PREFIX = "zen:event-type:ticket."
 COMMENT_ADDED = "zen:event-type:ticket.comment_added"
@@ -59,43 +51,6 @@ STATUS_CHANGED = "zen:event-type:ticket.status_changed"
 PRIORITY_CHANGED = "zen:event-type:ticket.priority_changed"
 GROUP_CHANGED = "zen:event-type:ticket.group_assignment_changed"
 ASSIGNEE_CHANGED = "zen:event-type:ticket.agent_assignment_changed"
-
-TRIGGER_MARKER = "ticketsync"
-TRIGGER_VERSION = "trigger/1"
-# What a trigger delivery is recorded as: the event ticketsync made of it.
-TRIGGER_COMMENT_TYPE = "trigger.comment_added"
-TRIGGER_STATUS_TYPE = "trigger.status_changed"
-
-# The body an admin pastes into the trigger's "Notify active webhook" action
-# (docs/zendesk-webhooks.md). Placeholders render as text, so every one is quoted and
-# ids arrive as strings; a field with no value renders as "" (read as None).
-# - {{ticket.updated_at_with_timestamp}} is ISO-8601 to the minute (`2013-12-12T05:35Z`).
-# - {{ticket.latest_comment.id}} is not in the placeholder reference table but renders the
-#   comment's id in practice; without it a comment cannot be told from a retry.
-# - {{current_user.role}} (the user who made the update: `End-user`, `Agent`, `Admin`)
-#   stands in for the comment author's role, which has no documented placeholder.
-TRIGGER_BODY = """\
-{
-  "ticketsync": "trigger/1",
-  "ticket_id": "{{ticket.id}}",
-  "external_id": "{{ticket.external_id}}",
-  "updated_at": "{{ticket.updated_at_with_timestamp}}",
-  "actor_id": "{{current_user.id}}",
-  "status": "{{ticket.status}}",
-  "priority": "{{ticket.priority}}",
-  "group": "{{ticket.group.name}}",
-  "assignee_id": "{{ticket.assignee.id}}",
-  "assignee": "{{ticket.assignee.name}}",
-  "comment": {
-    "id": "{{ticket.latest_comment.id}}",
-    "body": "{{ticket.latest_comment.value}}",
-    "public": "{{ticket.latest_comment.is_public}}",
-    "author_id": "{{ticket.latest_comment.author.id}}",
-    "author_name": "{{ticket.latest_comment.author.name}}",
-    "author_role": "{{current_user.role}}"
-  }
-}
-"""
 
 # Zendesk's "normal" is ticketsync's "medium" (CONTRACT section 4).
 _PRIORITY_FROM_ZENDESK: Mapping[str, Priority] = {
@@ -108,128 +63,12 @@ assert set(_PRIORITY_FROM_ZENDESK.values()) == set(PRIORITIES)
 _AGENT_ROLES = frozenset({"agent", "admin", "administrator"})
 _END_USER_ROLES = frozenset({"end-user", "end user", "end_user", "enduser"})
 
-# The timestamp header as Zendesk sends it: `2021-03-25T05:09:27Z`.
-_HEADER_TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
-)
 # Payload times: RFC 3339 with up to nanoseconds (`time`), or minutes only
 # ({{ticket.updated_at_with_timestamp}}).
 _PAYLOAD_TIME = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<clock>[0-9]{2}:[0-9]{2}(?::[0-9]{2})?)"
     r"(?:\.(?P<fraction>[0-9]+))?(?P<zone>[Zz]|[+-][0-9]{2}:?[0-9]{2})?"
 )
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The `X-Zendesk-Webhook-Signature` value for `body` signed at `timestamp` (header text)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def signed_headers(
-    secret: str, body: bytes, now: float, invocation_id: str | None = None
-) -> dict[str, str]:
-    """The headers Zendesk would send with `body` at `now`, signed with `secret`."""
-    timestamp = datetime.fromtimestamp(math.floor(now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    headers = {
-        "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
-        "X-Zendesk-Webhook-Signature": sign(secret, timestamp, body),
-    }
-    if invocation_id is not None:
-        headers["X-Zendesk-Webhook-Invocation-Id"] = invocation_id
-    return headers
-
-
-def _unauthorized(code: str, detail: str, header: str | None = None) -> RejectedDelivery:
-    # `field` names the header at fault, when one is.
-    return RejectedDelivery(401, code, detail, header)
-
-
-def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
-    # HTTP header names are case-insensitive; Starlette's Headers already lower-cases them,
-    # a plain dict in a test may not.
-    return {name.lower(): value for name, value in headers.items()}
-
-
-def _read_signature_headers(headers: Mapping[str, str]) -> tuple[str, datetime, bytes]:
-    """The timestamp text, its time and the signature bytes, checked for presence and form."""
-    timestamp_text = headers.get(TIMESTAMP_HEADER)
-    signature_text = headers.get(SIGNATURE_HEADER)
-    missing = [
-        name
-        for name, value in ((SIGNATURE_HEADER, signature_text), (TIMESTAMP_HEADER, timestamp_text))
-        if not value
-    ]
-    if missing:
-        raise _unauthorized(
-            "missing_signature",
-            f"missing header(s): {', '.join(missing)}",
-            missing[0] if len(missing) == 1 else None,
-        )
-    assert timestamp_text is not None
-    assert signature_text is not None
-    signed_at = _parse_time(timestamp_text) if _HEADER_TIME.fullmatch(timestamp_text) else None
-    if signed_at is None:
-        raise _unauthorized(
-            "malformed_timestamp",
-            f"{TIMESTAMP_HEADER} must be an ISO-8601 UTC time such as 2026-11-25T10:00:00Z",
-            TIMESTAMP_HEADER,
-        )
-    signature = None
-    if len(signature_text) <= _MAX_SIGNATURE_CHARS:
-        try:
-            signature = base64.b64decode(signature_text.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            signature = None
-    if signature is None or len(signature) != _DIGEST_SIZE:
-        raise _unauthorized(
-            "malformed_signature",
-            f"{SIGNATURE_HEADER} must be the base64 of an HMAC-SHA256",
-            SIGNATURE_HEADER,
-        )
-    return timestamp_text, signed_at, signature
-
-
-def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: float) -> None:
-    """Check a delivery's signature and timestamp against the configured signing secrets.
-
-    Raises RejectedDelivery(401): `missing_signature`, `malformed_timestamp` or
-    `malformed_signature` for the headers (`field` names the header), `stale_timestamp` when the timestamp is more than 300 s from `now`,
-    `invalid_signature` when no secret matches.
-    """
-    timestamp_text, signed_at, signature = _read_signature_headers(_lowered(headers))
-    if abs(now - signed_at.timestamp()) > TOLERANCE_SECONDS:
-        raise _unauthorized(
-            "stale_timestamp",
-            f"{TIMESTAMP_HEADER} is more than {TOLERANCE_SECONDS} s from the server clock",
-            TIMESTAMP_HEADER,
-        )
-    # Zendesk signs the timestamp text as sent followed by the raw bytes; parsing or
-    # re-serialising either would change what was signed (docs/zendesk.md §1).
-    content = timestamp_text.encode() + body
-    if isinstance(secrets, str):
-        # A bare string is a sequence of one-character keys; never let those match.
-        secrets = (secrets,)
-    if not any(secrets):
-        # Say so, rather than that the signature matches none: the fix is in the settings.
-        raise _unauthorized(
-            "invalid_signature",
-            "no Zendesk webhook secret is configured (TICKETSYNC_ZENDESK_WEBHOOK_SECRET)",
-        )
-    matched = False
-    for secret in secrets:
-        if not secret:
-            # An empty key is one anybody can sign with.
-            continue
-        # The secret is the key as text, although it looks like base64 (docs/zendesk.md §1).
-        expected = hmac.new(secret.encode(), content, hashlib.sha256).digest()
-        # `|=` rather than an early return keeps the loop's length independent of which
-        # secret matched; compare_digest takes the same time wherever the bytes differ.
-        matched |= hmac.compare_digest(expected, signature)
-    if not matched:
-        raise _unauthorized(
-            "invalid_signature", f"{SIGNATURE_HEADER} matches no configured signing secret"
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -243,6 +82,12 @@ class ZendeskDelivery:
     external_id: str | None  # the ticket's external_id: ticketsync's conversation id
     event: TicketEvent | None  # None: a well-formed payload ticketsync does not act on
     data: dict[str, Any]  # what the audit trail shows
+
+
+def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    # HTTP header names are case-insensitive; Starlette's Headers already lower-cases them,
+    # a plain dict in a test may not.
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def _bad_request(code: str, detail: str, field: str | None = None) -> RejectedDelivery:

@@ -27,8 +27,10 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ticketsync.adapters.chat import signing
 from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.adapters.ports import NotFound, TicketClosed
+from ticketsync.adapters.zendesk import signature as zendesk_signature
 from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 from ticketsync.events.errors import RejectedDelivery, StoreUnavailable
 from ticketsync.service.bootstrap import Container
@@ -254,10 +256,10 @@ class Api:
     ) -> tuple[int, dict[str, Any]]:
         # Cheap refusals first, before reading a body that may be large.
         require_json(headers)
-        signed = chat.read_headers(headers)
+        signed = signing.read_headers(headers)
         body = await receive_body(headers, receive)
         # The signature covers the raw bytes; parsing first could change them.
-        delivery_id = chat.verify_read(body, signed, self.chat_keys, self.container.clock())
+        delivery_id = signing.verify_read(body, signed, self.chat_keys, self.container.clock())
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -310,7 +312,7 @@ class Api:
                 raise RejectedDelivery(401, "missing_signature", f"missing header: {name}", name)
         body = await receive_body(headers, receive)
         # Zendesk signs the raw bytes; parsing first could change them.
-        zendesk_webhooks.verify(
+        zendesk_signature.verify(
             body, headers, self.settings.zendesk_webhook_secrets, self.container.clock()
         )
         try:

@@ -29,7 +29,7 @@ from tests.support import (
     signed,
     wait_until,
 )
-from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
+from ticketsync.adapters.zendesk import signature as zendesk_signature
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 REPLY_SECRET = CHAT_SECRET
@@ -107,7 +107,7 @@ def post_zendesk(
     server: Server, body: dict | bytes, *, secret: str = ZENDESK_SECRET
 ) -> httpx.Response:
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    headers = zendesk_webhooks.signed_headers(secret, raw, time.time())
+    headers = zendesk_signature.signed_headers(secret, raw, time.time())
     headers["content-type"] = "application/json"
     return httpx.post(server.url + "/webhooks/zendesk", content=raw, headers=headers)
 
@@ -357,7 +357,7 @@ def test_bad_zendesk_signatures_are_refused(server: Server, zendesk) -> None:
     assert wrong.status_code == 401
     assert wrong.json()["error"] == "invalid_signature"
     raw = orjson.dumps(body)
-    stale = zendesk_webhooks.signed_headers(ZENDESK_SECRET, raw, time.time() - 600)
+    stale = zendesk_signature.signed_headers(ZENDESK_SECRET, raw, time.time() - 600)
     answer = httpx.post(
         server.url + "/webhooks/zendesk",
         content=raw,
@@ -534,7 +534,7 @@ def test_trigger_webhooks_are_accepted_too(server: Server, zendesk, chat) -> Non
         },
     }
     raw = orjson.dumps(rendered)
-    headers = zendesk_webhooks.signed_headers(
+    headers = zendesk_signature.signed_headers(
         ZENDESK_SECRET, raw, time.time(), invocation_id="inv-" + cid
     )
     answer = httpx.post(

@@ -1,7 +1,7 @@
 """A fake chat platform endpoint that receives agents' replies (CONTRACT section 5).
 
 It checks signatures with the `standardwebhooks` package, the Standard Webhooks reference
-implementation, rather than with adapters/chat.py: a delivery it accepts is one any
+implementation, rather than with adapters/chat/signing.py: a delivery it accepts is one any
 Standard Webhooks receiver would accept. It answers the way CONTRACT section 2 answers
 ticketsync's own webhooks, since a receiver that deduplicates by webhook-id behaves so:
 

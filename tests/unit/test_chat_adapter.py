@@ -10,6 +10,7 @@ import pytest
 import standardwebhooks
 
 from tests.support import CHAT_SECRET, OTHER_SECRET
+from ticketsync.adapters.chat import signing
 from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.events.chat import (
     ConversationStarted,
@@ -21,35 +22,35 @@ from ticketsync.events.chat import (
 from ticketsync.events.errors import ConfigError, RejectedDelivery
 
 NOW = 1_800_000_000
-KEY = chat.decode_secret(CHAT_SECRET)
+KEY = signing.decode_secret(CHAT_SECRET)
 BODY = b'{"type":"message.created"}'
 
 
 def headers(
     webhook_id: str = "evt_1", timestamp: int = NOW, secret: str = CHAT_SECRET, body: bytes = BODY
 ) -> dict[str, str]:
-    return chat.signed_headers(secret, webhook_id, body, timestamp)
+    return signing.signed_headers(secret, webhook_id, body, timestamp)
 
 
 def test_signature_interoperates_with_the_reference_library() -> None:
     reference = standardwebhooks.Webhook(CHAT_SECRET)
     signature = reference.sign("evt_1", datetime.fromtimestamp(NOW, UTC), BODY.decode())
-    assert signature == chat.sign(KEY, "evt_1", NOW, BODY)
+    assert signature == signing.sign(KEY, "evt_1", NOW, BODY)
     # And the reference accepts what we sign (it checks against the wall clock).
     import time
 
     now = int(time.time())
-    ours = chat.signed_headers(CHAT_SECRET, "evt_2", BODY, now)
+    ours = signing.signed_headers(CHAT_SECRET, "evt_2", BODY, now)
     assert reference.verify(BODY, ours) == {"type": "message.created"}
 
 
 def test_valid_delivery_returns_its_id() -> None:
-    assert chat.verify(BODY, headers(), [KEY], NOW) == "evt_1"
+    assert signing.verify(BODY, headers(), [KEY], NOW) == "evt_1"
 
 
 def test_any_configured_secret_may_match() -> None:
-    other = chat.decode_secret(OTHER_SECRET)
-    assert chat.verify(BODY, headers(secret=OTHER_SECRET), [KEY, other], NOW) == "evt_1"
+    other = signing.decode_secret(OTHER_SECRET)
+    assert signing.verify(BODY, headers(secret=OTHER_SECRET), [KEY, other], NOW) == "evt_1"
 
 
 def test_any_signature_entry_may_match() -> None:
@@ -59,18 +60,18 @@ def test_any_signature_entry_may_match() -> None:
         **good,
         "webhook-signature": f"{wrong['webhook-signature']} {good['webhook-signature']}",
     }
-    assert chat.verify(BODY, both, [KEY], NOW) == "evt_1"
+    assert signing.verify(BODY, both, [KEY], NOW) == "evt_1"
 
 
 def test_other_signature_schemes_are_passed_over() -> None:
     good = headers()
     mixed = {**good, "webhook-signature": f"v1a,AAAA {good['webhook-signature']}"}
-    assert chat.verify(BODY, mixed, [KEY], NOW) == "evt_1"
+    assert signing.verify(BODY, mixed, [KEY], NOW) == "evt_1"
 
 
 @pytest.mark.parametrize("skew", [-300, 300, 0])
 def test_timestamps_within_300_seconds_pass(skew: int) -> None:
-    assert chat.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
+    assert signing.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
 
 
 ID, TIMESTAMP, SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
@@ -108,43 +109,43 @@ def test_refusals(change: dict[str, str | None], code: str, field: str | None) -
         else:
             sent[name] = value
     with pytest.raises(RejectedDelivery) as refused:
-        chat.verify(BODY, sent, [KEY], NOW)
+        signing.verify(BODY, sent, [KEY], NOW)
     assert (refused.value.status, refused.value.code, refused.value.field) == (401, code, field)
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
 def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
     with pytest.raises(RejectedDelivery) as refused:
-        chat.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
+        signing.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
     assert (refused.value.status, refused.value.code) == (401, "stale_timestamp")
     assert refused.value.field == "webhook-timestamp"
 
 
 def test_wrong_secret_is_refused() -> None:
     with pytest.raises(RejectedDelivery) as refused:
-        chat.verify(BODY, headers(secret=OTHER_SECRET), [KEY], NOW)
+        signing.verify(BODY, headers(secret=OTHER_SECRET), [KEY], NOW)
     assert refused.value.code == "invalid_signature"
 
 
 def test_changed_body_is_refused() -> None:
     with pytest.raises(RejectedDelivery):
-        chat.verify(BODY + b" ", headers(), [KEY], NOW)
+        signing.verify(BODY + b" ", headers(), [KEY], NOW)
 
 
 def test_bad_secret_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
-        chat.decode_secret("whsec_not base64!")
+        signing.decode_secret("whsec_not base64!")
     with pytest.raises(ConfigError):
-        chat.decode_secret("whsec_")
+        signing.decode_secret("whsec_")
     # The key in base64 but without the prefix: Standard Webhooks secrets always carry it.
     with pytest.raises(ConfigError, match="whsec_"):
-        chat.decode_secret(CHAT_SECRET.removeprefix("whsec_"))
+        signing.decode_secret(CHAT_SECRET.removeprefix("whsec_"))
 
 
 def test_generated_secret_round_trips() -> None:
-    secret = chat.generate_secret()
+    secret = signing.generate_secret()
     assert secret.startswith("whsec_")
-    assert len(chat.decode_secret(secret)) == 24
+    assert len(signing.decode_secret(secret)) == 24
 
 
 def body(event_type: str = "message.created", **data: object) -> bytes:
@@ -415,7 +416,7 @@ def test_bad_payloads(raw: bytes, status: int, code: str, field: str | None) -> 
 def test_signature_covers_exact_bytes() -> None:
     # Re-serialising would change whitespace and break the signature; we sign bytes.
     raw = b'{"a":  1}'
-    signature = chat.sign(KEY, "id", NOW, raw)
+    signature = signing.sign(KEY, "id", NOW, raw)
     expected = base64.b64encode(
         __import__("hmac").new(KEY, b"id.%d.%s" % (NOW, raw), "sha256").digest()
     ).decode()

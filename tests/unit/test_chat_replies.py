@@ -14,7 +14,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.support import CHAT_SECRET, OTHER_SECRET
-from ticketsync.adapters.chat import webhooks as chat
+from ticketsync.adapters.chat import signing
 from ticketsync.adapters.chat.replies import ChatReplySender, reply_webhook_id
 from ticketsync.adapters.ports import OutcomeUnknown, Permanent, RateLimited, Retryable
 from ticketsync.events.commands import SendReply
@@ -90,8 +90,8 @@ def test_signs_with_standard_webhooks_headers() -> None:
     (request,) = recorder.requests
     assert request.headers["webhook-id"] == "reply-zendesk-4711-90001"
     assert request.headers["webhook-timestamp"] == "1795000000"
-    key = chat.decode_secret(CHAT_SECRET)
-    expected = chat.sign(key, "reply-zendesk-4711-90001", 1_795_000_000, request.content)
+    key = signing.decode_secret(CHAT_SECRET)
+    expected = signing.sign(key, "reply-zendesk-4711-90001", 1_795_000_000, request.content)
     assert request.headers["webhook-signature"] == expected
 
 

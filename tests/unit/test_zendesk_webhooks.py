@@ -14,6 +14,8 @@ import orjson
 import pytest
 from starlette.datastructures import Headers
 
+from ticketsync.adapters.zendesk import signature as zendesk_signature
+from ticketsync.adapters.zendesk import trigger as zendesk_trigger
 from ticketsync.adapters.zendesk import webhooks as zw
 from ticketsync.events.errors import RejectedDelivery
 from ticketsync.events.ticket_side import (
@@ -88,13 +90,13 @@ VECTORS = [
 
 @pytest.mark.parametrize("secret, timestamp, body, signature", VECTORS)
 def test_signature_vectors(secret: str, timestamp: str, body: bytes, signature: str) -> None:
-    assert zw.sign(secret, timestamp, body) == signature
+    assert zendesk_signature.sign(secret, timestamp, body) == signature
     now = datetime.fromisoformat(timestamp).timestamp()
     headers = {
         "X-Zendesk-Webhook-Signature": signature,
         "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
     }
-    assert zw.verify(body, headers, [secret], now) is None
+    assert zendesk_signature.verify(body, headers, [secret], now) is None
 
 
 def test_old_body_then_timestamp_vector_is_refused() -> None:
@@ -105,7 +107,7 @@ def test_old_body_then_timestamp_vector_is_refused() -> None:
     }
     now = datetime(2021, 7, 25, 10, 0, tzinfo=UTC).timestamp()
     error = refused(
-        zw.verify,
+        zendesk_signature.verify,
         b'{"say": "hello"}',
         headers,
         ["HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA="],
@@ -120,14 +122,17 @@ def test_secret_is_not_base64_decoded() -> None:
         "X-Zendesk-Webhook-Signature": hmac_b64(decoded_key, STAMP.encode() + BODY),
         "X-Zendesk-Webhook-Signature-Timestamp": STAMP,
     }
-    assert refused(zw.verify, BODY, headers, [TEST_SECRET], NOW).code == "invalid_signature"
+    assert (
+        refused(zendesk_signature.verify, BODY, headers, [TEST_SECRET], NOW).code
+        == "invalid_signature"
+    )
 
 
 def test_signed_headers_verify() -> None:
-    headers = zw.signed_headers(TEST_SECRET, BODY, NOW + 0.9, invocation_id="inv-1")
+    headers = zendesk_signature.signed_headers(TEST_SECRET, BODY, NOW + 0.9, invocation_id="inv-1")
     assert headers["X-Zendesk-Webhook-Signature-Timestamp"] == STAMP
     assert headers["X-Zendesk-Webhook-Invocation-Id"] == "inv-1"
-    zw.verify(BODY, headers, [TEST_SECRET], NOW)
+    zendesk_signature.verify(BODY, headers, [TEST_SECRET], NOW)
 
 
 ROTATIONS = [
@@ -141,7 +146,7 @@ ROTATIONS = [
 
 @pytest.mark.parametrize("secrets, signing_secret", ROTATIONS)
 def test_any_configured_secret_may_match(secrets: Any, signing_secret: str) -> None:
-    zw.verify(BODY, signed(secret=signing_secret), secrets, NOW)
+    zendesk_signature.verify(BODY, signed(secret=signing_secret), secrets, NOW)
 
 
 WRONG_SECRETS = [
@@ -154,7 +159,7 @@ WRONG_SECRETS = [
 
 @pytest.mark.parametrize("secrets, signing_secret", WRONG_SECRETS)
 def test_unknown_secret_is_refused(secrets: Any, signing_secret: str) -> None:
-    error = refused(zw.verify, BODY, signed(secret=signing_secret), secrets, NOW)
+    error = refused(zendesk_signature.verify, BODY, signed(secret=signing_secret), secrets, NOW)
     assert (error.status, error.code) == (401, "invalid_signature")
 
 
@@ -177,20 +182,20 @@ def test_every_secret_is_tried_whichever_matches(monkeypatch: pytest.MonkeyPatch
     for signing_secret in secrets:
         headers = signed(secret=signing_secret)
         calls.clear()
-        zw.verify(BODY, headers, secrets, NOW)
+        zendesk_signature.verify(BODY, headers, secrets, NOW)
         traces.append(list(calls))
     assert traces == [["hmac", "compare"] * 3] * 3
 
 
 @pytest.mark.parametrize("skew", [-300, -1, 0, 1, 300])
 def test_timestamps_within_300_seconds_pass(skew: int) -> None:
-    zw.verify(BODY, signed(), [TEST_SECRET], NOW + skew)
+    zendesk_signature.verify(BODY, signed(), [TEST_SECRET], NOW + skew)
 
 
 @pytest.mark.parametrize("skew", [-301, 301, 86_400], ids=["future", "stale", "a-day-old"])
 def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
     # `now` minus skew: a negative skew puts the signing time ahead of the server clock.
-    error = refused(zw.verify, BODY, signed(), [TEST_SECRET], NOW + skew)
+    error = refused(zendesk_signature.verify, BODY, signed(), [TEST_SECRET], NOW + skew)
     assert (error.status, error.code) == (401, "stale_timestamp")
 
 
@@ -203,18 +208,18 @@ def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
     ],
 )
 def test_header_names_are_case_insensitive(headers: Any) -> None:
-    zw.verify(BODY, headers, [TEST_SECRET], NOW)
+    zendesk_signature.verify(BODY, headers, [TEST_SECRET], NOW)
 
 
 def test_fractional_or_offset_timestamps_are_signed_as_sent() -> None:
     for stamp in ("2026-11-25T10:00:00.250Z", "2026-11-25T11:00:00+01:00"):
-        zw.verify(BODY, signed(timestamp=stamp), [TEST_SECRET], NOW)
+        zendesk_signature.verify(BODY, signed(timestamp=stamp), [TEST_SECRET], NOW)
 
 
 SIGNATURE = "X-Zendesk-Webhook-Signature"
 TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
 
-SIG_FIELD, STAMP_FIELD = zw.SIGNATURE_HEADER, zw.TIMESTAMP_HEADER
+SIG_FIELD, STAMP_FIELD = zendesk_signature.SIGNATURE_HEADER, zendesk_signature.TIMESTAMP_HEADER
 
 # (change to the headers, error code, the header `field` names or None)
 REFUSALS = [
@@ -266,20 +271,20 @@ def test_refusals(change: dict[str, str | None], code: str, field: str | None) -
             del sent[name]
         else:
             sent[name] = value
-    error = refused(zw.verify, BODY, sent, [TEST_SECRET], NOW)
+    error = refused(zendesk_signature.verify, BODY, sent, [TEST_SECRET], NOW)
     assert (error.status, error.code, error.field) == (401, code, field)
 
 
 @pytest.mark.parametrize("secrets", [(), ("",)], ids=["none", "empty"])
 def test_no_configured_secret_says_so(secrets: tuple[str, ...]) -> None:
-    error = refused(zw.verify, BODY, signed(), secrets, NOW)
+    error = refused(zendesk_signature.verify, BODY, signed(), secrets, NOW)
     assert (error.status, error.code) == (401, "invalid_signature")
     assert "no Zendesk webhook secret is configured" in error.detail
     assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in error.detail
 
 
 def test_changed_body_is_refused() -> None:
-    error = refused(zw.verify, BODY + b" ", signed(), [TEST_SECRET], NOW)
+    error = refused(zendesk_signature.verify, BODY + b" ", signed(), [TEST_SECRET], NOW)
     assert error.code == "invalid_signature"
 
 
@@ -724,7 +729,7 @@ RENDERED = {
 TRIGGER_AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
-def render(template: str = zw.TRIGGER_BODY, **values: str) -> bytes:
+def render(template: str = zendesk_trigger.TRIGGER_BODY, **values: str) -> bytes:
     """Fill the placeholders as Zendesk would: as text, escaped inside the JSON strings."""
     given = {**RENDERED, **{name.replace("__", "."): value for name, value in values.items()}}
 
@@ -736,7 +741,7 @@ def render(template: str = zw.TRIGGER_BODY, **values: str) -> bytes:
 
 def without_comment() -> str:
     # The status trigger's body: the same template, no comment block.
-    body = orjson.loads(zw.TRIGGER_BODY)
+    body = orjson.loads(zendesk_trigger.TRIGGER_BODY)
     del body["comment"]
     return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
 
@@ -749,13 +754,13 @@ def trigger_headers(invocation: str | None = INVOCATION) -> dict[str, str]:
 
 
 def test_trigger_body_uses_the_documented_placeholders() -> None:
-    assert set(PLACEHOLDER.findall(zw.TRIGGER_BODY)) == set(RENDERED)
-    assert orjson.loads(zw.TRIGGER_BODY)["ticketsync"] == "trigger/1"
+    assert set(PLACEHOLDER.findall(zendesk_trigger.TRIGGER_BODY)) == set(RENDERED)
+    assert orjson.loads(zendesk_trigger.TRIGGER_BODY)["ticketsync"] == "trigger/1"
 
 
 def test_setup_page_shows_the_trigger_body() -> None:
     page = (ROOT / "docs" / "zendesk-webhooks.md").read_text(encoding="utf-8")
-    assert zw.TRIGGER_BODY.strip() in page
+    assert zendesk_trigger.TRIGGER_BODY.strip() in page
     assert without_comment() in page
 
 
@@ -916,7 +921,7 @@ BAD_TRIGGERS = [
         trigger_headers(None),
         400,
         "invalid_payload",
-        zw.INVOCATION_HEADER,
+        zendesk_signature.INVOCATION_HEADER,
         id="no-invocation-id",
     ),
     pytest.param(
@@ -924,7 +929,7 @@ BAD_TRIGGERS = [
         trigger_headers(""),
         400,
         "invalid_payload",
-        zw.INVOCATION_HEADER,
+        zendesk_signature.INVOCATION_HEADER,
         id="empty-invocation-id",
     ),
     pytest.param(
@@ -948,7 +953,7 @@ BAD_TRIGGERS = [
     ),
     pytest.param(
         render(ticket__updated_at_with_timestamp=""),
-        {zw.INVOCATION_HEADER: INVOCATION},
+        {zendesk_signature.INVOCATION_HEADER: INVOCATION},
         400,
         "invalid_payload",
         "updated_at",
