@@ -16,7 +16,9 @@ own table sorts its system's answers into these classes, and the reconciliation 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ticketsync.events.commands import SendReply
@@ -147,3 +149,31 @@ class AgentDesk(Protocol):
     ) -> AgentTicket:
         """Change fields as an agent; returns the ticket after. Raises NotFound or TicketClosed."""
         ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified, well-formed webhook delivery: what ingest stores of it."""
+
+    delivery_id: str  # the dedup key
+    type: str  # the delivery's own name for what happened
+    occurred_at: datetime
+    event: object | None  # the typed event; None: a type ticketsync does not act on
+    conversation_id: str | None  # None when a ticket-side delivery does not name it
+    ticket_id: str | None = None  # the help desk's id of the ticket (ticket side only)
+
+
+@dataclass(frozen=True)
+class WebhookSource:
+    """One webhook target (CONTRACT sections 2 and 3): how a delivery is checked and read.
+
+    In this order, each raising Refused: `check_headers` refuses what the headers alone
+    show (signature headers missing or malformed) before the body is read, and returns
+    what `verify` needs of them; `verify(body, checked, now)` checks the signature over the
+    raw bytes; `parse(body, headers)` reads the verified body.
+    """
+
+    source: str  # the log's source name: chat, zendesk, jira
+    check_headers: Callable[[Mapping[str, str]], Any]
+    verify: Callable[[bytes, Any, float], object]
+    parse: Callable[[bytes, Mapping[str, str]], Delivery]

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ticketsync.adapters.chat import signing
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 
 URL = os.environ["BENCH_DATABASE_URL"]
 KEY = signing.decode_secret(os.environ["BENCH_SECRET"])
@@ -70,7 +70,7 @@ async def receive(request: Request) -> JSONResponse:
     body = await request.body()
     try:
         webhook_id = signing.verify(body, request.headers, [KEY], time.time())
-    except RejectedDelivery as rejected:
+    except Refused as rejected:
         return JSONResponse({"error": rejected.code}, status_code=401)
     await run_in_threadpool(sink.insert, webhook_id, body.decode())
     return JSONResponse({"status": "accepted", "event_id": webhook_id}, status_code=202)

@@ -2,7 +2,7 @@
 
 TicketsyncError
  +-- ConfigError          a setting is missing or invalid (names the variable)
- +-- RejectedDelivery     an incoming webhook is refused; carries an HTTP status and a code
+ +-- Refused              a request is refused: a stable code, what is wrong, the field at fault
  +-- StoreUnavailable     the database cannot be reached; nothing was stored
 """
 
@@ -17,16 +17,18 @@ class ConfigError(TicketsyncError):
     """A configuration value is missing or invalid."""
 
 
-class RejectedDelivery(TicketsyncError):
-    """A webhook delivery is refused before anything is stored.
+class Refused(TicketsyncError):
+    """A request (a webhook delivery, an agent's action, a query) is refused before
+    anything is stored.
 
-    `status` is the HTTP status to answer, `code` a stable machine-readable name,
-    `field` the JSON path at fault when one field is.
+    `code` is a stable machine-readable name (`invalid_signature`, `invalid_data`, ...),
+    `detail` says what is wrong for a person, and `field` is the path at fault when one
+    field is (`data.role`, `webhook-timestamp`). Which HTTP status a code answers is the
+    HTTP layer's business (service/http/errors.py).
     """
 
-    def __init__(self, status: int, code: str, detail: str, field: str | None = None):
+    def __init__(self, code: str, detail: str, field: str | None = None):
         super().__init__(detail)
-        self.status = status
         self.code = code
         self.detail = detail
         self.field = field

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ticketsync.adapters.chat import signing
-from ticketsync.adapters.ports import AgentDesk, ChatReplies, HelpDesk
+from ticketsync.adapters.chat import webhooks as chat_webhooks
+from ticketsync.adapters.ports import AgentDesk, ChatReplies, Delivery, HelpDesk, WebhookSource
+from ticketsync.adapters.zendesk import signature as zendesk_signature
+from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 from ticketsync.events.errors import ConfigError
 from ticketsync.projections.conversation import Policy
 from ticketsync.projections.routing import BUILT_IN
@@ -53,8 +56,8 @@ class Container:
     workers: list[Worker] = field(default_factory=list)
     run_workers: bool = True
     dev_inbox: DevInbox | None = None
-    # The keys of TICKETSYNC_CHAT_WEBHOOK_SECRET, newest first, as the chat signs with them.
-    chat_webhook_keys: tuple[bytes, ...] = ()
+    # The webhook targets by path: how each checks and reads its deliveries.
+    webhooks: Mapping[str, WebhookSource] = field(default_factory=dict)
     # The agents' side of the help desk in use, when it has one (the built-in desk does):
     # the endpoints under /tickets/local answer 404 without it.
     agent_desk: AgentDesk | None = None
@@ -107,6 +110,47 @@ def chat_webhook_keys(settings: Settings) -> tuple[bytes, ...]:
         except ConfigError as error:
             raise ConfigError(f"TICKETSYNC_CHAT_WEBHOOK_SECRET {error}") from None
     return tuple(keys)
+
+
+def webhook_sources(settings: Settings, chat_keys: tuple[bytes, ...]) -> dict[str, WebhookSource]:
+    """The webhook targets by path (CONTRACT sections 2 and 3)."""
+
+    def chat_verify(body: bytes, checked: Any, now: float) -> object:
+        return signing.verify_read(body, checked, chat_keys, now)
+
+    def chat_parse(body: bytes, headers: Mapping[str, str]) -> Delivery:
+        parsed = chat_webhooks.parse(body)
+        return Delivery(
+            delivery_id=headers["webhook-id"],
+            type=parsed.type,
+            occurred_at=parsed.occurred_at,
+            event=parsed.event,
+            conversation_id=parsed.conversation_id,
+        )
+
+    secrets = settings.zendesk_webhook_secrets
+
+    def zendesk_verify(body: bytes, checked: Any, now: float) -> object:
+        zendesk_signature.verify_read(body, checked, secrets, now)
+        return None
+
+    def zendesk_parse(body: bytes, headers: Mapping[str, str]) -> Delivery:
+        parsed = zendesk_webhooks.parse(body, headers)
+        return Delivery(
+            delivery_id=parsed.delivery_id,
+            type=parsed.type,
+            occurred_at=parsed.occurred_at,
+            event=parsed.event,
+            conversation_id=parsed.external_id,
+            ticket_id=parsed.ticket_id,
+        )
+
+    return {
+        "/webhooks/chat": WebhookSource("chat", signing.read_headers, chat_verify, chat_parse),
+        "/webhooks/zendesk": WebhookSource(
+            "zendesk", zendesk_signature.read_headers, zendesk_verify, zendesk_parse
+        ),
+    }
 
 
 def sign_chat_delivery(secret: str, webhook_id: str, body: bytes, now: float) -> dict[str, str]:
@@ -278,7 +322,7 @@ def build(
         workers=[project, dispatch],
         run_workers=run_workers,
         dev_inbox=dev_inbox,
-        chat_webhook_keys=keys,
+        webhooks=webhook_sources(settings, keys),
         agent_desk=desk if isinstance(desk, AgentDesk) else None,
     )
 

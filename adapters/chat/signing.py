@@ -5,7 +5,7 @@ content is "<webhook-id>.<webhook-timestamp>.<raw body>", HMAC-SHA256 keyed with
 base64-decoded part of a `whsec_` secret, sent as space-separated `v1,<base64>` entries.
 The same scheme signs the deliveries ticketsync receives and the replies it sends.
 
-`verify` is a pure function of its arguments; it raises RejectedDelivery(401) with the
+`verify` is a pure function of its arguments; it raises Refused (a 401 code) with the
 stable error code that CONTRACT section 2 gives.
 """
 
@@ -19,7 +19,8 @@ import math
 import secrets
 from collections.abc import Mapping, Sequence
 
-from ticketsync.events.errors import ConfigError, RejectedDelivery
+from ticketsync.adapters.signature_headers import require_present
+from ticketsync.events.errors import ConfigError, Refused
 
 SECRET_PREFIX = "whsec_"
 SECRET_FORMAT = "'whsec_' followed by the base64 of the key"
@@ -75,38 +76,20 @@ def signed_headers(secret: str, webhook_id: str, body: bytes, now: float) -> dic
     }
 
 
-def _unauthorized(code: str, detail: str, header: str | None = None) -> RejectedDelivery:
+def _unauthorized(code: str, detail: str, header: str | None = None) -> Refused:
     # `field` names the header at fault, when one is.
-    return RejectedDelivery(401, code, detail, header)
+    return Refused(code, detail, header)
 
 
 def read_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
     """The delivery id, timestamp and signatures, checked for presence and form only.
 
-    Raises RejectedDelivery(401) whose `field` names the header at fault when one is:
+    Raises Refused (answered 401) whose `field` names the header at fault when one is:
     `missing_signature`, `malformed_timestamp` or `malformed_signature`.
     """
-    webhook_id = headers.get("webhook-id")
-    timestamp_text = headers.get("webhook-timestamp")
-    signature_text = headers.get("webhook-signature")
-    missing = [
-        name
-        for name, value in (
-            ("webhook-id", webhook_id),
-            ("webhook-timestamp", timestamp_text),
-            ("webhook-signature", signature_text),
-        )
-        if not value
-    ]
-    if missing:
-        raise _unauthorized(
-            "missing_signature",
-            f"missing header(s): {', '.join(missing)}",
-            missing[0] if len(missing) == 1 else None,
-        )
-    assert webhook_id is not None
-    assert timestamp_text is not None
-    assert signature_text is not None
+    webhook_id, timestamp_text, signature_text = require_present(
+        headers, ("webhook-id", "webhook-timestamp", "webhook-signature")
+    )
     if len(webhook_id) > MAX_ID_LENGTH or not webhook_id.isprintable():
         raise _unauthorized(
             "malformed_signature",
@@ -152,7 +135,7 @@ def read_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
 def verify(body: bytes, headers: Mapping[str, str], keys: Sequence[bytes], now: float) -> str:
     """Check a delivery's signature and timestamp; return its webhook-id.
 
-    Raises RejectedDelivery(401) when a header is missing or malformed, the timestamp is
+    Raises Refused (answered 401) when a header is missing or malformed, the timestamp is
     more than 300 s from `now`, or no `v1` signature matches any of `keys`.
     """
     return verify_read(body, read_headers(headers), keys, now)

@@ -1,8 +1,8 @@
 """The AI chat platform's webhook payloads turned into typed chat events.
 
 signing.py checks a delivery's Standard Webhooks signature before `parse` sees the body.
-`parse` is a pure function of its argument; it raises RejectedDelivery with the HTTP status
-and stable error code that CONTRACT section 2 gives.
+`parse` is a pure function of its argument; it raises Refused with the stable
+error code that CONTRACT section 2 gives (service/http/errors.py answers it with its status).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ticketsync.events.chat import (
     MessageCreated,
     ToolExecuted,
 )
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 
 MAX_ID_LENGTH = 255
 
@@ -43,12 +43,12 @@ class ChatDelivery:
     data: dict[str, Any]
 
 
-def _bad_request(code: str, detail: str, field: str | None = None) -> RejectedDelivery:
-    return RejectedDelivery(400, code, detail, field)
+def _bad_request(code: str, detail: str, field: str | None = None) -> Refused:
+    return Refused(code, detail, field)
 
 
-def _invalid(detail: str, field: str) -> RejectedDelivery:
-    return RejectedDelivery(422, "invalid_data", detail, field)
+def _invalid(detail: str, field: str) -> Refused:
+    return Refused("invalid_data", detail, field)
 
 
 def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
@@ -69,7 +69,7 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
 def parse(body: bytes) -> ChatDelivery:
     """Parse and validate a chat payload.
 
-    Raises RejectedDelivery: 400 when the body is not a JSON object or the envelope
+    Raises Refused: 400 when the body is not a JSON object or the envelope
     (`type`, `timestamp`, `data`, `data.conversation_id`) is missing or mistyped,
     422 when a known type's `data` is invalid.
     """
@@ -130,7 +130,7 @@ def stored_event(raw: str) -> ChatEvent | None:
     Messages, most of any log, take a short path with the same checks and without the
     field-by-field error reporting a live delivery needs; everything else, and any message
     that fails a check, goes through `parse`'s checks (on the JSON already read). Raises
-    RejectedDelivery as `parse` does.
+    Refused as `parse` does.
     """
     payload = orjson.loads(raw)
     if isinstance(payload, dict) and payload.get("type") == "message.created":

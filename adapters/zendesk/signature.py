@@ -4,7 +4,7 @@ Every Zendesk webhook (event subscriptions and trigger bodies alike) is signed t
 base64(HMAC-SHA256(key = the secret as UTF-8 text, msg = the timestamp header's text + the
 raw body)), no separator (docs/zendesk.md §1).
 
-`verify` is a pure function of its arguments; it raises RejectedDelivery(401) with the
+`verify` is a pure function of its arguments; it raises Refused (a 401 code) with the
 stable error code of CONTRACT sections 2 and 3.
 """
 
@@ -19,7 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.adapters.signature_headers import require_present
+from ticketsync.events.errors import Refused
 
 SIGNATURE_HEADER = "x-zendesk-webhook-signature"
 TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"
@@ -74,9 +75,9 @@ def signed_headers(
     return headers
 
 
-def _unauthorized(code: str, detail: str, header: str | None = None) -> RejectedDelivery:
+def _unauthorized(code: str, detail: str, header: str | None = None) -> Refused:
     # `field` names the header at fault, when one is.
-    return RejectedDelivery(401, code, detail, header)
+    return Refused(code, detail, header)
 
 
 def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
@@ -87,21 +88,7 @@ def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _read_signature_headers(headers: Mapping[str, str]) -> tuple[str, datetime, bytes]:
     """The timestamp text, its time and the signature bytes, checked for presence and form."""
-    timestamp_text = headers.get(TIMESTAMP_HEADER)
-    signature_text = headers.get(SIGNATURE_HEADER)
-    missing = [
-        name
-        for name, value in ((SIGNATURE_HEADER, signature_text), (TIMESTAMP_HEADER, timestamp_text))
-        if not value
-    ]
-    if missing:
-        raise _unauthorized(
-            "missing_signature",
-            f"missing header(s): {', '.join(missing)}",
-            missing[0] if len(missing) == 1 else None,
-        )
-    assert timestamp_text is not None
-    assert signature_text is not None
+    signature_text, timestamp_text = require_present(headers, (SIGNATURE_HEADER, TIMESTAMP_HEADER))
     signed_at = _signed_at(timestamp_text)
     if signed_at is None:
         raise _unauthorized(
@@ -124,14 +111,29 @@ def _read_signature_headers(headers: Mapping[str, str]) -> tuple[str, datetime, 
     return timestamp_text, signed_at, signature
 
 
+def read_headers(headers: Mapping[str, str]) -> tuple[str, datetime, bytes]:
+    """The signature headers, checked for presence and form only, before the body is read.
+
+    Raises Refused (answered 401): `missing_signature`, `malformed_timestamp` or
+    `malformed_signature`, its `field` naming the header.
+    """
+    return _read_signature_headers(_lowered(headers))
+
+
 def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: float) -> None:
     """Check a delivery's signature and timestamp against the configured signing secrets.
 
-    Raises RejectedDelivery(401): `missing_signature`, `malformed_timestamp` or
-    `malformed_signature` for the headers (`field` names the header), `stale_timestamp` when the timestamp is more than 300 s from `now`,
-    `invalid_signature` when no secret matches.
+    Raises Refused (answered 401): what `read_headers` raises, `stale_timestamp` when the
+    timestamp is more than 300 s from `now`, `invalid_signature` when no secret matches.
     """
-    timestamp_text, signed_at, signature = _read_signature_headers(_lowered(headers))
+    verify_read(body, read_headers(headers), secrets, now)
+
+
+def verify_read(
+    body: bytes, read: tuple[str, datetime, bytes], secrets: Sequence[str], now: float
+) -> None:
+    """`verify`, for headers already read by `read_headers`."""
+    timestamp_text, signed_at, signature = read
     if abs(now - signed_at.timestamp()) > TOLERANCE_SECONDS:
         raise _unauthorized(
             "stale_timestamp",

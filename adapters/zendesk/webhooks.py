@@ -10,8 +10,8 @@ docs/zendesk-webhooks.md. Two payload families reach `POST /webhooks/zendesk`:
   so the dedup key is the `x-zendesk-webhook-invocation-id` header.
 
 Both are signed alike; signature.py checks that before `parse` sees the body. `parse` is a
-pure function of its arguments; it raises RejectedDelivery with the HTTP status and stable
-error code of CONTRACT sections 2 and 3.
+pure function of its arguments; it raises Refused with the stable error code of
+CONTRACT sections 2 and 3 (service/http/errors.py answers it with its status).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ticketsync.adapters.zendesk.trigger import (
     TRIGGER_STATUS_TYPE,
     TRIGGER_VERSION,
 )
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
@@ -90,18 +90,18 @@ def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-def _bad_request(code: str, detail: str, field: str | None = None) -> RejectedDelivery:
-    return RejectedDelivery(400, code, detail, field)
+def _bad_request(code: str, detail: str, field: str | None = None) -> Refused:
+    return Refused(code, detail, field)
 
 
-def _invalid(detail: str, field: str) -> RejectedDelivery:
-    return RejectedDelivery(422, "invalid_data", detail, field)
+def _invalid(detail: str, field: str) -> Refused:
+    return Refused("invalid_data", detail, field)
 
 
 def parse(body: bytes, headers: Mapping[str, str]) -> ZendeskDelivery:
     """Parse and validate an event-subscription payload or a ticketsync trigger body.
 
-    Raises RejectedDelivery: 400 `invalid_json` when the body is not JSON, 400
+    Raises Refused: 400 `invalid_json` when the body is not JSON, 400
     `invalid_payload` when it is not an object or its envelope is missing or mistyped
     (event subscriptions: `id`, `type`, `time`, `detail`, `detail.id`; triggers: the
     version, `ticket_id`, `updated_at`, the invocation-id header), 422 `invalid_data` when
@@ -171,7 +171,7 @@ class _Fields:
     def path(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
 
-    def fail(self, name: str, what: str) -> RejectedDelivery:
+    def fail(self, name: str, what: str) -> Refused:
         return _invalid(f"{self.path(name)} must be {what}", self.path(name))
 
     def id(self, name: str) -> str:

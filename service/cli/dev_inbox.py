@@ -29,7 +29,7 @@ class DevInbox:
         self._replies: dict[str, dict[str, Any]] = {}
 
     def receive(self, body: bytes, headers: Any, now: float) -> bool:
-        """Keep a verified delivery; False when it was already kept. Raises RejectedDelivery."""
+        """Keep a verified delivery; False when it was already kept. Raises Refused."""
         webhook_id = self._verify(body, headers, now)
         payload = orjson.loads(body)
         with self._lock:

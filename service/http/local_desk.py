@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ticketsync.adapters.ports import AgentDesk, AgentTicket
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
@@ -28,15 +28,13 @@ MAX_TEXT = 64 * 1024
 COMMENT_FIELDS = ("author", "body", "public")
 
 
-def _invalid(detail: str, field: str) -> RejectedDelivery:
-    return RejectedDelivery(422, "invalid_data", detail, field)
+def _invalid(detail: str, field: str) -> Refused:
+    return Refused("invalid_data", detail, field)
 
 
 def desk(container: Container) -> AgentDesk:
     if container.agent_desk is None:
-        raise RejectedDelivery(
-            404, "not_found", "the built-in help desk is not in use (TICKETSYNC_TICKETING)"
-        )
+        raise Refused("not_found", "the built-in help desk is not in use (TICKETSYNC_TICKETING)")
     return container.agent_desk
 
 
@@ -56,9 +54,9 @@ def _entry(
 
 
 def comment(container: Container, ticket_id: str, payload: Any) -> dict[str, Any]:
-    """Add an agent's comment; returns what the API answers. Raises RejectedDelivery, NotFound, TicketClosed."""
+    """Add an agent's comment; returns what the API answers. Raises Refused, NotFound, TicketClosed."""
     if not isinstance(payload, dict):
-        raise RejectedDelivery(400, "invalid_payload", "body must be a JSON object")
+        raise Refused("invalid_payload", "body must be a JSON object")
     # A misspelt "public" would otherwise send an internal note to the customer.
     unknown = sorted(set(payload) - set(COMMENT_FIELDS))
     if unknown:
@@ -108,7 +106,7 @@ FIELDS = ("status", "priority", "group", "assignee")
 def change(container: Container, ticket_id: str, payload: Any) -> dict[str, Any]:
     """Change a ticket as an agent; returns the ticket after. Raises as `comment` does."""
     if not isinstance(payload, dict):
-        raise RejectedDelivery(400, "invalid_payload", "body must be a JSON object")
+        raise Refused("invalid_payload", "body must be a JSON object")
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
         raise _invalid(f"unknown field {unknown[0]!r}; fields are {', '.join(FIELDS)}", unknown[0])

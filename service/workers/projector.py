@@ -18,7 +18,7 @@ import orjson
 from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 from ticketsync.events.commands import COMMAND_KINDS, Command, CreateTicket
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
@@ -72,7 +72,7 @@ def decode(entry: LogEntry) -> Event | None:
                 "x-zendesk-webhook-signature-timestamp": entry.recorded_at.isoformat(),
             }
             return zendesk_webhooks.parse(entry.raw.encode(), headers).event
-    except RejectedDelivery:
+    except Refused:
         # Stored under older, looser rules; what cannot be read now is passed over.
         logger.warning("projection.unreadable_entry", extra={"position": entry.position})
         return None

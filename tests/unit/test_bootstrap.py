@@ -11,7 +11,7 @@ from tests.support import CHAT_SECRET, OTHER_SECRET
 from ticketsync.adapters.local import LocalHelpDesk
 from ticketsync.adapters.ports import AgentDesk
 from ticketsync.adapters.zendesk.api import ZendeskHelpDesk
-from ticketsync.events.errors import ConfigError, RejectedDelivery
+from ticketsync.events.errors import ConfigError, Refused
 from ticketsync.service import bootstrap, config
 
 
@@ -27,7 +27,7 @@ def test_the_dev_inbox_keeps_only_replies_signed_with_its_secret() -> None:
     body = b'{"data": {"conversation_id": "c1"}}'
     now = time.time()
     assert inbox.receive(body, bootstrap.sign_chat_delivery(CHAT_SECRET, "r1", body, now), now)
-    with pytest.raises(RejectedDelivery):
+    with pytest.raises(Refused):
         inbox.receive(body, bootstrap.sign_chat_delivery(OTHER_SECRET, "r2", body, now), now)
     assert [reply["webhook_id"] for reply in inbox.replies("c1")] == ["r1"]
 

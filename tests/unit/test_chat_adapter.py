@@ -19,7 +19,8 @@ from ticketsync.events.chat import (
     MessageCreated,
     ToolExecuted,
 )
-from ticketsync.events.errors import ConfigError, RejectedDelivery
+from ticketsync.events.errors import ConfigError, Refused
+from ticketsync.service.http.errors import STATUS
 
 NOW = 1_800_000_000
 KEY = signing.decode_secret(CHAT_SECRET)
@@ -108,27 +109,31 @@ def test_refusals(change: dict[str, str | None], code: str, field: str | None) -
             del sent[name]
         else:
             sent[name] = value
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         signing.verify(BODY, sent, [KEY], NOW)
-    assert (refused.value.status, refused.value.code, refused.value.field) == (401, code, field)
+    assert (STATUS[refused.value.code], refused.value.code, refused.value.field) == (
+        401,
+        code,
+        field,
+    )
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
 def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         signing.verify(BODY, headers(timestamp=NOW + skew), [KEY], NOW)
-    assert (refused.value.status, refused.value.code) == (401, "stale_timestamp")
+    assert (STATUS[refused.value.code], refused.value.code) == (401, "stale_timestamp")
     assert refused.value.field == "webhook-timestamp"
 
 
 def test_wrong_secret_is_refused() -> None:
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         signing.verify(BODY, headers(secret=OTHER_SECRET), [KEY], NOW)
     assert refused.value.code == "invalid_signature"
 
 
 def test_changed_body_is_refused() -> None:
-    with pytest.raises(RejectedDelivery):
+    with pytest.raises(Refused):
         signing.verify(BODY + b" ", headers(), [KEY], NOW)
 
 
@@ -408,9 +413,13 @@ BAD_PAYLOADS = [
 
 @pytest.mark.parametrize("raw, status, code, field", BAD_PAYLOADS)
 def test_bad_payloads(raw: bytes, status: int, code: str, field: str | None) -> None:
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         chat.parse(raw)
-    assert (refused.value.status, refused.value.code, refused.value.field) == (status, code, field)
+    assert (STATUS[refused.value.code], refused.value.code, refused.value.field) == (
+        status,
+        code,
+        field,
+    )
 
 
 def test_signature_covers_exact_bytes() -> None:
@@ -449,5 +458,5 @@ def test_stored_events_read_as_parse_reads_them(raw: bytes) -> None:
 
 @pytest.mark.parametrize("raw", [row.values[0] for row in BAD_PAYLOADS if row.values[1] == 422])
 def test_stored_events_refuse_what_parse_refuses(raw: bytes) -> None:
-    with pytest.raises(RejectedDelivery):
+    with pytest.raises(Refused):
         chat.stored_event(raw.decode())

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from ticketsync.events.errors import RejectedDelivery
-from ticketsync.service.http.app import receive_body, request_headers, require_json
+from ticketsync.events.errors import Refused
+from ticketsync.service.http.errors import STATUS
+from ticketsync.service.http.requests import receive_body, request_headers, require_json
 
 
 def messages(*items: dict[str, Any]) -> Any:
@@ -49,15 +50,15 @@ def test_a_body_in_several_messages_is_joined() -> None:
 
 def test_a_body_past_the_limit_is_refused_as_it_arrives() -> None:
     # No content-length: the limit is found while reading, not from the header.
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         asyncio.run(receive_body({}, chunks([b"x" * 6, b"x" * 6, b"never read"]), limit=10))
-    assert (refused.value.status, refused.value.code) == (413, "payload_too_large")
+    assert (STATUS[refused.value.code], refused.value.code) == (413, "payload_too_large")
 
 
 def test_a_declared_length_past_the_limit_is_refused_before_reading() -> None:
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         asyncio.run(receive_body({"content-length": "11"}, messages(), limit=10))
-    assert refused.value.status == 413
+    assert STATUS[refused.value.code] == 413
 
 
 def test_a_client_that_leaves_mid_body_is_a_400_not_an_error() -> None:
@@ -65,9 +66,9 @@ def test_a_client_that_leaves_mid_body_is_a_400_not_an_error() -> None:
         {"type": "http.request", "body": b'{"type":', "more_body": True},
         {"type": "http.disconnect"},
     )
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         asyncio.run(receive_body({}, receive))
-    assert (refused.value.status, refused.value.code) == (400, "incomplete_body")
+    assert (STATUS[refused.value.code], refused.value.code) == (400, "incomplete_body")
 
 
 @pytest.mark.parametrize(
@@ -80,6 +81,6 @@ def test_json_is_recognised_in_its_spellings(content_type: str) -> None:
 
 @pytest.mark.parametrize("content_type", ["", "text/plain", "application/json; charset=latin-1"])
 def test_anything_else_is_a_415(content_type: str) -> None:
-    with pytest.raises(RejectedDelivery) as refused:
+    with pytest.raises(Refused) as refused:
         require_json({"content-type": content_type} if content_type else {})
-    assert refused.value.status == 415
+    assert STATUS[refused.value.code] == 415

@@ -17,7 +17,7 @@ from starlette.datastructures import Headers
 from ticketsync.adapters.zendesk import signature as zendesk_signature
 from ticketsync.adapters.zendesk import trigger as zendesk_trigger
 from ticketsync.adapters.zendesk import webhooks as zw
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
@@ -25,6 +25,7 @@ from ticketsync.events.ticket_side import (
     TicketPriorityChanged,
     TicketStatusChanged,
 )
+from ticketsync.service.http.errors import STATUS as ANSWERED
 
 ROOT = Path(__file__).resolve().parents[2]
 # Zendesk's fixed secret for test requests sent before a webhook is saved. It looks like
@@ -48,8 +49,8 @@ def signed(body: bytes = BODY, timestamp: str = STAMP, secret: str = TEST_SECRET
     }
 
 
-def refused(call: Any, *args: Any) -> RejectedDelivery:
-    with pytest.raises(RejectedDelivery) as caught:
+def refused(call: Any, *args: Any) -> Refused:
+    with pytest.raises(Refused) as caught:
         call(*args)
     return caught.value
 
@@ -113,7 +114,7 @@ def test_old_body_then_timestamp_vector_is_refused() -> None:
         ["HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA="],
         now,
     )
-    assert (error.status, error.code) == (401, "invalid_signature")
+    assert (ANSWERED[error.code], error.code) == (401, "invalid_signature")
 
 
 def test_secret_is_not_base64_decoded() -> None:
@@ -160,7 +161,7 @@ WRONG_SECRETS = [
 @pytest.mark.parametrize("secrets, signing_secret", WRONG_SECRETS)
 def test_unknown_secret_is_refused(secrets: Any, signing_secret: str) -> None:
     error = refused(zendesk_signature.verify, BODY, signed(secret=signing_secret), secrets, NOW)
-    assert (error.status, error.code) == (401, "invalid_signature")
+    assert (ANSWERED[error.code], error.code) == (401, "invalid_signature")
 
 
 def test_every_secret_is_tried_whichever_matches(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,7 +197,7 @@ def test_timestamps_within_300_seconds_pass(skew: int) -> None:
 def test_stale_or_future_timestamps_are_refused(skew: int) -> None:
     # `now` minus skew: a negative skew puts the signing time ahead of the server clock.
     error = refused(zendesk_signature.verify, BODY, signed(), [TEST_SECRET], NOW + skew)
-    assert (error.status, error.code) == (401, "stale_timestamp")
+    assert (ANSWERED[error.code], error.code) == (401, "stale_timestamp")
 
 
 @pytest.mark.parametrize(
@@ -272,13 +273,13 @@ def test_refusals(change: dict[str, str | None], code: str, field: str | None) -
         else:
             sent[name] = value
     error = refused(zendesk_signature.verify, BODY, sent, [TEST_SECRET], NOW)
-    assert (error.status, error.code, error.field) == (401, code, field)
+    assert (ANSWERED[error.code], error.code, error.field) == (401, code, field)
 
 
 @pytest.mark.parametrize("secrets", [(), ("",)], ids=["none", "empty"])
 def test_no_configured_secret_says_so(secrets: tuple[str, ...]) -> None:
     error = refused(zendesk_signature.verify, BODY, signed(), secrets, NOW)
-    assert (error.status, error.code) == (401, "invalid_signature")
+    assert (ANSWERED[error.code], error.code) == (401, "invalid_signature")
     assert "no Zendesk webhook secret is configured" in error.detail
     assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in error.detail
 
@@ -697,7 +698,7 @@ BAD_SUBSCRIPTIONS = [
 def test_bad_subscription_payloads(payload: Any, status: int, code: str, field: str | None) -> None:
     raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
     error = refused(zw.parse, raw, {})
-    assert (error.status, error.code, error.field) == (status, code, field)
+    assert (ANSWERED[error.code], error.code, error.field) == (status, code, field)
 
 
 def test_naive_time_is_taken_as_utc() -> None:
@@ -911,7 +912,7 @@ def test_invocation_header_name_is_case_insensitive() -> None:
     assert zw.parse(render(), Headers({"X-Zendesk-Webhook-Invocation-Id": "inv-8"})).delivery_id
 
 
-def trigger_refusal(raw: bytes, headers: dict[str, str] | None = None) -> RejectedDelivery:
+def trigger_refusal(raw: bytes, headers: dict[str, str] | None = None) -> Refused:
     return refused(zw.parse, raw, trigger_headers() if headers is None else headers)
 
 
@@ -1032,4 +1033,4 @@ def test_bad_trigger_bodies(
     raw: bytes, headers: dict[str, str] | None, status: int, code: str, field: str
 ) -> None:
     error = trigger_refusal(raw, headers)
-    assert (error.status, error.code, error.field) == (status, code, field)
+    assert (ANSWERED[error.code], error.code, error.field) == (status, code, field)

@@ -1,0 +1,282 @@
+"""The read API, the built-in desk's agent endpoints, rebuilds, health and metrics.
+
+Handlers raise Refused (or a port's NotFound / TicketClosed); service/http/errors.py
+answers every error. The webhook targets are in webhooks.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import importlib.metadata
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ticketsync.events.errors import Refused, StoreUnavailable
+from ticketsync.service.bootstrap import Container
+from ticketsync.service.http import local_desk
+from ticketsync.service.http.requests import check_query, json_body, read_body
+from ticketsync.service.http.responses import JSONResponse
+from ticketsync.service.http.webhooks import Webhooks
+from ticketsync.service.queries import audit, views
+
+logger = logging.getLogger(__name__)
+
+# The fields of POST /admin/rebuild's body.
+REBUILD_FIELDS = ("projections", "check")
+
+# GET /: what a newcomer who opens the service's address in a browser or with curl sees.
+INDEX = {
+    "service": "ticketsync",
+    "version": importlib.metadata.version("ticketsync"),
+    "links": {
+        "healthz": {"href": "/healthz", "title": "log position and projection lag (no token)"},
+        "openapi": {"href": "/openapi.json", "title": "the API described (admin token)"},
+        "ui": {"href": "/ui", "title": "the operations console: not there yet"},
+    },
+    "docs": "README.md beside the code: quick start, API, configuration and the CLI",
+}
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Api:
+    """The endpoints, bound to one container of collaborators."""
+
+    def __init__(self, container: Container, webhooks: Webhooks):
+        self.container = container
+        self.settings = container.settings
+        self.webhooks = webhooks
+        self.rebuilds: dict[str, Any] = {}
+
+    def reader(self, handler: Handler, query: Iterable[str] = (), *, admin: bool = True) -> Handler:
+        """A read endpoint: the token (unless `admin` is false), then the query's parameter
+        names against `query`, then `handler`. Every GET route is built with it."""
+        known = frozenset(query)
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if admin:
+                self.require_admin(request)
+            check_query(request, known)
+            return await handler(request)
+
+        return endpoint
+
+    def require_admin(self, request: Request) -> None:
+        expected = self.settings.admin_token or ""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if not (
+            expected
+            and scheme.lower() == "bearer"
+            and hmac.compare_digest(token.strip().encode(), expected.encode())
+        ):
+            raise Refused(
+                "unauthorized", "a valid 'Authorization: Bearer <admin token>' is required"
+            )
+
+    async def local_comment(self, request: Request) -> Response:
+        self.require_admin(request)
+        payload = await json_body(request)
+        answer = await run_in_threadpool(
+            local_desk.comment, self.container, request.path_params["ticket_id"], payload
+        )
+        self._wake()
+        return JSONResponse(answer, status_code=201)
+
+    async def local_change(self, request: Request) -> Response:
+        self.require_admin(request)
+        payload = await json_body(request)
+        answer = await run_in_threadpool(
+            local_desk.change, self.container, request.path_params["ticket_id"], payload
+        )
+        self._wake()
+        return JSONResponse(answer)
+
+    async def dev_reply(self, request: Request) -> Response:
+        inbox = self.container.dev_inbox
+        assert inbox is not None
+        body = await read_body(request)
+        fresh = inbox.receive(body, request.headers, self.container.clock())
+        return JSONResponse(
+            {"status": "accepted" if fresh else "duplicate"}, status_code=202 if fresh else 200
+        )
+
+    async def dev_replies(self, request: Request) -> Response:
+        inbox = self.container.dev_inbox
+        assert inbox is not None
+        return JSONResponse({"replies": inbox.replies(request.query_params.get("conversation_id"))})
+
+    async def start_rebuild(self, request: Request) -> Response:
+        from ticketsync.service.workers.rebuild import Rebuild, RebuildRefused, check_names
+
+        self.require_admin(request)
+        # An empty body means every projection; a body is read like any other, bounded.
+        has_body = (
+            request.headers.get("content-length", "0") != "0"
+            or "transfer-encoding" in request.headers
+        )
+        payload = await json_body(request) if has_body else {}
+        if not isinstance(payload, dict):
+            raise Refused("invalid_payload", "body must be a JSON object")
+        # A misspelt field ("projection") would otherwise rebuild every model.
+        unknown = sorted(set(payload) - set(REBUILD_FIELDS))
+        if unknown:
+            raise Refused(
+                "invalid_data",
+                f"unknown field {unknown[0]!r}; fields are {', '.join(REBUILD_FIELDS)}",
+                unknown[0],
+            )
+        names = payload.get("projections", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise Refused("invalid_data", "projections must be a list of names", "projections")
+        check = payload.get("check", False)
+        if not isinstance(check, bool):
+            raise Refused("invalid_data", "check must be true or false", "check")
+        try:
+            check_names(names)
+        except RebuildRefused as error:
+            raise Refused("unknown_projection", str(error), "projections") from None
+        rebuild = Rebuild(self.container.store, self.container.projector.policy, check=check)
+        try:
+            await run_in_threadpool(rebuild.claim)
+        except RebuildRefused as error:
+            raise Refused("rebuild_running", str(error)) from None
+        self.rebuilds[rebuild.rebuild_id] = rebuild.progress
+        threading.Thread(
+            target=self._run_rebuild, args=(rebuild,), name="rebuild", daemon=True
+        ).start()
+        return JSONResponse(rebuild.progress.as_dict(), status_code=202)
+
+    def _run_rebuild(self, rebuild: Any) -> None:
+        try:
+            rebuild.run()
+        except Exception:
+            logger.exception("rebuild.failed", extra={"rebuild_id": rebuild.rebuild_id})
+
+    async def rebuild_status(self, request: Request) -> Response:
+        progress = self.rebuilds.get(request.path_params["rebuild_id"])
+        if progress is None:
+            raise Refused("not_found", "no rebuild with that id in this process")
+        return JSONResponse(progress.as_dict())
+
+    def _wake(self) -> None:
+        for worker in self.container.workers:
+            worker.wake.set()
+
+    async def index(self, request: Request) -> Response:
+        """Where to go from here, for someone who opened the service's address (no token)."""
+        return JSONResponse(INDEX)
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            position, projections = await run_in_threadpool(self._positions)
+        except StoreUnavailable as error:
+            return JSONResponse(
+                {"status": "unavailable", "error": "store_unavailable", "detail": str(error)},
+                status_code=503,
+            )
+        lags = {
+            name: {"position": at, "lag": max(0, position - at)} for name, at in projections.items()
+        }
+        return JSONResponse({"status": "ok", "position": position, "projections": lags})
+
+    def _positions(self) -> tuple[int, dict[str, int]]:
+        positions = {self.container.projector.name: 0}
+        positions.update(self.container.store.projection_positions())
+        return self.container.log.position(), positions
+
+    def _gauges(self) -> tuple[int, dict[str, int], dict[str, int]]:
+        return *self._positions(), self.container.store.unfinished_calls()
+
+    async def conversation(self, request: Request) -> Response:
+        conversation_id = request.path_params["conversation_id"]
+        body = await run_in_threadpool(views.conversation, self.container, conversation_id)
+        if body is None:
+            raise Refused("not_found", f"no conversation {conversation_id!r}")
+        return JSONResponse(body)
+
+    async def ticket(self, request: Request) -> Response:
+        system, ticket_id = request.path_params["system"], request.path_params["ticket_id"]
+        body = await run_in_threadpool(views.ticket, self.container, system, ticket_id)
+        if body is None:
+            raise Refused("not_found", f"no ticket {system}:{ticket_id}")
+        return JSONResponse(body)
+
+    async def outbox(self, request: Request) -> Response:
+        state = request.query_params.get("state")
+        if state not in (None, "pending", "parked", "done"):
+            raise Refused("invalid_query", "state must be pending, parked or done", "state")
+        calls = await run_in_threadpool(self.container.store.calls, state)
+        return JSONResponse({"calls": [views.call(call) for call in calls]})
+
+    async def retry_call(self, request: Request) -> Response:
+        self.require_admin(request)
+        call_id = request.path_params["call_id"]
+        call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
+        if call is None:
+            raise Refused("not_found", f"no call {call_id!r}")
+        if call.state == "done":
+            raise Refused("already_done", f"call {call_id!r} has succeeded already")
+        for worker in self.container.workers:
+            worker.wake.set()
+        return JSONResponse(views.call(call))
+
+    async def audit(self, request: Request) -> Response:
+        try:
+            query = audit.query_from(request.query_params)
+        except audit.BadQuery as bad:
+            raise Refused("invalid_query", bad.detail, bad.field) from None
+        events, cursor = await run_in_threadpool(audit.page, self.container.log, query)
+        return JSONResponse(
+            {
+                "events": events,
+                "next": str(cursor) if cursor is not None else None,
+            }
+        )
+
+    async def metrics(self, request: Request) -> Response:
+        lines = [
+            "# HELP ticketsync_webhooks_total Webhook deliveries by source and outcome.",
+            "# TYPE ticketsync_webhooks_total counter",
+        ]
+        for (source, outcome), value in sorted(self.webhooks.counters.items()):
+            lines.append(
+                f'ticketsync_webhooks_total{{source="{source}",outcome="{outcome}"}} {value}'
+            )
+        try:
+            position, projections, calls = await run_in_threadpool(self._gauges)
+        except StoreUnavailable:
+            position, projections, calls = None, {}, {}
+        lines += [
+            "# HELP ticketsync_log_position Position of the newest entry in the event log.",
+            "# TYPE ticketsync_log_position gauge",
+        ]
+        if position is not None:
+            lines.append(f"ticketsync_log_position {position}")
+        lines += [
+            "# HELP ticketsync_projection_lag Log entries a projection has still to read.",
+            "# TYPE ticketsync_projection_lag gauge",
+        ]
+        for name, at in sorted(projections.items()):
+            lag = max(0, (position or 0) - at)
+            lines.append(f'ticketsync_projection_lag{{projection="{name}"}} {lag}')
+        lines += [
+            "# HELP ticketsync_outbox_calls Outgoing calls not yet done, by state.",
+            "# TYPE ticketsync_outbox_calls gauge",
+        ]
+        for state, count in calls.items():
+            lines.append(f'ticketsync_outbox_calls{{state="{state}"}} {count}')
+        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    async def openapi(self, request: Request) -> Response:
+        from ticketsync.service.http.openapi import SPEC
+
+        return JSONResponse(SPEC)

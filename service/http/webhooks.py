@@ -1,0 +1,121 @@
+"""The webhook targets (CONTRACT sections 2 and 3): verify, parse, append, then answer.
+
+Every delivery comes this way, so a target is a bare ASGI app, past the framework's
+router, request objects and middleware. Each source (chat, Zendesk, ...) is a
+WebhookSource that bootstrap builds; this module knows none of them by name.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ticketsync.adapters.ports import WebhookSource
+from ticketsync.events.errors import Refused
+from ticketsync.service.bootstrap import Container
+from ticketsync.service.http import errors
+from ticketsync.service.http.requests import receive_body, request_headers, require_json
+from ticketsync.service.http.responses import send_json
+from ticketsync.service.store.entries import NewEntry
+
+logger = logging.getLogger(__name__)
+
+
+class Webhooks:
+    """The targets of one container, and the count of their outcomes (for /metrics)."""
+
+    def __init__(self, container: Container):
+        self.container = container
+        self.counters: dict[tuple[str, str], int] = {}
+
+    def count(self, source: str, outcome: str) -> None:
+        key = (source, outcome)
+        self.counters[key] = self.counters.get(key, 0) + 1
+
+    def targets(self) -> dict[str, ASGIApp]:
+        """A bare ASGI app per webhook path."""
+        return {path: self._target(source) for path, source in self.container.webhooks.items()}
+
+    def _target(self, source: WebhookSource) -> ASGIApp:
+        async def target(scope: Scope, receive: Receive, send: Send) -> None:
+            try:
+                status, content = await self.receive(source, request_headers(scope), receive)
+                headers: Mapping[str, str] = {}
+            except Exception as error:
+                status, content, headers = errors.answer(error, scope["path"])
+                if isinstance(error, Refused):
+                    self.count(source.source, f"rejected_{status}")
+                    logger.info(
+                        "webhook.rejected",
+                        extra={"source": source.source, "status": status, "error": error.code},
+                    )
+            await send_json(send, status, content, headers)
+
+        return target
+
+    async def receive(
+        self, source: WebhookSource, headers: dict[str, str], receive: Receive
+    ) -> tuple[int, dict[str, Any]]:
+        """One delivery: refused, or stored and answered (202 new, 200 a duplicate)."""
+        # Cheap refusals first, before reading a body that may be large.
+        require_json(headers)
+        checked = source.check_headers(headers)
+        body = await receive_body(headers, receive)
+        # The signature covers the raw bytes; parsing first could change them.
+        source.verify(body, checked, self.container.clock())
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused("invalid_json", "body is not valid UTF-8") from None
+        delivery = source.parse(body, headers)
+        conversation_id = delivery.conversation_id
+        ticket = None
+        if delivery.ticket_id is not None:
+            ticket = f"{source.source}:{delivery.ticket_id}"
+            if conversation_id is None:
+                known = await run_in_threadpool(
+                    self.container.store.ticket_state, source.source, delivery.ticket_id
+                )
+                conversation_id = known[0] if known else None
+        entry = NewEntry(
+            source=source.source,
+            delivery_id=delivery.delivery_id,
+            type=delivery.type,
+            occurred_at=delivery.occurred_at,
+            recorded_at=datetime.fromtimestamp(self.container.clock(), UTC),
+            conversation_id=conversation_id,
+            ticket=ticket,
+            raw=text,
+        )
+        return await self._store(entry, ignored=delivery.event is None)
+
+    async def _store(self, entry: NewEntry, *, ignored: bool) -> tuple[int, dict[str, Any]]:
+        """Append a verified delivery; the answer CONTRACT section 2 gives for it."""
+        outcome = await self.container.ingestor.append(entry)
+        self.count(entry.source, outcome.status)
+        logger.info(
+            "webhook." + outcome.status,
+            extra={
+                "source": entry.source,
+                "delivery_id": entry.delivery_id,
+                "position": outcome.position,
+            },
+        )
+        if outcome.status == "conflict":
+            raise Refused(
+                "conflict",
+                f"delivery id {entry.delivery_id!r} was already stored with a different body",
+            )
+        content: dict[str, Any] = {
+            "status": outcome.status,
+            "event_id": entry.delivery_id,
+            "position": outcome.position,
+        }
+        if ignored:
+            content["ignored"] = True
+        return (202 if outcome.status == "accepted" else 200), content
