@@ -36,6 +36,7 @@ class TicketStatusChanged:
     actor_id: str | None
     external_id: str | None
     occurred_at: datetime
+    status_name: str | None = None  # the help desk's own name (see TicketRef.status_name)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -49,6 +49,9 @@ class TicketRef:
     id: str
     url: str | None = None
     status: TicketStatus | None = None
+    # The help desk's own name for the status, where its workflows name their own (Jira's
+    # "In Progress" is `open` to ticketsync); None where `status` is the help desk's word.
+    status_name: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

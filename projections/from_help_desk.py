@@ -46,7 +46,10 @@ def ticket_changed(
         # The help desk confirming a change ticketsync asked for. Used up whoever it names as
         # actor: a leftover would swallow an agent's later change to the same value.
         index = view.expected.index(echo)
-        return with_changes(view, expected=view.expected[:index] + view.expected[index + 1 :]), []
+        view = with_changes(view, expected=view.expected[:index] + view.expected[index + 1 :])
+        if isinstance(event, TicketStatusChanged) and event.status_name is not None:
+            view = with_changes(view, ticket=with_changes(ticket, status_name=event.status_name))
+        return view, []
     actor = event.author_id if isinstance(event, TicketCommentAdded) else event.actor_id
     if actor is not None and actor in policy.own_user_ids:
         return view, []  # ticketsync's own change coming back: no echo
@@ -70,7 +73,9 @@ def ticket_changed(
     if isinstance(event, TicketStatusChanged):
         status = AGENT_STATUS.get(event.status, view.status)
         return with_changes(
-            view, ticket=with_changes(ticket, status=event.status), status=status
+            view,
+            ticket=with_changes(ticket, status=event.status, status_name=event.status_name),
+            status=status,
         ), []
     if isinstance(event, TicketPriorityChanged):
         # A person's change supersedes a lowered priority whose echo never came (the

@@ -32,6 +32,7 @@ def created(
         id=event.ticket.id,
         url=event.ticket.url,
         status=event.ticket.status or "new",
+        status_name=event.ticket.status_name,
         priority=create.ticket.priority if create else None,
         group=create.ticket.group if create else None,
     )

@@ -39,7 +39,8 @@ def set_status(view: Conversation, status: TicketStatus) -> tuple[Conversation, 
     if view.ticket.status == status:
         return view, []
     expected = (*view.expected, f"status:{status}")[-MAX_EXPECTED:]
-    return with_changes(view, ticket=with_changes(view.ticket, status=status), expected=expected), [
+    ticket = with_changes(view.ticket, status=status, status_name=None)  # named by its echo
+    return with_changes(view, ticket=ticket, expected=expected), [
         ChangeTicket(
             conversation_id=view.conversation_id,
             ticket_id=view.ticket.id,
@@ -68,7 +69,7 @@ def settle(view: Conversation, status: TicketStatus) -> tuple[Conversation, list
     expected = (*view.expected, f"status:{status}", f"priority:{lowered}")[-MAX_EXPECTED:]
     return with_changes(
         view,
-        ticket=with_changes(ticket, status=status, priority=lowered),
+        ticket=with_changes(ticket, status=status, status_name=None, priority=lowered),
         expected=expected,
         lowered=ticket.id,
     ), [

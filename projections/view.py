@@ -33,6 +33,7 @@ class Ticket:
     url: str | None = None
     # The help desk's status, or "deleted" for a ticket the help desk no longer has.
     status: TicketStatus | Literal["deleted"] | None = None
+    status_name: str | None = None  # the help desk's own name for it (Jira's workflows)
     priority: str | None = None
     group: str | None = None
     assignee: str | None = None

@@ -224,7 +224,11 @@ COMPONENTS: dict[str, Any] = {
                 "system": {"type": "string"},
                 "id": {"type": "string"},
                 "url": nullable("string"),
-                "status": {"enum": [*TICKET_STATUSES, None]},
+                "status": {
+                    "type": ["string", "null"],
+                    "description": "one of " + ", ".join(TICKET_STATUSES) + "; on Jira, the "
+                    "issue's status name (CONTRACT section 4)",
+                },
                 "priority": nullable("string"),
                 "group": nullable("string"),
                 "assignee": nullable("string"),
@@ -288,7 +292,11 @@ COMPONENTS: dict[str, Any] = {
                 "system": {"type": "string"},
                 "id": {"type": "string"},
                 "url": nullable("string"),
-                "status": {"enum": [*TICKET_STATUSES, None]},
+                "status": {
+                    "type": ["string", "null"],
+                    "description": "one of " + ", ".join(TICKET_STATUSES) + "; on Jira, the "
+                    "issue's status name (CONTRACT section 4)",
+                },
                 "conversation_id": nullable("string"),
                 "subject": nullable("string"),
                 "priority": nullable("string"),

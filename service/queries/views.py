@@ -20,7 +20,8 @@ def _ticket(ticket: Ticket | None) -> dict[str, Any] | None:
         "system": ticket.system,
         "id": ticket.id,
         "url": ticket.url,
-        "status": ticket.status,
+        # CONTRACT section 4: Jira's tickets show Jira's own status name.
+        "status": ticket.status_name or ticket.status,
         "priority": ticket.priority,
         "group": ticket.group,
         "assignee": ticket.assignee,
