@@ -104,6 +104,10 @@ _RICH_TEXT = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
 class JiraStartError(TicketsyncError):
     """Jira cannot be used as configured; the message is one line saying what to fix."""
 
+    def __init__(self, message: str) -> None:
+        # Jira's own error text can hold line breaks; callers print this as one line.
+        super().__init__(" ".join(message.split()))
+
 
 @dataclass(frozen=True)
 class Visibility:

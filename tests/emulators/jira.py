@@ -230,6 +230,7 @@ class JiraEmulator:
         self._requests: list[RecordedRequest] = []
         self._failures: list[_Rule] = []
         self._drops: list[_Rule] = []
+        self._late_failures: list[_Rule] = []
         self._search_calls = 0
         self._outbox: list[tuple[bytes, dict[str, str]]] = []
         self.app = Starlette(
@@ -268,6 +269,18 @@ class JiraEmulator:
         """Process the next n matching requests fully, then never answer them."""
         with self._lock:
             self._drops.append(_Rule(_method(method), _pattern(path), n))
+
+    def fail_after_commit(
+        self, n: int = 1, status: int = 502, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Process the next n matching requests fully, then answer them with `status`.
+
+        What a gateway's 502 or 504 after Jira applied the request looks like to a client.
+        """
+        phrase = HTTPStatus(status).phrase
+        reply = _Reply(status, {"errorMessages": [phrase], "errors": {}})  # Emulator wording.
+        with self._lock:
+            self._late_failures.append(_Rule(_method(method), _pattern(path), n, reply))
 
     def issues(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -403,6 +416,7 @@ class JiraEmulator:
             self._requests.append(recorded)
             failure = _take(self._failures, recorded)
             drop = _take(self._drops, recorded) if failure is None else None
+            late = _take(self._late_failures, recorded) if failure is None else None
             if failure is not None and failure.reply is not None:
                 reply = failure.reply
             else:
@@ -414,6 +428,8 @@ class JiraEmulator:
                     reply = operation(request, payload)
                 except ApiError as error:
                     reply = _Reply(error.status, error.body)
+                if late is not None and late.reply is not None:
+                    reply = late.reply
         if drop is not None:
             return _WithheldAnswer(self._stopping)
         return _render(reply)

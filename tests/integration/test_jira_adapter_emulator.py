@@ -251,6 +251,34 @@ def test_lost_create_response_and_lagging_search_make_one_issue(
     assert desk.find_tickets("conv_42") == [ref]
 
 
+def test_gateway_error_after_the_create_applied_makes_one_issue(
+    desk: JiraHelpDesk, emulator: JiraEmulator, sleeps: Sleeps
+) -> None:
+    emulator.fail_after_commit(status=504, method="POST", path="/rest/api/3/issue")
+    with pytest.raises(OutcomeUnknown):
+        create(desk)
+    assert len(emulator.issues()) == 1
+
+    assert create(desk).id == "OPS-1"
+    assert len(emulator.creates()) == 1
+
+
+def test_search_lagging_by_seconds(base_url: str, emulator: JiraEmulator) -> None:
+    now = [1_000.0]
+    emulator._clock = lambda: now[0]
+    emulator.search_lag_seconds = 5.0
+
+    def wait(seconds: float) -> None:  # the adapter's waits move the emulator's clock
+        now[0] += seconds
+
+    desk = make_desk(base_url, emulator, Sleeps(), sleep=wait, search_delay=2.0)
+    emulator.drop_after_commit(method="POST", path="/rest/api/3/issue")
+    with pytest.raises(OutcomeUnknown):
+        create(desk)
+    assert create(desk).id == "OPS-1"  # found on the search after 6 s
+    assert len(emulator.issues()) == 1
+
+
 def test_find_tickets_after_a_500_and_a_restart(
     base_url: str, desk: JiraHelpDesk, emulator: JiraEmulator, sleeps: Sleeps
 ) -> None:
