@@ -472,36 +472,46 @@ class JiraHelpDesk:
                 return False
 
     def change_ticket(self, ticket_id: str, change: TicketChange) -> TicketRef:
-        """Apply the fields `change` sets, then move the issue to the status it asks for.
+        """Apply the fields `change` sets and move the issue to the status it asks for.
 
         Labels are added to the issue's own. A status is reached by a transition to a status
         of the right category (done for solved and closed, out of done for the others),
-        none when the issue is already in one. Raises Permanent when the workflow offers no
-        such transition, NotFound, and the other CallFailed.
+        none when the issue is already in one. Fields are edited while the issue is out of
+        done: before a move into done, after a move out of it, since a workflow may make
+        its done statuses read-only. Raises Permanent when the workflow offers no such
+        transition, NotFound, and the other CallFailed.
         """
         self._ready()
         key = _key(ticket_id)
         fields, update = self._changed_fields(change)
-        if fields or update:
-            body: dict[str, Any] = {}
-            if fields:
-                body["fields"] = fields
-            if update:
-                body["update"] = update
-            self._call("PUT", f"{API}/issue/{key}", json=body)
         issue = _json(
             self._call("GET", f"{API}/issue/{key}", params={"fields": "status,issuetype"})
         )
         status = _fields(issue).get("status")
         status = status if isinstance(status, dict) else {}
         name = status.get("name") if isinstance(status.get("name"), str) else None
+        edit_first = change.status is None or DONE in TARGET_CATEGORIES[change.status]
+        if edit_first:
+            self._edit(key, fields, update)
         if change.status is not None:
             name = self._move(key, issue, status, change.status)
+        if not edit_first:
+            self._edit(key, fields, update)
         logger.info(
             "jira.issue_changed",
             extra={"jira_issue_key": key, "fields": sorted({*fields, *update})},
         )
         return TicketRef(system=SYSTEM, id=key, url=self._url(key), status=cast(Any, name))
+
+    def _edit(self, key: str, fields: dict[str, Any], update: dict[str, Any]) -> None:
+        if not (fields or update):
+            return
+        body: dict[str, Any] = {}
+        if fields:
+            body["fields"] = fields
+        if update:
+            body["update"] = update
+        self._call("PUT", f"{API}/issue/{key}", json=body)
 
     # ------------------------------------------------------------------ request bodies
 
