@@ -419,6 +419,10 @@ class JiraHelpDesk:
     def add_comment(self, ticket_id: str, comment: Comment) -> None:
         """Add a comment in ADF; a note is internal where the project allows it.
 
+        The API posts as ticketsync's account, so the customer's words open with
+        CUSTOMER_LEAD. `keep_status` needs nothing: Jira does not reopen an issue when
+        someone comments (only a site's own automation would).
+
         Raises NotFound and the other CallFailed; a done issue takes comments like any other.
         """
         self._ready()
