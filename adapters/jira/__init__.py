@@ -1,0 +1,1 @@
+"""Jira Cloud: the REST API v3 client and the webhooks Jira sends."""
