@@ -32,7 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -75,6 +75,12 @@ INTERNAL_PROPERTY = "sd.public.comment"
 SERVICE_PROJECT = "service_desk"
 # ref: Transitions. Status categories: `new`, `indeterminate`, `done`.
 DONE = "done"
+# A Jira status category in ticketsync's words (the `new` category is a new ticket's).
+CATEGORY_STATUS: dict[str, TicketStatus] = {
+    "new": "new",
+    "indeterminate": "open",
+    DONE: "solved",
+}
 # Where each of ticketsync's statuses goes, in the order of the categories to try.
 TARGET_CATEGORIES: Mapping[TicketStatus, tuple[str, ...]] = {
     "new": ("new", "indeterminate"),
@@ -398,7 +404,7 @@ class JiraHelpDesk:
                 f"Jira answered {response.status_code} without an issue key",
                 status=response.status_code,
             )
-        ref = TicketRef(system=SYSTEM, id=key, url=self._url(key), status=self._status_of(key))
+        ref = self._named(key, self._status_of(key))
         self._created[idempotency_key] = ref
         self._uncertain.discard(idempotency_key)
         logger.info(
@@ -505,7 +511,11 @@ class JiraHelpDesk:
             "jira.issue_changed",
             extra={"jira_issue_key": key, "fields": sorted({*fields, *update})},
         )
-        return TicketRef(system=SYSTEM, id=key, url=self._url(key), status=cast(Any, name))
+        # In ticketsync's words the issue now has the status asked for (Jira has no
+        # `pending`: a status out of done stands for it).
+        return TicketRef(
+            system=SYSTEM, id=key, url=self._url(key), status=change.status, status_name=name
+        )
 
     def _edit(self, key: str, fields: dict[str, Any], update: dict[str, Any]) -> None:
         if not (fields or update):
@@ -693,15 +703,28 @@ class JiraHelpDesk:
         value = answer.get("value")
         return isinstance(value, dict) and value.get("conversation_id") == external_id
 
-    def _status_of(self, key: str) -> Any:
-        """The new issue's status name, or None: a failure here must not fail the create."""
+    def _status_of(self, key: str) -> Mapping[str, Any]:
+        """The new issue's status, or {}: a failure here must not fail the create."""
         try:
             issue = _json(self._call("GET", f"{API}/issue/{key}", params={"fields": "status"}))
         except CallFailed:
-            return None
+            return {}
         status = _fields(issue).get("status")
-        name = status.get("name") if isinstance(status, dict) else None
-        return name if isinstance(name, str) else None
+        return status if isinstance(status, dict) else {}
+
+    def _named(self, key: str, status: Mapping[str, Any]) -> TicketRef:
+        """The issue as a TicketRef: its status in ticketsync's words (by the status's
+        category) and by Jira's own name."""
+        name = status.get("name")
+        category = status.get("statusCategory")
+        category_key = category.get("key") if isinstance(category, dict) else None
+        return TicketRef(
+            system=SYSTEM,
+            id=key,
+            url=self._url(key),
+            status=CATEGORY_STATUS.get(category_key) if isinstance(category_key, str) else None,
+            status_name=name if isinstance(name, str) else None,
+        )
 
     # ------------------------------------------------------------------ HTTP
 
@@ -746,13 +769,7 @@ class JiraHelpDesk:
 
     def _ref(self, issue: Mapping[str, Any]) -> TicketRef:
         status = _fields(issue).get("status")
-        name = status.get("name") if isinstance(status, dict) else None
-        return TicketRef(
-            system=SYSTEM,
-            id=issue["key"],
-            url=self._url(issue["key"]),
-            status=cast(Any, name if isinstance(name, str) else None),
-        )
+        return self._named(issue["key"], status if isinstance(status, dict) else {})
 
 
 # ---------------------------------------------------------------------- answers

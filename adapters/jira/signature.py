@@ -6,7 +6,7 @@ body)>` (reference/jira.md, "Webhooks"). Nothing time-bound is signed, so there 
 replay window to check: a replay is a repeat delivery, which the log deduplicates by
 `X-Atlassian-Webhook-Identifier`.
 
-`verify` is a pure function of its arguments; it raises RejectedDelivery(401) with the
+`verify` is a pure function of its arguments; it raises Refused (answered 401) with the
 stable error codes of CONTRACT sections 2 and 3, as the Zendesk signature does.
 """
 
@@ -17,7 +17,8 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.adapters.signature_headers import require_present
+from ticketsync.events.errors import Refused
 
 SIGNATURE_HEADER = "x-hub-signature"
 IDENTIFIER_HEADER = "x-atlassian-webhook-identifier"
@@ -40,23 +41,19 @@ def signed_headers(secret: str, body: bytes, identifier: str | None = None) -> d
     return headers
 
 
-def _unauthorized(code: str, detail: str, header: str | None = None) -> RejectedDelivery:
+def _unauthorized(code: str, detail: str, header: str | None = None) -> Refused:
     # `field` names the header at fault, when one is.
-    return RejectedDelivery(401, code, detail, header)
+    return Refused(code, detail, header)
 
 
 def read_headers(headers: Mapping[str, str]) -> bytes:
     """The signature's digest, checked for presence and form only, before the body is read.
 
-    Raises RejectedDelivery(401): `missing_signature` without the header,
+    Raises Refused (answered 401): `missing_signature` without the header,
     `malformed_signature` when it is not `sha256=` and 64 lowercase hex digits.
     """
     lowered = {name.lower(): value for name, value in headers.items()}
-    value = lowered.get(SIGNATURE_HEADER)
-    if not value:
-        raise _unauthorized(
-            "missing_signature", f"missing header(s): {SIGNATURE_HEADER}", SIGNATURE_HEADER
-        )
+    [value] = require_present(lowered, (SIGNATURE_HEADER,))
     match = _SIGNATURE.fullmatch(value.strip())
     if match is None:
         raise _unauthorized(
@@ -70,7 +67,7 @@ def read_headers(headers: Mapping[str, str]) -> bytes:
 def verify(body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> None:
     """Check a delivery's signature against the configured webhook secrets.
 
-    Raises RejectedDelivery(401): what `read_headers` raises, and `invalid_signature` when
+    Raises Refused (answered 401): what `read_headers` raises, and `invalid_signature` when
     no secret matches.
     """
     verify_read(body, read_headers(headers), secrets)

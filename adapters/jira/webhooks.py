@@ -19,7 +19,7 @@ made the change (`actor_id`, `author_id`: the `accountId`), which the reconcilia
 ignores as it does Zendesk's; a comment by that account, or one whose id ticketsync recorded
 when it created it, is also never taken for an agent's.
 
-`parse` is a pure function of its arguments; it raises RejectedDelivery with the HTTP status
+`parse` is a pure function of its arguments; it raises Refused with the HTTP status
 and stable error code of CONTRACT sections 2 and 3, as the Zendesk parser does.
 """
 
@@ -35,7 +35,7 @@ import orjson
 from ticketsync.adapters.jira import adf
 from ticketsync.adapters.jira.labels import conversation_in
 from ticketsync.adapters.jira.signature import IDENTIFIER_HEADER
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
@@ -76,12 +76,12 @@ class JiraDelivery:
     data: dict[str, Any]  # what the audit trail shows
 
 
-def _bad_request(code: str, detail: str, field: str | None = None) -> RejectedDelivery:
-    return RejectedDelivery(400, code, detail, field)
+def _bad_request(code: str, detail: str, field: str | None = None) -> Refused:
+    return Refused(code, detail, field)
 
 
-def _invalid(detail: str, field: str) -> RejectedDelivery:
-    return RejectedDelivery(422, "invalid_data", detail, field)
+def _invalid(detail: str, field: str) -> Refused:
+    return Refused("invalid_data", detail, field)
 
 
 def parse(
@@ -96,7 +96,7 @@ def parse(
     `own_account_id` is ticketsync's Jira account (GET /rest/api/3/myself) and
     `own_comment_ids` the comments it created: neither is ever an agent's comment.
 
-    Raises RejectedDelivery: 400 `invalid_json` when the body is not JSON, 400
+    Raises Refused: 400 `invalid_json` when the body is not JSON, 400
     `invalid_payload` when it is not an object or its envelope is missing or mistyped (the
     identifier header, `webhookEvent`, `timestamp`), 422 `invalid_data` when a type
     ticketsync acts on carries an invalid field (`field` is its path, `issue.key`).
@@ -183,7 +183,7 @@ class _Fields:
     def path(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
 
-    def fail(self, name: str, what: str) -> RejectedDelivery:
+    def fail(self, name: str, what: str) -> Refused:
         return _invalid(f"{self.path(name)} must be {what}", self.path(name))
 
     def id(self, name: str) -> str:
@@ -264,6 +264,7 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
             actor_id=actor_id,
             external_id=context.external_id,
             occurred_at=context.occurred_at,
+            status_name=name if isinstance(name := status.data.get("name"), str) else None,
         )
     if "assignee" in by_field:
         item = by_field["assignee"]

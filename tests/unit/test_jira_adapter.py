@@ -75,13 +75,22 @@ def test_create_sends_exactly_this() -> None:
             return httpx.Response(201, json={"id": "10042", "key": "OPS-12", "self": "x"})
         if request.url.path == "/rest/api/3/issue/OPS-12":
             return httpx.Response(
-                200, json={"key": "OPS-12", "fields": {"status": {"name": "Open"}}}
+                200,
+                json={
+                    "key": "OPS-12",
+                    "fields": {"status": {"name": "Open", "statusCategory": {"key": "new"}}},
+                },
             )
         return None
 
     desk, seen = desk_with(handler)
     ref = desk.create_ticket(TICKET, idempotency_key="k")
-    assert (ref.id, ref.url, ref.status) == ("OPS-12", f"{BASE}/browse/OPS-12", "Open")
+    assert (ref.id, ref.url, ref.status, ref.status_name) == (
+        "OPS-12",
+        f"{BASE}/browse/OPS-12",
+        "new",
+        "Open",
+    )
     [post] = [r for r in seen if r.method == "POST"]
     assert post.url.path == "/rest/api/3/issue"
     assert orjson.loads(post.content) == {

@@ -13,13 +13,14 @@ import pytest
 
 from ticketsync.adapters.jira import signature as jira_signature
 from ticketsync.adapters.jira import webhooks as jw
-from ticketsync.events.errors import RejectedDelivery
+from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
     TicketCommentAdded,
     TicketPriorityChanged,
     TicketStatusChanged,
 )
+from ticketsync.service.http.errors import STATUS as ANSWERED
 
 SECRET = "It's a Secret to Everybody"
 OURS = "712020:ticketsync-bot"
@@ -29,8 +30,8 @@ AT = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 HEADERS = {"X-Atlassian-Webhook-Identifier": "wh-1"}
 
 
-def refused(call: Any, *args: Any, **kwargs: Any) -> RejectedDelivery:
-    with pytest.raises(RejectedDelivery) as caught:
+def refused(call: Any, *args: Any, **kwargs: Any) -> Refused:
+    with pytest.raises(Refused) as caught:
         call(*args, **kwargs)
     return caught.value
 
@@ -86,7 +87,7 @@ REFUSED = [
 @pytest.mark.parametrize("headers, code", REFUSED)
 def test_bad_signatures_are_401(headers: dict[str, str], code: str) -> None:
     error = refused(jira_signature.verify, b"x", headers, [SECRET])
-    assert (error.status, error.code) == (401, code)
+    assert (ANSWERED[error.code], error.code) == (401, code)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,7 @@ def test_bad_signatures_are_401(headers: dict[str, str], code: str) -> None:
 def test_no_usable_secret_matches(secrets: Any, signing_secret: str) -> None:
     headers = {"X-Hub-Signature": jira_signature.sign(signing_secret, b"x")}
     error = refused(jira_signature.verify, b"x", headers, secrets)
-    assert (error.status, error.code) == (401, "invalid_signature")
+    assert (ANSWERED[error.code], error.code) == (401, "invalid_signature")
 
 
 # ---------------------------------------------------------------- payloads
@@ -172,6 +173,7 @@ def test_status_change_by_category(category: str, status: str) -> None:
         actor_id=AGENT,
         external_id="conv_42",
         occurred_at=AT,
+        status_name="Done",
     )
     assert (delivery.delivery_id, delivery.type, delivery.ticket_id, delivery.external_id) == (
         "wh-1",
@@ -374,4 +376,4 @@ def test_malformed_deliveries_are_refused_with_the_field(
     body: bytes, headers: dict[str, str], status: int, code: str, field: str | None
 ) -> None:
     error = refused(jw.parse, body, headers)
-    assert (error.status, error.code, error.field) == (status, code, field)
+    assert (ANSWERED[error.code], error.code, error.field) == (status, code, field)
