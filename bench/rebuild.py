@@ -141,7 +141,12 @@ def phase_rebuild(url: str) -> dict:
     try:
         started = time.perf_counter()
         # The log was written directly: the projection has never run, so it builds as a new one.
-        progress = Rebuild(container.store, container.projector.policy, initial=True).run()
+        progress = Rebuild(
+            container.store,
+            container.projector.policy,
+            initial=True,
+            parse_stored=container.projector.parse_stored,
+        ).run()
         elapsed = time.perf_counter() - started
     finally:
         container.close()

@@ -62,3 +62,4 @@ COMMAND_KINDS: dict[type, str] = {
     ChangeTicket: "change_ticket",
     SendReply: "send_reply",
 }
+COMMAND_TYPES: dict[str, type] = {kind: command for command, kind in COMMAND_KINDS.items()}

@@ -30,7 +30,7 @@ from ticketsync.service.store.ingest import Ingestor
 from ticketsync.service.store.log import EventLog
 from ticketsync.service.store.tables import Store
 from ticketsync.service.workers.outbox import ROUND, Backoff, Dispatcher
-from ticketsync.service.workers.projector import NAME, PAGE, ConversationProjector
+from ticketsync.service.workers.projector import NAME, PAGE, ConversationProjector, ParseStored
 from ticketsync.service.workers.rebuild import build_new
 from ticketsync.service.workers.runner import Worker
 
@@ -110,6 +110,14 @@ def chat_webhook_keys(settings: Settings) -> tuple[bytes, ...]:
         except ConfigError as error:
             raise ConfigError(f"TICKETSYNC_CHAT_WEBHOOK_SECRET {error}") from None
     return tuple(keys)
+
+
+# How the projection reads a delivery stored before ingest kept its typed event beside it,
+# by source. Jira's deliveries have been stored with theirs from the start.
+PARSE_STORED: dict[str, ParseStored] = {
+    "chat": chat_webhooks.parse_stored,
+    "zendesk": zendesk_webhooks.parse_stored,
+}
 
 
 def webhook_sources(settings: Settings, chat_keys: tuple[bytes, ...]) -> dict[str, WebhookSource]:
@@ -269,7 +277,11 @@ def build(
     known = store.desk_users(desk.system, own_user_ids(desk) if run_workers else ())
     reconciliation = policy(settings, known)
     projector = ConversationProjector(
-        store, reconciliation, clock, start=lambda: _build_new(store, reconciliation, clock)
+        store,
+        reconciliation,
+        clock,
+        start=lambda: _build_new(store, reconciliation, clock),
+        parse_stored=PARSE_STORED,
     )
     dispatcher = Dispatcher(
         store,
@@ -329,7 +341,7 @@ def build(
 
 def _build_new(store: Store, reconciliation: Policy, clock: Callable[[], float]) -> int | None:
     """The projection's start-up build, when it is new to this database: entries read, or None."""
-    built = build_new(store, reconciliation, clock)
+    built = build_new(store, reconciliation, PARSE_STORED, clock)
     return None if built is None else built.events_read
 
 

@@ -124,38 +124,9 @@ def _event(
     return builder(_Fields(data), conversation_id, occurred_at) if builder else None
 
 
-def stored_event(raw: str) -> ChatEvent | None:
-    """The event of a payload the log accepted, as `parse(...).event` reads it.
-
-    Messages, most of any log, take a short path with the same checks and without the
-    field-by-field error reporting a live delivery needs; everything else, and any message
-    that fails a check, goes through `parse`'s checks (on the JSON already read). Raises
-    Refused as `parse` does.
-    """
-    payload = orjson.loads(raw)
-    if isinstance(payload, dict) and payload.get("type") == "message.created":
-        data = payload.get("data")
-        timestamp = payload.get("timestamp")
-        if (
-            isinstance(data, dict)
-            and isinstance(timestamp, str)
-            and data.get("role") in ROLES
-            and isinstance(data.get("content"), str)
-            and _is_id(data.get("message_id"))
-            and _is_id(data.get("conversation_id"))
-        ):
-            # Without the frozen dataclass's __init__ (one object.__setattr__ per field):
-            # every field is given and checked above.
-            event = object.__new__(MessageCreated)
-            event.__dict__.update(
-                conversation_id=data["conversation_id"],
-                message_id=data["message_id"],
-                role=data["role"],
-                content=data["content"],
-                occurred_at=parse_timestamp(timestamp),
-            )
-            return event
-    return _event(*_envelope(payload))
+def parse_stored(raw: str, delivery_id: str, recorded_at: datetime) -> ChatEvent | None:
+    """The event of a delivery stored before its typed event was kept beside it."""
+    return parse(raw.encode()).event
 
 
 def _is_id(value: object) -> bool:

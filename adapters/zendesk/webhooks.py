@@ -509,3 +509,16 @@ def _is_agent(f: _Fields, name: str) -> bool:
     if role in _END_USER_ROLES:
         return False
     raise f.fail(name, "a user role: End-user, Agent or Admin")
+
+
+def parse_stored(raw: str, delivery_id: str, recorded_at: datetime) -> TicketEvent | None:
+    """The event of a delivery stored before its typed event was kept beside it.
+
+    A trigger's body does not carry its delivery id or time: they came in headers, of which
+    the log kept the invocation id (the delivery id) and the time it was recorded.
+    """
+    headers = {
+        INVOCATION_HEADER: delivery_id,
+        TIMESTAMP_HEADER: recorded_at.isoformat(),
+    }
+    return parse(raw.encode(), headers).event

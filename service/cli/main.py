@@ -168,7 +168,11 @@ def rebuild_command(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
 
         rebuild = Rebuild(
-            container.store, container.projector.policy, check=check, on_progress=progress
+            container.store,
+            container.projector.policy,
+            check=check,
+            on_progress=progress,
+            parse_stored=container.projector.parse_stored,
         )
         try:
             rebuild.claim()

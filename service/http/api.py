@@ -144,7 +144,12 @@ class Api:
             check_names(names)
         except RebuildRefused as error:
             raise Refused("unknown_projection", str(error), "projections") from None
-        rebuild = Rebuild(self.container.store, self.container.projector.policy, check=check)
+        rebuild = Rebuild(
+            self.container.store,
+            self.container.projector.policy,
+            check=check,
+            parse_stored=self.container.projector.parse_stored,
+        )
         try:
             await run_in_threadpool(rebuild.claim)
         except RebuildRefused as error:

@@ -21,6 +21,7 @@ from ticketsync.service.bootstrap import Container
 from ticketsync.service.http import errors
 from ticketsync.service.http.requests import receive_body, request_headers, require_json
 from ticketsync.service.http.responses import send_json
+from ticketsync.service.store import codec
 from ticketsync.service.store.entries import NewEntry
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ class Webhooks:
             conversation_id=conversation_id,
             ticket=ticket,
             raw=text,
+            # What was understood now is what the projection reads: it never parses again.
+            data=codec.dump_event(delivery.event),
         )
         return await self._store(entry, ignored=delivery.event is None)
 

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import orjson
 
+from ticketsync.events.registry import EVENT_NAMES, EVENT_TYPES
+
 T = TypeVar("T")
 
 
@@ -94,3 +96,36 @@ def _dataclass_loader(kind: Any) -> Callable[[Any], Any]:
         return kind(**values)
 
     return build
+
+
+class UnknownEvent(ValueError):
+    """A stored event whose name no event type has (written by a newer version)."""
+
+
+def dump_event(event: object | None) -> str:
+    """What ingest understood of a delivery, stored beside its raw body: the event's name
+    and fields, or `{"event": null}` for a delivery of a type ticketsync does not act on."""
+    if event is None:
+        return '{"event":null}'
+    return dumps({"event": EVENT_NAMES[type(event)], "data": event})
+
+
+def load_event(text: str) -> object | None:
+    """The typed event `dump_event` stored, or None when it stored none.
+
+    Raises UnknownEvent for a name no event type has.
+    """
+    stored = orjson.loads(text)
+    name = stored.get("event")
+    if name is None:
+        return None
+    kind = EVENT_TYPES.get(name)
+    if kind is None:
+        raise UnknownEvent(f"no event type is named {name!r}")
+    return load(kind, stored["data"])
+
+
+def load_record(kind: type[T], text: str, occurred_at: datetime) -> T:
+    """ticketsync's own entry (an outcome, an agent's action on the built-in desk) as its
+    event: the entry's fields that the event has, at the entry's time."""
+    return load(kind, {"occurred_at": occurred_at.isoformat(), **orjson.loads(text)})

@@ -1,8 +1,9 @@
 """The append-only log's unit: one entry per delivery or per fact ticketsync records.
 
 An entry keeps what arrived exactly as it arrived (`raw`, the request body) beside the
-few fields the log is indexed and audited by. Typed events are derived from `raw` by the
-adapter that understands its source; ticketsync's own entries carry `data` instead.
+few fields the log is indexed and audited by. A delivery's `data` is what ingest understood
+of it, its typed event (service/store/codec.py `dump_event`), which is what the projections
+read; ticketsync's own entries carry their facts in `data` alone.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class NewEntry:
     ticket: str | None = None  # "<system>:<id>", e.g. "zendesk:123"
     caused_by: str | None = None
     raw: str | None = None  # the request body, for deliveries from outside
-    data: str | None = None  # JSON text, for ticketsync's own entries
+    data: str | None = None  # JSON text: a delivery's typed event, or ticketsync's own facts
 
     @property
     def key(self) -> str:

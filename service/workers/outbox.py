@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from ticketsync.adapters.ports import (
     CallFailed,
@@ -35,7 +36,15 @@ from ticketsync.adapters.ports import (
     Permanent,
     Retryable,
 )
-from ticketsync.events.commands import AddComment, ChangeTicket, CreateTicket, SendReply
+from ticketsync.events.commands import (
+    COMMAND_TYPES,
+    AddComment,
+    ChangeTicket,
+    CreateTicket,
+    SendReply,
+)
+from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
+from ticketsync.events.registry import EVENT_NAMES
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.refusals import NEXT, Recovery, decide_refusal
 from ticketsync.service.store import codec
@@ -45,13 +54,6 @@ from ticketsync.service.store.tables import Store
 from ticketsync.service.workers.batching import Batched
 
 logger = logging.getLogger(__name__)
-
-COMMANDS = {
-    "create_ticket": CreateTicket,
-    "add_comment": AddComment,
-    "change_ticket": ChangeTicket,
-    "send_reply": SendReply,
-}
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ class Dispatcher:
 
     def attempt(self, call: Call) -> bool:
         """Send one call and store the outcome; returns whether it was sent."""
-        command = codec.loads(COMMANDS[call.kind], call.command)
+        command = codec.loads(COMMAND_TYPES[call.kind], call.command)
         attempt = call.attempts + 1
         try:
             outcome = self._send(call, command)
@@ -306,6 +308,18 @@ class Dispatcher:
             data=codec.dumps({"call_id": call.call_id, "kind": call.kind, **data}),
         )
 
+    def _outcome(
+        self, call: Call, event: object, extra: dict[str, object], **entry: Any
+    ) -> NewEntry:
+        """The log entry of an outcome the conversation must learn (events/outcomes.py): the
+        event's fields under its name, which the projection reads back as the event."""
+        fields = {
+            name: getattr(event, name)
+            for name in event.__dataclass_fields__  # type: ignore[attr-defined]
+            if name != "occurred_at"  # the entry's own time
+        }
+        return self._entry(call, EVENT_NAMES[type(event)], {**fields, **extra}, **entry)
+
     def _record(self, call: Call, *entries: NewEntry) -> None:
         """Store an attempt's outcome: the call's new state and its log entries, together.
 
@@ -338,11 +352,14 @@ class Dispatcher:
         now = self.clock()
         if isinstance(command, CreateTicket):
             assert outcome is not None
-            entry = self._entry(
-                call,
-                "ticket.created",
-                {"conversation_id": call.conversation_id, "ticket": outcome, "attempt": attempt},
-                ticket=self._ticket_key(outcome.id),
+            created = TicketCreated(
+                conversation_id=call.conversation_id,
+                call_id=call.call_id,
+                ticket=outcome,
+                occurred_at=datetime.fromtimestamp(now, UTC),
+            )
+            entry = self._outcome(
+                call, created, {"attempt": attempt}, ticket=self._ticket_key(outcome.id)
             )
         else:
             ticket_id = command.ticket_id  # type: ignore[attr-defined]
@@ -458,14 +475,18 @@ class Dispatcher:
             ticket=ticket,
             suffix=f".{attempt}",
         )
-        found = self._entry(
+        found_type = TicketFoundGone if recovery == "replace" else TicketFoundClosed
+        found_event = found_type(
+            conversation_id=call.conversation_id,
+            call_id=call.call_id,
+            ticket_id=ticket_id,
+            item=getattr(command, "item", None),
+            occurred_at=datetime.fromtimestamp(self.clock(), UTC),
+        )
+        found = self._outcome(
             call,
-            "ticket.found_gone" if recovery == "replace" else "ticket.found_closed",
-            {
-                "conversation_id": call.conversation_id,
-                "ticket_id": ticket_id,
-                "item": getattr(command, "item", None),
-            },
+            found_event,
+            {},
             ticket=ticket,
             # Per attempt: a call parked by an older release wrote this kind of entry
             # without a suffix, and a retry of it must not collide with that one.

@@ -15,19 +15,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from ticketsync.adapters.chat import webhooks as chat
-from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 from ticketsync.events.commands import COMMAND_KINDS, Command, CreateTicket
 from ticketsync.events.errors import Refused
-from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
-from ticketsync.events.ticket_side import (
-    TicketAssigneeChanged,
-    TicketCommentAdded,
-    TicketGroupChanged,
-    TicketPriorityChanged,
-    TicketStatusChanged,
-)
-from ticketsync.events.tickets import TicketRef
+from ticketsync.events.registry import OUTCOME_TYPES, TICKET_SIDE_TYPES
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
 from ticketsync.service.store import codec
 from ticketsync.service.store.calls import Call
@@ -41,61 +31,45 @@ NAME = "conversations"
 PAGE = 500
 
 
-# The built-in help desk's agent actions, recorded by ticketsync as ticket-side events.
-LOCAL_EVENTS: dict[str, type] = {
-    "ticket.comment_added": TicketCommentAdded,
-    "ticket.status_changed": TicketStatusChanged,
-    "ticket.priority_changed": TicketPriorityChanged,
-    "ticket.group_changed": TicketGroupChanged,
-    "ticket.assignee_changed": TicketAssigneeChanged,
-}
+# What the projection reads of a delivery stored before ingest kept its typed event:
+# source -> (raw body, delivery id, recorded at) -> the event, or None. Bootstrap hands in
+# the adapters' readers; a log written since needs none.
+ParseStored = Callable[[str, str, datetime], object | None]
+
+TICKET_SIDE = tuple(TICKET_SIDE_TYPES.values())
 
 
-TICKET_SIDE = tuple(LOCAL_EVENTS.values())
+def decoder(parse_stored: Mapping[str, ParseStored]) -> Callable[[LogEntry], Event | None]:
+    """The typed event of a log entry, or None for entries the projection does not read."""
 
-# What the dispatcher records when a help desk refuses a call for its ticket's sake.
-REFUSED: dict[str, type[TicketFoundClosed | TicketFoundGone]] = {
-    "ticket.found_closed": TicketFoundClosed,
-    "ticket.found_gone": TicketFoundGone,
-}
-
-
-def decode(entry: LogEntry) -> Event | None:
-    """The typed event of a log entry, or None for entries this projection does not read."""
-    try:
-        if entry.source == "chat" and entry.raw is not None:
-            return chat.stored_event(entry.raw)
-        if entry.source == "zendesk" and entry.raw is not None:
-            # Trigger deliveries are keyed by the invocation header, which is the delivery id.
-            headers = {
-                "x-zendesk-webhook-invocation-id": entry.delivery_id,
-                "x-zendesk-webhook-signature-timestamp": entry.recorded_at.isoformat(),
-            }
-            return zendesk_webhooks.parse(entry.raw.encode(), headers).event
-    except Refused:
-        # Stored under older, looser rules; what cannot be read now is passed over.
-        logger.warning("projection.unreadable_entry", extra={"position": entry.position})
+    def decode(entry: LogEntry) -> Event | None:
+        try:
+            if entry.raw is not None:
+                # A delivery: what ingest understood of it, or (older logs) its body read again.
+                if entry.data is not None:
+                    return codec.load_event(entry.data)  # type: ignore[return-value]
+                parse = parse_stored.get(entry.source)
+                if parse is None:
+                    return None
+                return parse(entry.raw, entry.delivery_id, entry.recorded_at)  # type: ignore[return-value]
+            if entry.source == "ticketsync" and entry.data is not None:
+                kind = RECORDED.get(entry.type)
+                if kind is not None:
+                    return codec.load_record(kind, entry.data, entry.occurred_at)
+        except (Refused, codec.UnknownEvent) as error:
+            # Stored under older, looser rules, or by a newer version: passed over.
+            logger.warning(
+                "projection.unreadable_entry",
+                extra={"position": entry.position, "error": str(error)},
+            )
         return None
-    if entry.source == "ticketsync" and entry.data is not None:
-        data = orjson.loads(entry.data)
-        if entry.type in LOCAL_EVENTS:
-            return codec.load(LOCAL_EVENTS[entry.type], data)
-        if entry.type == "ticket.created":
-            return TicketCreated(
-                conversation_id=data["conversation_id"],
-                call_id=data["call_id"],
-                ticket=codec.load(TicketRef, data["ticket"]),
-                occurred_at=entry.occurred_at,
-            )
-        if entry.type in REFUSED:
-            return REFUSED[entry.type](
-                conversation_id=data["conversation_id"],
-                call_id=data["call_id"],
-                ticket_id=data["ticket_id"],
-                item=data.get("item"),
-                occurred_at=entry.occurred_at,
-            )
-    return None
+
+    return decode
+
+
+# ticketsync's own entries that the projection reads: the built-in desk's agent actions
+# and the outbox's outcomes.
+RECORDED: dict[str, type] = {**TICKET_SIDE_TYPES, **OUTCOME_TYPES}
 
 
 def call_id(position: int, index: int) -> str:
@@ -165,6 +139,7 @@ class ConversationProjector:
         *,
         name: str = NAME,
         start: Callable[[], int | None] | None = None,
+        parse_stored: Mapping[str, ParseStored] | None = None,
     ):
         self.store = store
         self.policy = policy
@@ -175,6 +150,8 @@ class ConversationProjector:
         # new to the database (bootstrap hands in the rebuild's), returning the entries it
         # read, or None when there was nothing to build.
         self._start = start
+        self.parse_stored: Mapping[str, ParseStored] = dict(parse_stored or {})
+        self.decode = decoder(self.parse_stored)
 
     def run_once(self, limit: int = PAGE) -> int:
         """Apply the next page of the log; returns how many entries it read."""
@@ -225,7 +202,7 @@ class ConversationProjector:
         page = Page(conversations={}, entries=[], calls=[], decided=[])
         now = self.clock()
         for entry in entries:
-            event = decode(entry)
+            event = self.decode(entry)
             if event is None or entry.conversation_id is None:
                 continue
             cid = entry.conversation_id

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +27,13 @@ from ticketsync.projections.conversation import Conversation, Policy
 from ticketsync.service.store.entries import LogEntry
 from ticketsync.service.store.read_models import LIVE, ModelTables
 from ticketsync.service.store.tables import Store, Tx
-from ticketsync.service.workers.projector import NAME, ConversationProjector, Page, write_models
+from ticketsync.service.workers.projector import (
+    NAME,
+    ConversationProjector,
+    Page,
+    ParseStored,
+    write_models,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,9 +159,12 @@ class Rebuild:
         on_progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
         initial: bool = False,
+        parse_stored: Mapping[str, ParseStored],
     ):
         self.store = store
-        self.projector = ConversationProjector(store, policy, clock)
+        # `parse_stored`: as the live projector reads them, entries stored before ingest
+        # kept the typed event (bootstrap's PARSE_STORED).
+        self.projector = ConversationProjector(store, policy, clock, parse_stored=parse_stored)
         self.clock = clock
         self.page = page
         self.rebuild_id = uuid.uuid4().hex[:12]
@@ -338,7 +347,10 @@ class Rebuild:
 
 
 def build_new(
-    store: Store, policy: Policy, clock: Callable[[], float] = time.time
+    store: Store,
+    policy: Policy,
+    parse_stored: Mapping[str, ParseStored],
+    clock: Callable[[], float] = time.time,
 ) -> Progress | None:
     """Build the projection silently from the whole log when it has never run on this database.
 
@@ -352,7 +364,7 @@ def build_new(
         }
     if known or store.log.position() == 0:
         return None
-    rebuild = Rebuild(store, policy, clock=clock, initial=True)
+    rebuild = Rebuild(store, policy, clock=clock, initial=True, parse_stored=parse_stored)
     rebuild.claim()
     logger.info("projection.building", extra={"projection": NAME})
     progress = rebuild.run()

@@ -84,7 +84,12 @@ def test_rebuild_equals_the_live_models_and_does_nothing_outside(
 ) -> None:
     scenario(service)
     before, calls_before, sent_before = checksums(service), counts(service), len(desk.calls)
-    rebuild = Rebuild(service.store, service.projector.policy, page=page)
+    rebuild = Rebuild(
+        service.store,
+        service.projector.policy,
+        parse_stored=service.projector.parse_stored,
+        page=page,
+    )
     rebuild.claim()
     result = rebuild.run()
     assert result.state == "done"
@@ -101,7 +106,12 @@ def test_rebuild_equals_the_live_models_and_does_nothing_outside(
 def test_check_reports_a_match_and_leaves_everything(service) -> None:
     scenario(service)
     before = checksums(service)
-    result = Rebuild(service.store, service.projector.policy, check=True).run()
+    result = Rebuild(
+        service.store,
+        service.projector.policy,
+        parse_stored=service.projector.parse_stored,
+        check=True,
+    ).run()
     assert result.matches is True
     assert result.checksums["rebuilt"] == result.checksums["live"] == before
     assert checksums(service) == before
@@ -111,11 +121,28 @@ def test_check_finds_a_damaged_model(service) -> None:
     scenario(service)
     with service.store.transaction() as tx:
         tx.execute("DELETE FROM ticketsync_conversations WHERE conversation_id = ?", ("c2",))
-    result = Rebuild(service.store, service.projector.policy, check=True).run()
+    result = Rebuild(
+        service.store,
+        service.projector.policy,
+        parse_stored=service.projector.parse_stored,
+        check=True,
+    ).run()
     assert result.matches is False
-    repaired = Rebuild(service.store, service.projector.policy).run()
+    repaired = Rebuild(
+        service.store, service.projector.policy, parse_stored=service.projector.parse_stored
+    ).run()
     assert repaired.state == "done"
-    assert Rebuild(service.store, service.projector.policy, check=True).run().matches is True
+    assert (
+        Rebuild(
+            service.store,
+            service.projector.policy,
+            parse_stored=service.projector.parse_stored,
+            check=True,
+        )
+        .run()
+        .matches
+        is True
+    )
 
 
 def test_a_routing_change_is_reported_not_acted_on(
@@ -131,7 +158,9 @@ def test_a_routing_change_is_reported_not_acted_on(
     stricter = build(database_url, desk, clock)  # the default policy: one message is not enough
     try:
         calls = counts(stricter)
-        result = Rebuild(stricter.store, stricter.projector.policy).run()
+        result = Rebuild(
+            stricter.store, stricter.projector.policy, parse_stored=stricter.projector.parse_stored
+        ).run()
         assert result.difference_count > 0
         # The create was decided live under `always`; under `default` it would not be.
         assert {"kind": "create_ticket", "decided_by": "live"}.items() <= result.differences[
@@ -146,9 +175,13 @@ def test_a_routing_change_is_reported_not_acted_on(
 
 
 def test_a_second_rebuild_of_the_same_model_is_refused(service) -> None:
-    first = Rebuild(service.store, service.projector.policy)
+    first = Rebuild(
+        service.store, service.projector.policy, parse_stored=service.projector.parse_stored
+    )
     first.claim()
-    second = Rebuild(service.store, service.projector.policy)
+    second = Rebuild(
+        service.store, service.projector.policy, parse_stored=service.projector.parse_stored
+    )
     with pytest.raises(RebuildRefused, match="being rebuilt already"):
         second.claim()
     first.run()
@@ -161,11 +194,19 @@ def test_cancelled_rebuild_leaves_the_live_models(service) -> None:
     before = checksums(service)
     cancel = threading.Event()
     cancel.set()
-    rebuild = Rebuild(service.store, service.projector.policy, cancel=cancel, page=5)
+    rebuild = Rebuild(
+        service.store,
+        service.projector.policy,
+        parse_stored=service.projector.parse_stored,
+        cancel=cancel,
+        page=5,
+    )
     with pytest.raises(RebuildCancelled):
         rebuild.run()
     assert checksums(service) == before
-    Rebuild(service.store, service.projector.policy).run()  # the claim was released
+    Rebuild(
+        service.store, service.projector.policy, parse_stored=service.projector.parse_stored
+    ).run()  # the claim was released
 
 
 def test_rebuild_while_webhooks_keep_arriving_loses_nothing(service, desk: FakeHelpDesk) -> None:
@@ -184,13 +225,28 @@ def test_rebuild_while_webhooks_keep_arriving_loses_nothing(service, desk: FakeH
     feeder = threading.Thread(target=feed)
     feeder.start()
     try:
-        result = Rebuild(service.store, service.projector.policy, page=20).run()
+        result = Rebuild(
+            service.store,
+            service.projector.policy,
+            parse_stored=service.projector.parse_stored,
+            page=20,
+        ).run()
     finally:
         stop.set()
         feeder.join()
     assert result.state == "done"
     settle(service)
-    assert Rebuild(service.store, service.projector.policy, check=True).run().matches is True
+    assert (
+        Rebuild(
+            service.store,
+            service.projector.policy,
+            parse_stored=service.projector.parse_stored,
+            check=True,
+        )
+        .run()
+        .matches
+        is True
+    )
     assert fed, "no webhook arrived during the rebuild"
     assert checksums(service)["conversations"]["rows"] == 10 + min(7, len(fed))
 
@@ -204,14 +260,16 @@ def test_a_projection_new_to_a_database_builds_itself_without_deciding_again(
         tx.execute("DELETE FROM ticketsync_tracking WHERE projection = ?", (NAME,))
         tx.execute("DELETE FROM ticketsync_conversations")
         tx.execute("DELETE FROM ticketsync_tickets")
-    progress = build_new(service.store, service.projector.policy)
+    progress = build_new(service.store, service.projector.policy, service.projector.parse_stored)
     assert progress is not None
     assert progress.events_read == calls[1] or progress.events_read > 0
     assert checksums(service) == before
     assert counts(service) == calls
     settle(service)
     assert len(desk.calls) == sent
-    assert build_new(service.store, service.projector.policy) is None
+    assert (
+        build_new(service.store, service.projector.policy, service.projector.parse_stored) is None
+    )
 
 
 def test_a_service_starting_on_a_database_new_to_its_projection_builds_it_first(

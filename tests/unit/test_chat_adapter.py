@@ -453,10 +453,10 @@ def test_signature_covers_exact_bytes() -> None:
     ],
 )
 def test_stored_events_read_as_parse_reads_them(raw: bytes) -> None:
-    assert chat.stored_event(raw.decode()) == chat.parse(raw).event
+    assert chat.parse_stored(raw.decode(), "evt_1", AT) == chat.parse(raw).event
 
 
 @pytest.mark.parametrize("raw", [row.values[0] for row in BAD_PAYLOADS if row.values[1] == 422])
 def test_stored_events_refuse_what_parse_refuses(raw: bytes) -> None:
     with pytest.raises(Refused):
-        chat.stored_event(raw.decode())
+        chat.parse_stored(raw.decode(), "evt_1", AT)

@@ -50,12 +50,6 @@ PURE_STDLIB = frozenset(
 # Modules of adapters/ that belong to no one system.
 SHARED_ADAPTERS = frozenset({"ports", "retry_after", "signature_headers"})
 COMPOSITION_ROOT = "ticketsync.service.bootstrap"
-# Modules that still break a rule, each with the work that ends it. The list only shrinks:
-# a test fails when a listed module no longer breaks it, so the entry must go.
-NOT_YET = {
-    "service/workers/projector.py": "the projector parses stored bodies again with the "
-    "adapters' parsers; it is to decode what ingest stored",
-}
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -209,21 +203,9 @@ def test_every_layer_has_modules_to_check() -> None:
     assert COMPOSITION_ROOT in found
 
 
-def _not_yet(problem: str) -> bool:
-    return problem.split(" imports ")[0] in NOT_YET
-
-
 def test_the_code_keeps_the_house_rules() -> None:
-    problems = [problem for problem in violations(ROOT) if not _not_yet(problem)]
+    problems = violations(ROOT)
     assert not problems, "\n".join(problems)
-
-
-@pytest.mark.parametrize("path", sorted(NOT_YET))
-def test_each_known_exception_is_still_needed(path: str) -> None:
-    """An exception that no longer breaks a rule is taken off the list."""
-    assert any(problem.startswith(f"{path} imports ") for problem in violations(ROOT)), (
-        f"{path} keeps the rules now: take it off NOT_YET"
-    )
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
