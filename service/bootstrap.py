@@ -16,6 +16,8 @@ from typing import Any
 
 from ticketsync.adapters.chat import signing
 from ticketsync.adapters.chat import webhooks as chat_webhooks
+from ticketsync.adapters.jira import signature as jira_signature
+from ticketsync.adapters.jira import webhooks as jira_webhooks
 from ticketsync.adapters.ports import AgentDesk, ChatReplies, Delivery, HelpDesk, WebhookSource
 from ticketsync.adapters.zendesk import signature as zendesk_signature
 from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
@@ -24,7 +26,7 @@ from ticketsync.projections.conversation import Policy
 from ticketsync.projections.routing import BUILT_IN
 from ticketsync.service import config
 from ticketsync.service.cli.dev_inbox import DevInbox
-from ticketsync.service.config import NOT_YET, Settings
+from ticketsync.service.config import Settings
 from ticketsync.service.routing_file import load_routing
 from ticketsync.service.store.ingest import Ingestor
 from ticketsync.service.store.log import EventLog
@@ -120,8 +122,11 @@ PARSE_STORED: dict[str, ParseStored] = {
 }
 
 
-def webhook_sources(settings: Settings, chat_keys: tuple[bytes, ...]) -> dict[str, WebhookSource]:
-    """The webhook targets by path (CONTRACT sections 2 and 3)."""
+def webhook_sources(
+    settings: Settings, chat_keys: tuple[bytes, ...], desk: HelpDesk | None = None
+) -> dict[str, WebhookSource]:
+    """The webhook targets by path (CONTRACT sections 2 and 3). `desk` tells Jira's
+    webhooks which account and comments are ticketsync's own."""
 
     def chat_verify(body: bytes, checked: Any, now: float) -> object:
         return signing.verify_read(body, checked, chat_keys, now)
@@ -153,8 +158,36 @@ def webhook_sources(settings: Settings, chat_keys: tuple[bytes, ...]) -> dict[st
             ticket_id=parsed.ticket_id,
         )
 
+    jira_secrets = settings.jira_webhook_secrets
+    jira_desk = desk if desk is not None and desk.system == "jira" else None
+
+    def jira_verify(body: bytes, checked: Any, now: float) -> object:
+        jira_signature.verify_read(body, checked, jira_secrets)
+        return None
+
+    def jira_parse(body: bytes, headers: Mapping[str, str]) -> Delivery:
+        # What the adapter knows already, without asking Jira on a webhook's way in; the
+        # projection also knows ticketsync's account (its help-desk users) and drops its
+        # changes whatever this says.
+        own_account = jira_desk.known_account_id if jira_desk is not None else None  # type: ignore[attr-defined]
+        own_comments = jira_desk.own_comment_ids() if jira_desk is not None else ()  # type: ignore[attr-defined]
+        parsed = jira_webhooks.parse(
+            body, headers, own_account_id=own_account, own_comment_ids=own_comments
+        )
+        return Delivery(
+            delivery_id=parsed.delivery_id,
+            type=parsed.type,
+            occurred_at=parsed.occurred_at,
+            event=parsed.event,
+            conversation_id=parsed.external_id,
+            ticket_id=parsed.ticket_id,
+        )
+
     return {
         "/webhooks/chat": WebhookSource("chat", signing.read_headers, chat_verify, chat_parse),
+        "/webhooks/jira": WebhookSource(
+            "jira", jira_signature.read_headers, jira_verify, jira_parse
+        ),
         "/webhooks/zendesk": WebhookSource(
             "zendesk", zendesk_signature.read_headers, zendesk_verify, zendesk_parse
         ),
@@ -188,6 +221,8 @@ def policy(settings: Settings, own_user_ids: tuple[str, ...] = ()) -> Policy:
         routing=routing,
         own_user_ids=own_user_ids,
         replies=settings.chat_reply_url is not None,
+        # Jira's done issues take comments and transitions: they are reopened, not followed up.
+        closed_reopens=settings.ticketing == "jira",
     )
 
 
@@ -250,7 +285,34 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
             summary_field_id=settings.zendesk_summary_field_id,
             timeout=settings.http_timeout,
         )
-    raise ConfigError(NOT_YET[settings.ticketing])
+    if settings.ticketing == "jira":
+        from ticketsync.adapters.jira.api import JiraHelpDesk, Visibility
+
+        if not (
+            settings.jira_url
+            and settings.jira_email
+            and settings.jira_api_token
+            and settings.jira_project
+        ):
+            raise ConfigError(
+                "the TICKETSYNC_JIRA_* variables must be set when TICKETSYNC_TICKETING=jira"
+            )
+        visibility = settings.jira_internal_visibility
+        return JiraHelpDesk(
+            settings.jira_url,
+            settings.jira_email,
+            settings.jira_api_token,
+            project=settings.jira_project,
+            issue_type=settings.jira_issue_type,
+            group_field=settings.jira_group_field,
+            conversation_field_id=settings.jira_conversation_field_id,
+            summary_field_id=settings.jira_summary_field_id,
+            internal_visibility=Visibility(*visibility) if visibility else None,  # type: ignore[arg-type]
+            timeout=settings.http_timeout,
+        )
+    raise ConfigError(
+        f"TICKETSYNC_TICKETING={settings.ticketing} is not a help desk ticketsync knows"
+    )
 
 
 def build(
@@ -273,6 +335,11 @@ def build(
     store = Store(log)
     store.register([NAME])
     desk = help_desk or help_desk_for(settings, store)
+    start = getattr(desk, "start", None)
+    if run_workers and callable(start):
+        # A help desk that checks its configuration at boot (Jira: the account, project,
+        # issue type, priorities) stops the service here, with one line saying what is wrong.
+        start()
     # What ticketsync acts as is remembered, so a rebuild (no help-desk calls) sees the same.
     known = store.desk_users(desk.system, own_user_ids(desk) if run_workers else ())
     reconciliation = policy(settings, known)
@@ -294,6 +361,7 @@ def build(
         # Longer than any one call can take, so a live call is never sent twice.
         lease=3 * settings.http_timeout + 5,
         chat_replies=chat_replies or chat_replies_for(settings),
+        closed_reopens=reconciliation.closed_reopens,
     )
     dispatch = Worker(
         "outbox-dispatcher",
@@ -334,7 +402,7 @@ def build(
         workers=[project, dispatch],
         run_workers=run_workers,
         dev_inbox=dev_inbox,
-        webhooks=webhook_sources(settings, keys),
+        webhooks=webhook_sources(settings, keys, desk),
         agent_desk=desk if isinstance(desk, AgentDesk) else None,
     )
 

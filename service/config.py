@@ -9,6 +9,7 @@ root: `service.bootstrap.load_settings` is `load` with the chat adapter's secret
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,11 +20,6 @@ from ticketsync.events.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./ticketsync.db"
 TICKETING_SYSTEMS = ("local", "zendesk", "jira")
-# Help desks the settings know but the service cannot talk to yet: refused before anything
-# is generated or opened, so `serve --dev` saves no secret for a desk it will not use.
-NOT_YET = {
-    "jira": "TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk",
-}
 TICKET_POLICIES = ("default", "always")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -72,6 +68,17 @@ class Settings:
     zendesk_api_token: str | None = None
     zendesk_conversation_field_id: int | None = None
     zendesk_summary_field_id: int | None = None
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    jira_project: str | None = None
+    jira_issue_type: str = "Task"
+    jira_conversation_field_id: str | None = None
+    jira_summary_field_id: str | None = None
+    jira_group_field: str | None = None  # None: the group goes to `components`
+    # Who may read an internal note on a project that is not a service project:
+    # ("role", name) or ("group", group id); None: a public comment marked internal.
+    jira_internal_visibility: tuple[str, str] | None = None
     chat_reply_url: str | None = None
     chat_reply_secret: str | None = None
     routing_file: str | None = None
@@ -188,11 +195,49 @@ def load(
             "TICKETSYNC_OUTBOX_BACKOFF_MAX must not be below TICKETSYNC_OUTBOX_BACKOFF_BASE"
         )
     ticketing = choice("TICKETSYNC_TICKETING", TICKETING_SYSTEMS, "local")
-    if ticketing in NOT_YET:
-        raise ConfigError(NOT_YET[ticketing])
     zendesk_url = get("TICKETSYNC_ZENDESK_URL")
     if zendesk_url and urlsplit(zendesk_url).scheme not in ("http", "https"):
         raise ConfigError(f"TICKETSYNC_ZENDESK_URL must be an http(s) URL, got {zendesk_url!r}")
+    jira_url = get("TICKETSYNC_JIRA_URL")
+    if jira_url and urlsplit(jira_url).scheme not in ("http", "https"):
+        raise ConfigError(f"TICKETSYNC_JIRA_URL must be an http(s) URL, got {jira_url!r}")
+    jira_token = get("TICKETSYNC_JIRA_API_TOKEN")
+    if ticketing == "jira":
+        # Refused here, before `serve --dev` generates anything for a desk it cannot reach.
+        missing = [
+            name
+            for name in (
+                "TICKETSYNC_JIRA_URL",
+                "TICKETSYNC_JIRA_EMAIL",
+                "TICKETSYNC_JIRA_API_TOKEN",
+                "TICKETSYNC_JIRA_PROJECT",
+            )
+            if not get(name)
+        ]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} must be set when TICKETSYNC_TICKETING=jira")
+
+    def custom_field(name: str) -> str | None:
+        value = get(name)
+        if value is not None and not re.fullmatch(r"customfield_[0-9]+", value):
+            raise ConfigError(f"{name} must be a custom field id such as customfield_10042")
+        return value
+
+    group_field = get("TICKETSYNC_JIRA_GROUP_FIELD")
+    if group_field == "components":
+        group_field = None
+    elif group_field is not None:
+        group_field = custom_field("TICKETSYNC_JIRA_GROUP_FIELD")
+    visibility = get("TICKETSYNC_JIRA_INTERNAL_VISIBILITY")
+    internal_visibility = None
+    if visibility:
+        kind, colon, value = visibility.partition(":")
+        if not colon or kind not in ("role", "group") or not value.strip():
+            raise ConfigError(
+                "TICKETSYNC_JIRA_INTERNAL_VISIBILITY must be role:<project role name> or "
+                f"group:<group id>, got {visibility!r}"
+            )
+        internal_visibility = (kind, value.strip())
     return Settings(
         database=parse_database_url(get("TICKETSYNC_DATABASE_URL") or DEFAULT_DATABASE_URL),
         chat_webhook_secrets=chat_secrets,
@@ -205,6 +250,15 @@ def load(
         zendesk_api_token=_Secret(api_token) if api_token else None,
         zendesk_conversation_field_id=integer("TICKETSYNC_ZENDESK_CONVERSATION_FIELD_ID"),
         zendesk_summary_field_id=integer("TICKETSYNC_ZENDESK_SUMMARY_FIELD_ID"),
+        jira_url=jira_url.rstrip("/") if jira_url else None,
+        jira_email=get("TICKETSYNC_JIRA_EMAIL"),
+        jira_api_token=_Secret(jira_token) if jira_token else None,
+        jira_project=get("TICKETSYNC_JIRA_PROJECT"),
+        jira_issue_type=get("TICKETSYNC_JIRA_ISSUE_TYPE") or "Task",
+        jira_conversation_field_id=custom_field("TICKETSYNC_JIRA_CONVERSATION_FIELD_ID"),
+        jira_summary_field_id=custom_field("TICKETSYNC_JIRA_SUMMARY_FIELD_ID"),
+        jira_group_field=group_field,
+        jira_internal_visibility=internal_visibility,
         chat_reply_url=get("TICKETSYNC_CHAT_REPLY_URL"),
         chat_reply_secret=_Secret(reply_secret) if reply_secret else None,
         routing_file=get("TICKETSYNC_ROUTING_FILE"),

@@ -364,6 +364,12 @@ class JiraHelpDesk:
             self._account_id = self._myself()
         return self._account_id
 
+    @property
+    def known_account_id(self) -> str | None:
+        """The accountId ticketsync acts as when it is known already (after `start`), without
+        asking Jira."""
+        return self._account_id
+
     def own_comment_ids(self) -> frozenset[str]:
         """The ids of the comments this adapter created (the newest 10,000)."""
         return frozenset(self._own_comments)
@@ -426,8 +432,10 @@ class JiraHelpDesk:
         """Add a comment in ADF; a note is internal where the project allows it.
 
         The API posts as ticketsync's account, so the customer's words open with
-        CUSTOMER_LEAD. `keep_status` needs nothing: Jira does not reopen an issue when
-        someone comments (only a site's own automation would).
+        CUSTOMER_LEAD. A customer's comment on a done issue moves it out of done, as a help
+        desk reopens a solved ticket when its requester writes, even when ticketsync was
+        not told the issue was done; with `keep_status` (words written before the
+        resolution) it stays where it is.
 
         Raises NotFound and the other CallFailed; a done issue takes comments like any other.
         """
@@ -444,6 +452,8 @@ class JiraHelpDesk:
             self._own_comments[str(comment_id)] = None
             if len(self._own_comments) > OWN_COMMENTS_KEPT:
                 self._own_comments.popitem(last=False)
+        if comment.by_requester and comment.keep_status is None:
+            self._reopen_if_done(_key(ticket_id))
         logger.info(
             "jira.comment_added",
             extra={
@@ -452,6 +462,16 @@ class JiraHelpDesk:
                 "public": comment.public,
             },
         )
+
+    def _reopen_if_done(self, key: str) -> None:
+        issue = _json(
+            self._call("GET", f"{API}/issue/{key}", params={"fields": "status,issuetype"})
+        )
+        status = _fields(issue).get("status")
+        status = status if isinstance(status, dict) else {}
+        category = status.get("statusCategory")
+        if isinstance(category, dict) and category.get("key") == DONE:
+            self._move(key, issue, status, "open")
 
     def has_comment(self, ticket_id: str, body: str) -> bool:
         """Whether the issue has a comment ticketsync would have written for `body`.

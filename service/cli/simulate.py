@@ -232,26 +232,38 @@ def tool(sim: Simulation) -> None:
     sim.show_ticket(sim.settled("the ticket", lambda v: v["ticket"]))
 
 
+# The waits below read the conversation's status, which every help desk shares; a ticket's
+# status is the help desk's own word for it (Jira's "Done", "In Progress").
+
+
 def follow_up(sim: Simulation) -> None:
     escalation(sim)
     sim.send("conversation.resolved", resolution="resolved")
-    view = sim.settled("the ticket to be solved", lambda v: v["ticket"]["status"] == "solved")
-    sim.say(f"  ticketsync set ticket {view['ticket']['system']}:{view['ticket']['id']} to solved")
+    view = sim.settled("the ticket to be solved", lambda v: v["status"] == "resolved")
+    ticket = view["ticket"]
+    sim.say(f"  ticketsync set ticket {ticket['system']}:{ticket['id']} to {ticket['status']}")
     sim.user("The second charge is still on my card.")
-    view = sim.settled("the ticket to reopen", lambda v: v["ticket"]["status"] == "open")
+    view = sim.settled("the ticket to reopen", lambda v: v["status"] != "resolved")
+    ticket = view["ticket"]
     sim.say(
-        f"  the customer wrote again: ticketsync reopened {view['ticket']['system']}:{view['ticket']['id']}"
+        f"  the customer wrote again: ticketsync reopened {ticket['system']}:{ticket['id']} "
+        f"({ticket['status']})"
     )
 
 
 def follow_up_closed(sim: Simulation) -> None:
     escalation(sim)
     sim.send("conversation.resolved", resolution="duplicate")
-    first = sim.settled("the ticket to close", lambda v: v["ticket"]["status"] == "closed")[
-        "ticket"
-    ]
-    sim.say(f"  ticketsync closed ticket {first['system']}:{first['id']}")
+    first = sim.settled("the ticket to close", lambda v: v["status"] == "duplicate")["ticket"]
+    sim.say(f"  ticketsync closed ticket {first['system']}:{first['id']} ({first['status']})")
     sim.user("Sorry, one more question about this.")
+    if first["system"] == "jira":
+        view = sim.settled("the issue to reopen", lambda v: v["status"] != "duplicate")
+        sim.say(
+            f"  a done Jira issue takes comments, so ticketsync reopened {first['id']} "
+            f"({view['ticket']['status']}) rather than opening a follow-up"
+        )
+        return
     view = sim.settled("a follow-up ticket", lambda v: v["ticket"]["id"] != first["id"])
     sim.say(
         f"  a closed ticket takes no changes, so the customer's message opened a follow-up of #{first['id']}:"
@@ -286,7 +298,7 @@ def agent_reply(sim: Simulation) -> None:
     sim.wait("the conversation to show it", lambda v: v["status"] == "resolved_by_agent")
     sim.say("  the conversation now reads: resolved_by_agent")
     sim.user("Thanks! Actually, one more thing...")
-    sim.settled("the ticket to reopen", lambda v: v["ticket"]["status"] == "open")
+    sim.settled("the ticket to reopen", lambda v: v["status"] != "resolved_by_agent")
     sim.say(f"  the customer wrote again: ticketsync reopened local:{ticket_id}")
 
 

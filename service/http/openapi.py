@@ -12,6 +12,7 @@ from ticketsync.service.http.schemas import (
     ADMIN,
     BAD_QUERY,
     COMPONENTS,
+    JIRA_HEADERS,
     JSON_BODY_ERRORS,
     STANDARD_WEBHOOK_HEADERS,
     UNAUTHORIZED,
@@ -47,6 +48,14 @@ SPEC: dict[str, Any] = {
                 "summary": "Receive a signed Zendesk webhook (event subscription or trigger)",
                 "parameters": ZENDESK_HEADERS,
                 "requestBody": body(ref("ZendeskPayload")),
+                "responses": WEBHOOK_RESPONSES,
+            }
+        },
+        "/webhooks/jira": {
+            "post": {
+                "summary": "Receive a signed Jira Cloud admin webhook",
+                "parameters": JIRA_HEADERS,
+                "requestBody": body(ref("JiraPayload")),
                 "responses": WEBHOOK_RESPONSES,
             }
         },

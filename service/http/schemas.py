@@ -84,7 +84,24 @@ ZENDESK_HEADERS = [
     )
 ]
 
-# What both webhook targets answer (CONTRACT sections 2 and 3).
+JIRA_HEADERS = [
+    {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": text,
+    }
+    for name, text in (
+        ("X-Hub-Signature", "sha256=<lowercase hex of HMAC-SHA256(secret, raw body)>"),
+        (
+            "X-Atlassian-Webhook-Identifier",
+            "the deduplication key; a retry of a delivery carries the same value",
+        ),
+    )
+]
+
+# What every webhook target answers (CONTRACT sections 2 and 3).
 WEBHOOK_RESPONSES = {
     "202": json("stored durably", ref("Stored")),
     "200": json("already stored with this body", ref("Stored")),
@@ -175,6 +192,23 @@ COMPONENTS: dict[str, Any] = {
                     "required": ["conversation_id"],
                     "properties": {"conversation_id": {"type": "string"}},
                 },
+            },
+        },
+        "JiraPayload": {
+            "description": (
+                "A Jira Cloud admin webhook delivery: `jira:issue_updated` (its changelog's "
+                "status, priority and assignee) and `comment_created` are acted on; other "
+                "events are stored and answered `ignored`."
+            ),
+            "type": "object",
+            "required": ["webhookEvent", "timestamp"],
+            "properties": {
+                "webhookEvent": {"type": "string"},
+                "timestamp": {"type": "integer", "description": "epoch milliseconds"},
+                "issue": {"type": "object"},
+                "comment": {"type": "object"},
+                "changelog": {"type": "object"},
+                "user": {"type": "object"},
             },
         },
         "ZendeskPayload": {

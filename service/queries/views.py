@@ -68,8 +68,13 @@ def ticket(container: Container, system: str, ticket_id: str) -> dict[str, Any] 
         "system": system,
         "id": ticket_id,
         "url": data.get("url"),
-        "status": data.get("status"),
+        # CONTRACT section 4: Jira's tickets show Jira's own status name.
+        "status": data.get("status_name") or data.get("status"),
         "conversation_id": conversation_id,
+        # As ticketsync last set or saw them; the built-in desk's own record follows.
+        "priority": data.get("priority"),
+        "group": data.get("group"),
+        "assignee": data.get("assignee"),
     }
     local = getattr(container.help_desk, "ticket", None)
     if system == "local" and local is not None:

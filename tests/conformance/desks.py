@@ -64,6 +64,9 @@ class Harness(Protocol):
     # Whether a customer writing to a closed ticket opens a follow-up ticket (Zendesk, the
     # built-in desk) rather than reopening it (Jira).
     closed_opens_follow_up: bool
+    # The state a resolution of `pending_customer` leaves the ticket in: `pending`, or
+    # `open` where the workflow has no such category (Jira).
+    pending_state: str
 
     def env(self) -> dict[str, str]:
         """ticketsync's settings for this desk."""

@@ -36,6 +36,7 @@ class LocalHarness:
 
     name = "local"
     closed_opens_follow_up = True
+    pending_state = "pending"
 
     def __init__(self, admin: Callable[[], httpx.Client]):
         self.admin = admin
@@ -125,6 +126,7 @@ class ZendeskHarness:
 
     name = "zendesk"
     closed_opens_follow_up = True
+    pending_state = "pending"
 
     def __init__(self, emulator: ZendeskEmulator, base_url: str, webhooks: Webhooks):
         self.emulator = emulator

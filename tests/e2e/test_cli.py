@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import httpx
 import orjson
 import pytest
 
+from tests.emulators.jira import JiraEmulator
+from tests.emulators.jira import serve as serve_jira
 from tests.support import (
     CHAT_SECRET,
     Server,
@@ -58,17 +61,59 @@ def test_serve_refuses_zendesk_without_its_webhook_secret(tmp_path: Path) -> Non
     assert "TICKETSYNC_ZENDESK_WEBHOOK_SECRET" in result.stderr
 
 
-def test_dev_refuses_jira_before_generating_anything(tmp_path: Path) -> None:
-    env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_TICKETING="jira")
+def test_dev_refuses_jira_without_its_variables_before_generating_anything(
+    tmp_path: Path,
+) -> None:
+    env = server_env(
+        f"sqlite:///{tmp_path / 't.db'}",
+        TICKETSYNC_TICKETING="jira",
+        TICKETSYNC_JIRA_URL="https://acme.atlassian.net",
+    )
     del env["TICKETSYNC_CHAT_WEBHOOK_SECRET"], env["TICKETSYNC_ADMIN_TOKEN"]
     result = run_cli(["serve", "--dev", "--port", "1"], tmp_path, env)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "ticketsync: TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk"
+        "ticketsync: TICKETSYNC_JIRA_EMAIL, TICKETSYNC_JIRA_API_TOKEN, TICKETSYNC_JIRA_PROJECT "
+        "must be set when TICKETSYNC_TICKETING=jira"
     ]
     assert result.stdout == ""
     assert not (tmp_path / ".env").exists()
     assert not (tmp_path / "t.db").exists()
+
+
+@pytest.fixture(scope="module")
+def jira() -> Iterator[tuple[JiraEmulator, str]]:
+    emulator = JiraEmulator(email="sync@example.com", api_token="jira-token")
+    with serve_jira(emulator) as url:
+        yield emulator, url
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ({"TICKETSYNC_JIRA_API_TOKEN": "wrong"}, "401"),
+        ({"TICKETSYNC_JIRA_PROJECT": "NOPE"}, "NOPE"),
+        ({"TICKETSYNC_JIRA_ISSUE_TYPE": "Epic"}, "Epic"),
+    ],
+)
+def test_serve_with_jira_checks_the_account_and_project_at_start(
+    tmp_path: Path, jira: tuple[JiraEmulator, str], override: dict[str, str], says: str
+) -> None:
+    emulator, url = jira
+    jira_env = {
+        "TICKETSYNC_TICKETING": "jira",
+        "TICKETSYNC_JIRA_URL": url,
+        "TICKETSYNC_JIRA_EMAIL": emulator.email,
+        "TICKETSYNC_JIRA_API_TOKEN": emulator.api_token,
+        "TICKETSYNC_JIRA_PROJECT": emulator.project,
+        "TICKETSYNC_JIRA_WEBHOOK_SECRET": "jira-secret",
+    }
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}", **{**jira_env, **override})
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith("ticketsync: ")
+    assert says in line
 
 
 def test_serve_without_dev_refuses_the_dev_reply_inbox(tmp_path: Path) -> None:

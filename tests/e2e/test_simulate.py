@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.emulators.jira import JiraEmulator
+from tests.emulators.jira import serve as serve_jira
 from tests.support import Server, run_cli, server_env
 from ticketsync.service import config
 
@@ -88,3 +90,53 @@ def test_commands_in_the_folder_decide_as_the_dev_service_does(
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "every decision matches the one made live" in rebuilt.stdout
     assert "differ" not in rebuilt.stdout
+
+
+@pytest.fixture(scope="module")
+def jira_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
+    """A service on Jira (the emulator), with no webhook from Jira set up yet."""
+    folder = tmp_path_factory.mktemp("simulate-jira")
+    emulator = JiraEmulator(email="sync@example.com", api_token="jira-token")
+    with serve_jira(emulator) as url:
+        env = server_env(
+            f"sqlite:///{folder / 'ticketsync.db'}",
+            TICKETSYNC_TICKETING="jira",
+            TICKETSYNC_JIRA_URL=url,
+            TICKETSYNC_JIRA_EMAIL=emulator.email,
+            TICKETSYNC_JIRA_API_TOKEN=emulator.api_token,
+            TICKETSYNC_JIRA_PROJECT=emulator.project,
+            TICKETSYNC_JIRA_WEBHOOK_SECRET="jira-secret",
+        )
+        server = Server("unused", folder)
+        server.env = env
+        server.start()
+        try:
+            yield server, folder
+        finally:
+            server.stop()
+
+
+JIRA_EXPECTED = {
+    "escalation": ["ticketsync created ticket jira:OPS-", "group     Billing Team"],
+    "follow-up": ["to solved", "ticketsync reopened jira:OPS-"],
+    "follow-up-closed": ["ticketsync closed ticket jira:OPS-", "rather than opening a follow-up"],
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(JIRA_EXPECTED))
+def test_scenarios_on_jira(jira_server: tuple[Server, Path], scenario: str) -> None:
+    server, folder = jira_server
+    output = simulate(server, folder, scenario)
+    for line in JIRA_EXPECTED[scenario]:
+        assert line in output
+    assert output.rstrip().endswith("Done.")
+
+
+def test_on_jira_the_agent_scenario_says_where_to_act(jira_server: tuple[Server, Path]) -> None:
+    server, folder = jira_server
+    env = {k: v for k, v in server.env.items() if k != "TICKETSYNC_DATABASE_URL"}
+    result = run_cli(
+        ["simulate", "--url", server.url, "--scenario", "agent-reply"], folder, env, timeout=60
+    )
+    assert result.returncode != 0
+    assert "the ticket is in jira: reply to ticket OPS-" in result.stdout + result.stderr

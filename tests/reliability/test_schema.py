@@ -97,7 +97,7 @@ def test_the_description_names_every_route_and_no_other(tmp_path: Path) -> None:
 
 
 def test_every_admin_operation_asks_for_the_token_and_errors_are_errors() -> None:
-    open_paths = {"/", "/healthz", "/webhooks/chat", "/webhooks/zendesk"}
+    open_paths = {"/", "/healthz", "/webhooks/chat", "/webhooks/zendesk", "/webhooks/jira"}
     for method, path in described():
         operation = SPEC["paths"][path][method]
         label = f"{method.upper()} {path}"

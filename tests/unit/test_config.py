@@ -154,11 +154,55 @@ def test_bad_values_name_the_variable(environ: dict[str, str], variable: str) ->
         bootstrap.load_settings(environ)
 
 
-def test_a_help_desk_not_available_yet_is_refused_naming_the_variable() -> None:
+JIRA = {
+    "TICKETSYNC_TICKETING": "jira",
+    "TICKETSYNC_JIRA_URL": "https://acme.atlassian.net/",
+    "TICKETSYNC_JIRA_EMAIL": "bot@acme.example",
+    "TICKETSYNC_JIRA_API_TOKEN": "jira-token",
+    "TICKETSYNC_JIRA_PROJECT": "OPS",
+}
+
+
+def test_jira_settings_are_read_with_their_defaults() -> None:
+    settings = config.load(
+        {
+            **JIRA,
+            "TICKETSYNC_JIRA_CONVERSATION_FIELD_ID": "customfield_10042",
+            "TICKETSYNC_JIRA_INTERNAL_VISIBILITY": "role:Developers",
+        }
+    )
+    assert settings.ticketing == "jira"
+    assert settings.jira_url == "https://acme.atlassian.net"
+    assert settings.jira_issue_type == "Task"
+    assert settings.jira_conversation_field_id == "customfield_10042"
+    assert settings.jira_summary_field_id is None
+    assert settings.jira_group_field is None  # components
+    assert settings.jira_internal_visibility == ("role", "Developers")
+    assert "jira-token" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TICKETSYNC_JIRA_URL", "acme.atlassian.net"),
+        ("TICKETSYNC_JIRA_CONVERSATION_FIELD_ID", "10042"),
+        ("TICKETSYNC_JIRA_GROUP_FIELD", "Team"),
+        ("TICKETSYNC_JIRA_INTERNAL_VISIBILITY", "Developers"),
+        ("TICKETSYNC_JIRA_INTERNAL_VISIBILITY", "user:42"),
+    ],
+)
+def test_bad_jira_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name) as refused:
+        config.load({**JIRA, name: value})
+    assert "must be set" not in str(refused.value)
+
+
+def test_jira_without_its_variables_is_refused_naming_each() -> None:
     with pytest.raises(ConfigError) as refused:
-        config.load({"TICKETSYNC_TICKETING": "jira"})
+        config.load({"TICKETSYNC_TICKETING": "jira", "TICKETSYNC_JIRA_PROJECT": "OPS"})
     assert str(refused.value) == (
-        "TICKETSYNC_TICKETING=jira is not available yet; use local or zendesk"
+        "TICKETSYNC_JIRA_URL, TICKETSYNC_JIRA_EMAIL, TICKETSYNC_JIRA_API_TOKEN must be set "
+        "when TICKETSYNC_TICKETING=jira"
     )
 
 
