@@ -30,24 +30,21 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import orjson
 
-from ticketsync.adapters.jira import adf
+from ticketsync.adapters.jira import adf, answers
 from ticketsync.adapters.jira.labels import conversation_label, labels
 from ticketsync.adapters.ports import (
     CallFailed,
     NotFound,
     OutcomeUnknown,
     Permanent,
-    RateLimited,
     Retryable,
 )
-from ticketsync.adapters.retry_after import parse_retry_after
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.events.tickets import (
     Comment,
@@ -99,10 +96,7 @@ SUMMARY_MAX_CHARS = 255  # Jira's limit on an issue's summary.
 SEARCH_PAGE = 50
 COMPONENT_REFRESH_SECONDS = 300.0
 OWN_COMMENTS_KEPT = 10_000
-MAX_DETAIL_CHARS = 500
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
-_UNSENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 # ref: createmeta. Custom field types by their schema `custom` key.
 _RICH_TEXT = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
 
@@ -236,7 +230,7 @@ class JiraHelpDesk:
     def _load(self) -> None:
         self._account_id = self._myself()
         try:
-            project = _json(self._call("GET", f"{API}/project/{self.project}"))
+            project = answers.json(self._call("GET", f"{API}/project/{self.project}"))
         except NotFound:
             raise JiraStartError(
                 f"Jira has no project with key {self.project!r} that this account can see "
@@ -267,7 +261,7 @@ class JiraHelpDesk:
 
     def _myself(self) -> str:
         try:
-            me = _json(self._call("GET", f"{API}/myself"))
+            me = answers.json(self._call("GET", f"{API}/myself"))
         except Permanent as refused:
             if refused.status in (401, 403):
                 raise JiraStartError(
@@ -284,7 +278,7 @@ class JiraHelpDesk:
         by_name: dict[str, str] = {}
         start = 0
         while True:
-            page = _json(
+            page = answers.json(
                 self._call(
                     "GET", f"{API}/priority/search", params={"startAt": start, "maxResults": 50}
                 )
@@ -305,7 +299,9 @@ class JiraHelpDesk:
         return {ours: by_name[theirs.lower()] for ours, theirs in PRIORITY_TO_JIRA.items()}
 
     def _read_components(self) -> None:
-        components = _json_list(self._call("GET", f"{API}/project/{self.project}/components"))
+        components = answers.json_list(
+            self._call("GET", f"{API}/project/{self.project}/components")
+        )
         self._components = {
             c["name"]: str(c.get("id"))
             for c in components
@@ -329,7 +325,9 @@ class JiraHelpDesk:
         fields: dict[str, _Field] = {}
         start = 0
         while True:
-            page = _json(self._call("GET", path, params={"startAt": start, "maxResults": 50}))
+            page = answers.json(
+                self._call("GET", path, params={"startAt": start, "maxResults": 50})
+            )
             values = page.get("fields", page.get("values")) or []
             values = [v for v in values if isinstance(v, dict)]
             for value in values:
@@ -402,7 +400,7 @@ class JiraHelpDesk:
         except OutcomeUnknown:
             self._uncertain.add(idempotency_key)
             raise
-        created = _json(response)
+        created = answers.json(response)
         key = created.get("key")
         if not isinstance(key, str) or not key:
             self._uncertain.add(idempotency_key)
@@ -446,14 +444,16 @@ class JiraHelpDesk:
                 body["properties"] = [{"key": INTERNAL_PROPERTY, "value": {"internal": True}}]
             elif self.internal_visibility is not None:
                 body["visibility"] = self.internal_visibility.body()
-        created = _json(self._call("POST", f"{API}/issue/{_key(ticket_id)}/comment", json=body))
+        created = answers.json(
+            self._call("POST", f"{API}/issue/{answers.key(ticket_id)}/comment", json=body)
+        )
         comment_id = created.get("id")
         if comment_id is not None:
             self._own_comments[str(comment_id)] = None
             if len(self._own_comments) > OWN_COMMENTS_KEPT:
                 self._own_comments.popitem(last=False)
         if comment.by_requester and comment.keep_status is None:
-            self._reopen_if_done(_key(ticket_id))
+            self._reopen_if_done(answers.key(ticket_id))
         logger.info(
             "jira.comment_added",
             extra={
@@ -464,10 +464,10 @@ class JiraHelpDesk:
         )
 
     def _reopen_if_done(self, key: str) -> None:
-        issue = _json(
+        issue = answers.json(
             self._call("GET", f"{API}/issue/{key}", params={"fields": "status,issuetype"})
         )
-        status = _fields(issue).get("status")
+        status = answers.fields(issue).get("status")
         status = status if isinstance(status, dict) else {}
         category = status.get("statusCategory")
         if isinstance(category, dict) and category.get("key") == DONE:
@@ -483,10 +483,10 @@ class JiraHelpDesk:
             adf.to_adf(text)
             for text in (body, f"{INTERNAL_LEAD}\n\n{body}", f"{CUSTOMER_LEAD}\n\n{body}")
         ]
-        path = f"{API}/issue/{_key(ticket_id)}/comment"
+        path = f"{API}/issue/{answers.key(ticket_id)}/comment"
         start = 0
         while True:
-            page = _json(
+            page = answers.json(
                 self._call(
                     "GET",
                     path,
@@ -512,12 +512,12 @@ class JiraHelpDesk:
         transition, NotFound, and the other CallFailed.
         """
         self._ready()
-        key = _key(ticket_id)
+        key = answers.key(ticket_id)
         fields, update = self._changed_fields(change)
-        issue = _json(
+        issue = answers.json(
             self._call("GET", f"{API}/issue/{key}", params={"fields": "status,issuetype"})
         )
-        status = _fields(issue).get("status")
+        status = answers.fields(issue).get("status")
         status = status if isinstance(status, dict) else {}
         name = status.get("name") if isinstance(status.get("name"), str) else None
         edit_first = change.status is None or DONE in TARGET_CATEGORIES[change.status]
@@ -639,15 +639,15 @@ class JiraHelpDesk:
         name = status.get("name") if isinstance(status.get("name"), str) else None
         if current in categories:
             return name  # already there: nothing to do, and nothing to echo
-        issue_type = _fields(issue).get("issuetype")
+        issue_type = answers.fields(issue).get("issuetype")
         type_id = str(issue_type.get("id")) if isinstance(issue_type, dict) else "?"
         cache_key = (type_id, str(status.get("id")))
         transitions = self._transitions.get(cache_key)
         if transitions is None:
-            answer = _json(self._call("GET", f"{API}/issue/{key}/transitions"))
+            answer = answers.json(self._call("GET", f"{API}/issue/{key}/transitions"))
             transitions = [t for t in answer.get("transitions") or [] if isinstance(t, dict)]
             self._transitions[cache_key] = transitions
-        chosen = _pick(transitions, categories)
+        chosen = answers.pick(transitions, categories)
         if chosen is None:
             raise Permanent(
                 f"Jira issue {key} (status {name!r}) offers no transition to a status in "
@@ -694,9 +694,7 @@ class JiraHelpDesk:
 
     def _search(self, label: str) -> Iterator[dict[str, Any]]:
         """Issues of the project with `label`, oldest first (ref: Search)."""
-        jql = (
-            f"project = {_quoted(self.project)} AND labels = {_quoted(label)} ORDER BY created ASC"
-        )
+        jql = f"project = {answers.quoted(self.project)} AND labels = {answers.quoted(label)} ORDER BY created ASC"
         body: dict[str, Any] = {
             "jql": jql,
             "fields": ["status", "labels", "created"],
@@ -704,7 +702,7 @@ class JiraHelpDesk:
         }
         seen: set[str] = set()
         while True:
-            page = _json(self._call("POST", f"{API}/search/jql", json=body))
+            page = answers.json(self._call("POST", f"{API}/search/jql", json=body))
             for issue in page.get("issues") or []:
                 if isinstance(issue, dict) and isinstance(issue.get("key"), str):
                     yield issue
@@ -717,7 +715,7 @@ class JiraHelpDesk:
     def _names(self, key: str, external_id: str) -> bool:
         """Whether the issue's ticketsync property names conversation `external_id`."""
         try:
-            answer = _json(self._call("GET", f"{API}/issue/{key}/properties/{PROPERTY_KEY}"))
+            answer = answers.json(self._call("GET", f"{API}/issue/{key}/properties/{PROPERTY_KEY}"))
         except NotFound:
             return False  # labelled by someone else: not ours
         value = answer.get("value")
@@ -726,10 +724,12 @@ class JiraHelpDesk:
     def _status_of(self, key: str) -> Mapping[str, Any]:
         """The new issue's status, or {}: a failure here must not fail the create."""
         try:
-            issue = _json(self._call("GET", f"{API}/issue/{key}", params={"fields": "status"}))
+            issue = answers.json(
+                self._call("GET", f"{API}/issue/{key}", params={"fields": "status"})
+            )
         except CallFailed:
             return {}
-        status = _fields(issue).get("status")
+        status = answers.fields(issue).get("status")
         return status if isinstance(status, dict) else {}
 
     def _named(self, key: str, status: Mapping[str, Any]) -> TicketRef:
@@ -761,7 +761,7 @@ class JiraHelpDesk:
         try:
             response = self._client.request(method, path, params=params, json=json)
         except httpx.RequestError as error:
-            failure = _transport_failure(error)
+            failure = answers.transport_failure(error)
             logger.warning(
                 "jira.request_failed",
                 extra={
@@ -777,7 +777,7 @@ class JiraHelpDesk:
         if response.is_success:
             logger.debug("jira.request", extra={**fields, "duration_ms": elapsed_ms})
             return response
-        failure = _http_failure(response)
+        failure = answers.http_failure(response)
         logger.warning(
             "jira.request_refused",
             extra={**fields, "duration_ms": elapsed_ms, "outcome": type(failure).__name__},
@@ -788,114 +788,5 @@ class JiraHelpDesk:
         return f"{self.base_url}/browse/{key}"
 
     def _ref(self, issue: Mapping[str, Any]) -> TicketRef:
-        status = _fields(issue).get("status")
+        status = answers.fields(issue).get("status")
         return self._named(issue["key"], status if isinstance(status, dict) else {})
-
-
-# ---------------------------------------------------------------------- answers
-
-
-def _pick(transitions: Sequence[dict[str, Any]], categories: Sequence[str]) -> dict | None:
-    """The first transition into the first of `categories` that any transition reaches."""
-    for category in categories:
-        for transition in transitions:
-            to = transition.get("to")
-            target = to.get("statusCategory") if isinstance(to, dict) else None
-            if (
-                isinstance(target, dict)
-                and target.get("key") == category
-                and transition.get("id") is not None
-            ):
-                return transition
-    return None
-
-
-def _transport_failure(error: httpx.RequestError) -> CallFailed:
-    name = type(error).__name__
-    if isinstance(error, _NOT_SENT):
-        return Retryable(f"Jira was not reached ({name}); nothing was sent")
-    if isinstance(error, _UNSENDABLE):
-        return Permanent(f"the request to Jira could not be sent ({name})")
-    return OutcomeUnknown(f"no answer from Jira after sending ({name})")
-
-
-def _http_failure(response: httpx.Response) -> CallFailed:
-    status = response.status_code
-    detail = f"Jira answered {status}: {_describe(response)}"
-    # An HTTP date is compared with the wall clock: both sides mean the same moment by it.
-    wait = parse_retry_after(response.headers.get("retry-after"), now=time.time())
-    if status == 429:
-        # Without Retry-After the outbox's own backoff applies (ref: Rate limits).
-        return RateLimited(detail, status=status, retry_after=wait)
-    if status == 503:
-        return Retryable(detail, status=status, retry_after=wait)
-    if status >= 500:
-        # A 500 or a gateway's 502/504 can come after Jira applied the request.
-        return OutcomeUnknown(detail, status=status, retry_after=wait)
-    if status == 404:
-        return NotFound(detail, status=status)
-    return Permanent(detail, status=status)
-
-
-def _describe(response: httpx.Response) -> str:
-    """Jira's `errorMessages` and `errors`, or the start of a body that is not JSON."""
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, dict):
-        text = " ".join(response.text.split())
-        return (text or response.reason_phrase or "no body")[:MAX_DETAIL_CHARS]
-    parts = [str(m) for m in body.get("errorMessages") or [] if m]
-    errors = body.get("errors")
-    if isinstance(errors, dict):
-        parts += [f"{name}: {message}" for name, message in errors.items()]
-    if not parts and body.get("message"):
-        parts.append(str(body["message"]))
-    text = "; ".join(parts) if parts else orjson.dumps(body).decode()
-    return text[:MAX_DETAIL_CHARS]
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    """The JSON object in a 2xx answer; raises Retryable (OutcomeUnknown for writes)."""
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, dict):
-        failure = Retryable if response.request.method == "GET" else OutcomeUnknown
-        raise failure(
-            f"Jira answered {response.status_code} without a JSON object",
-            status=response.status_code,
-        )
-    return body
-
-
-def _json_list(response: httpx.Response) -> list[Any]:
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, list):
-        raise Retryable(
-            f"Jira answered {response.status_code} without a JSON list",
-            status=response.status_code,
-        )
-    return body
-
-
-def _fields(issue: Mapping[str, Any]) -> dict[str, Any]:
-    fields = issue.get("fields")
-    return fields if isinstance(fields, dict) else {}
-
-
-def _key(ticket_id: str) -> str:
-    """An issue key as a path segment; raises NotFound for one Jira cannot have."""
-    if not ticket_id or not ticket_id.replace("-", "").isalnum() or not ticket_id.isascii():
-        raise NotFound(f"{ticket_id!r} is not a Jira issue key")
-    return ticket_id
-
-
-def _quoted(text: str) -> str:
-    """`text` as a JQL string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
