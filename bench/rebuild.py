@@ -197,7 +197,13 @@ def in_process(phase: str, url: str, *extra: str) -> dict:
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(result.stderr.decode()[-3000:])
+        # A phase killed by a signal (the kernel's OOM killer, say) leaves no stderr.
+        how = (
+            f"was killed by signal {-result.returncode}"
+            if result.returncode < 0
+            else f"exited {result.returncode}"
+        )
+        raise RuntimeError(f"phase {phase} {how}: {result.stderr.decode()[-3000:]}")
     return orjson.loads(result.stdout.splitlines()[-1])
 
 

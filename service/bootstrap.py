@@ -63,6 +63,15 @@ class Container:
     # The agents' side of the help desk in use, when it has one (the built-in desk does):
     # the endpoints under /tickets/local answer 404 without it.
     agent_desk: AgentDesk | None = None
+    # Workers elsewhere to wake when the log moves here (`serve`'s child process).
+    wake_elsewhere: list[Callable[[], None]] = field(default_factory=list)
+
+    def wake(self) -> None:
+        """The log moved (an entry committed, a call made due): every worker looks now."""
+        for worker in self.workers:
+            worker.wake.set()
+        for poke in self.wake_elsewhere:
+            poke()
 
     def start(self) -> None:
         self.ingestor.start()
@@ -259,7 +268,7 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
         from ticketsync.adapters.local import LocalHelpDesk
 
         return LocalHelpDesk(
-            lambda: store.datastore.transaction(commit=True),
+            store.writing,
             postgres=store.postgres,
             schema=settings.database.schema,
         )
@@ -323,6 +332,7 @@ def build(
     clock: Callable[[], float] | None = None,
     run_workers: bool = True,
     dev_inbox: DevInbox | None = None,
+    check_desk: bool | None = None,
 ) -> Container:
     """Open the log and wire the service.
 
@@ -336,7 +346,7 @@ def build(
     store.register([NAME])
     desk = help_desk or help_desk_for(settings, store)
     start = getattr(desk, "start", None)
-    if run_workers and callable(start):
+    if (run_workers if check_desk is None else check_desk) and callable(start):
         # A help desk that checks its configuration at boot (Jira: the account, project,
         # issue type, priorities) stops the service here, with one line saying what is wrong.
         start()
@@ -389,7 +399,14 @@ def build(
         project.wake.set()  # and its outcome (a ticket created, say) is in the log to apply
 
     dispatcher.on_done = call_done
-    ingestor = Ingestor(log, on_commit=project.wake.set)
+    elsewhere: list[Callable[[], None]] = []
+
+    def committed() -> None:
+        project.wake.set()
+        for poke in elsewhere:
+            poke()
+
+    ingestor = Ingestor(log, on_commit=committed)
     return Container(
         settings=settings,
         log=log,
@@ -403,6 +420,7 @@ def build(
         run_workers=run_workers,
         dev_inbox=dev_inbox,
         webhooks=webhook_sources(settings, keys, desk),
+        wake_elsewhere=elsewhere,
         agent_desk=desk if isinstance(desk, AgentDesk) else None,
     )
 

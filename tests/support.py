@@ -26,10 +26,22 @@ ADMIN_TOKEN = "test-admin-token"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds.
+
+    A KeyError counts as "not yet": a predicate reading a resource that is not there yet
+    (a conversation the workers, in their own process, have still to project) reads the
+    error body's keys.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except KeyError as missing:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"condition not met within {timeout} s: {predicate} (no key {missing})"
+                ) from None
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
@@ -169,16 +181,45 @@ class Server:
                 self.process.kill()
                 self.process.wait()
 
+    def children(self) -> list[int]:
+        """The processes `serve` started (its workers), while it runs."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        return children_of(self.process.pid)
+
     def kill(self) -> None:
+        """SIGKILL, and wait until its workers have ended too (they must within 5 s)."""
         if self.process and self.process.poll() is None:
+            workers = self.children()
             self.process.kill()
             self.process.wait()
+            wait_until(lambda: not any(alive(pid) for pid in workers), timeout=5)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10, **kwargs)
 
     def admin(self) -> httpx.Client:
         return self.client(headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+
+
+def children_of(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 @contextmanager

@@ -97,12 +97,28 @@ def serve(args: argparse.Namespace) -> int:
             "(list them with GET; saved in .env)"
         )
     try:
-        container = bootstrap.build(settings, run_workers=not args.no_workers, dev_inbox=inbox)
+        # The workers run in a child process (below); this one checks the help desk all the
+        # same, so that a wrong credential stops `serve` itself, in one line.
+        container = bootstrap.build(settings, run_workers=False, check_desk=True, dev_inbox=inbox)
     except StoreUnavailable as error:
         return _fail(str(error), 1)
+    child = None
+    if not args.no_workers:
+        import signal
+
+        from ticketsync.service.cli.processes import WorkerChild
+
+        def workers_exited(code: int) -> None:
+            # Without its workers this service would take webhooks and act on none: stop,
+            # and let whatever runs it start both again.
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        child = WorkerChild(dev=args.dev, on_exit=workers_exited)
+        container.wake_elsewhere.append(child.waker.poke)
     print(
         f"ticketsync: serving on http://{args.host}:{args.port} "
-        f"(log: {settings.database.describe()}, ticketing: {settings.ticketing})",
+        f"(log: {settings.database.describe()}, ticketing: {settings.ticketing}"
+        f"{', workers in process ' + str(child.process.pid) if child else ', no workers'})",
         flush=True,
     )
     try:
@@ -115,8 +131,22 @@ def serve(args: argparse.Namespace) -> int:
             server_header=False,
         )
     finally:
+        if child is not None:
+            child.stop()
         container.close()
     return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    from ticketsync.service import bootstrap, logs
+    from ticketsync.service.cli.processes import run_workers
+
+    settings = bootstrap.load_settings()
+    logs.configure(dev=args.dev, level=settings.log_level)
+    try:
+        return run_workers(settings, watch_fd=args.watch_fd)
+    except StoreUnavailable as error:
+        return _fail(str(error), 1)
 
 
 def _bar(progress: object) -> str:
@@ -363,14 +393,26 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("serve", help="run the HTTP service and its workers")
+    run = commands.add_parser(
+        "serve", help="run the HTTP service, and its workers in a child process"
+    )
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--dev", action="store_true", help="generate missing secrets; readable logs")
     run.add_argument(
-        "--no-workers", action="store_true", help="HTTP only: no projection runners or outbox"
+        "--no-workers",
+        action="store_true",
+        help="HTTP only: no projection runners or outbox (run `ticketsync worker` beside it)",
     )
     run.set_defaults(handler=serve)
+
+    work = commands.add_parser(
+        "worker", help="run the projection runners and the outbox dispatcher, without HTTP"
+    )
+    work.add_argument("--dev", action="store_true", help="readable logs")
+    # Internal: the pipe from `serve` that wakes this process and whose end stops it.
+    work.add_argument("--watch-fd", type=int, default=None, help=argparse.SUPPRESS)
+    work.set_defaults(handler=worker)
 
     trail = commands.add_parser("audit", help="print what happened to a conversation or ticket")
     target = trail.add_mutually_exclusive_group(required=True)

@@ -88,7 +88,7 @@ class Api:
         answer = await run_in_threadpool(
             local_desk.comment, self.container, request.path_params["ticket_id"], payload
         )
-        self._wake()
+        self.container.wake()
         return JSONResponse(answer, status_code=201)
 
     async def local_change(self, request: Request) -> Response:
@@ -97,7 +97,7 @@ class Api:
         answer = await run_in_threadpool(
             local_desk.change, self.container, request.path_params["ticket_id"], payload
         )
-        self._wake()
+        self.container.wake()
         return JSONResponse(answer)
 
     async def dev_reply(self, request: Request) -> Response:
@@ -172,10 +172,6 @@ class Api:
             raise Refused("not_found", "no rebuild with that id in this process")
         return JSONResponse(progress.as_dict())
 
-    def _wake(self) -> None:
-        for worker in self.container.workers:
-            worker.wake.set()
-
     async def index(self, request: Request) -> Response:
         """Where to go from here, for someone who opened the service's address (no token)."""
         return JSONResponse(INDEX)
@@ -230,8 +226,7 @@ class Api:
             raise Refused("not_found", f"no call {call_id!r}")
         if call.state == "done":
             raise Refused("already_done", f"call {call_id!r} has succeeded already")
-        for worker in self.container.workers:
-            worker.wake.set()
+        self.container.wake()
         return JSONResponse(views.call(call))
 
     async def audit(self, request: Request) -> Response:

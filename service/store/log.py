@@ -189,6 +189,28 @@ class EventLog:
     def close(self) -> None:
         self.factory.close()
 
+    def listener(self) -> tuple[Callable[[], Any], str] | None:
+        """How another process hears this log grow: a function that opens a connection fit
+        for LISTEN, and the channel every append notifies; None on SQLite, which has none."""
+        if self.database.kind != "postgres":
+            return None
+        import psycopg
+
+        db = self.database
+
+        def connect() -> Any:
+            return psycopg.connect(
+                host=db.host,
+                port=db.port,
+                user=db.user,
+                password=db.password,
+                dbname=db.dbname,
+                autocommit=True,
+                connect_timeout=5,
+            )
+
+        return connect, self.recorder.channel_name
+
     @contextlib.contextmanager
     def _store_errors(self) -> Iterator[None]:
         try:

@@ -107,7 +107,7 @@ class StoreBase:
         `pipelined`: the whole block as in `Tx.pipeline`.
         """
         try:
-            with self.datastore.transaction(commit=True) as cursor:
+            with self.writing() as cursor:
                 tx = self.tx_type(self, cursor)
                 with tx.pipeline() if pipelined else contextlib.nullcontext():
                     if not durable and self.postgres:
@@ -116,6 +116,22 @@ class StoreBase:
         except PersistenceError as error:
             self.log.failed()
             raise StoreUnavailable(str(error)) from error
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Any]:
+        """A write transaction's cursor. On SQLite it holds the write lock from its start.
+
+        A SQLite transaction that reads and then writes cannot take the write lock once
+        another process's writer has moved past what it read: SQLite answers "database is
+        locked" at once, without waiting. Taken first (BEGIN IMMEDIATE), the lock is waited
+        for, up to the busy timeout, and the reads that follow see the latest commit.
+        """
+        with self.datastore.transaction(commit=True) as cursor:
+            if not self.postgres:
+                # The library has begun a deferred transaction, with nothing in it yet.
+                cursor.execute("COMMIT")
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Any]:
