@@ -71,8 +71,9 @@ def run(
     and `started_at`, the wall time wrk was started).
 
     The conversations are dealt to wrk's threads whole, each thread's in waves. Raises
-    RuntimeError when wrk is missing or fails; a run that reaches `limit_s` returns what was
-    answered (`answered` below `sent`).
+    RuntimeError when wrk is missing or fails; a run that reaches `limit_s` (kept under the
+    300 s a signature's timestamp is good for) returns what was answered (`answered` below
+    `sent`).
     """
     if not 0 < threads <= min(connections, len(conversations)):
         raise ValueError("need 1 to min(connections, conversations) threads")
