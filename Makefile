@@ -26,8 +26,8 @@ test: lint
 bench: $(READY)
 	@command -v wrk >/dev/null || { \
 	  echo "bench: wrk is missing; installing the Debian package wrk"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; \
-	  elif command -v sudo >/dev/null; then sudo apt-get install -y wrk; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y wrk; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y wrk; \
 	  else false; fi; } || { \
 	  echo "bench: install wrk first: apt-get install wrk (Debian, Ubuntu), brew install wrk (macOS)"; \
 	  exit 1; }

@@ -111,7 +111,9 @@ def wrk_section(rows: list[dict]) -> list[str]:
     runs = len(first["orders"])
     lines += [
         "",
-        "The load is wrk (C, a small part of a core for 32 connections), replaying",
+        "The table above stays for comparison with earlier reports: its load process is",
+        "Python and takes one of this machine's two cores from the service it measures.",
+        "Here the load is wrk (C, a small part of a core for 32 connections), replaying",
         "Standard Webhooks requests signed just before each run with fresh ids and the",
         "current time (bench/wrk_load.py, bench/wrk/replay.lua), each sent once; each of",
         f"wrk's {first['wrk_threads']} threads sends whole conversations of its own, many side",
@@ -152,7 +154,7 @@ def markdown(figures: dict[str, object]) -> str:
         f"{figures['speed'][0]:.2f} s before the run and {figures['speed'][1]:.2f} s after it "
         "(compare figures of two runs only where these are close).",
         "",
-        "## Ingest (signed chat webhooks, 32 connections, from a separate process)",
+        "## Ingest (signed chat webhooks, 32 connections, from a Python load process)",
         "",
         "| store | processes | accepted/s | p50 ms | p99 ms | ceiling/s | ceiling p50 ms | ceiling p99 ms | ratio | serve peak RSS MB | all done s | webhooks/s to all done |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
