@@ -22,7 +22,15 @@ lint: $(READY)
 test: lint
 	$(BIN)/pytest -q
 
+# The ingest benchmark's load is wrk (Debian package `wrk`): installed here when apt-get can.
 bench: $(READY)
+	@command -v wrk >/dev/null || { \
+	  echo "bench: wrk is missing; installing the Debian package wrk"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y wrk; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y wrk; \
+	  else false; fi; } || { \
+	  echo "bench: install wrk first: apt-get install wrk (Debian, Ubuntu), brew install wrk (macOS)"; \
+	  exit 1; }
 	$(BIN)/python bench/report.py
 
 clean:

@@ -154,25 +154,31 @@ def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
     return {**ordered[(len(ordered) - 1) // 2], "rates": [run["rate"] for run in runs]}
 
 
+# The ceiling app, served as `service()` serves ticketsync (the port comes last).
+CEILING_COMMAND = [
+    sys.executable,
+    "-m",
+    "uvicorn",
+    "bench.ceiling_app:app",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "--port",
+]
+
+
+def ceiling_env(url: str, secret: str) -> dict[str, str]:
+    return {"BENCH_DATABASE_URL": url, "BENCH_SECRET": secret, "PYTHONPATH": str(ROOT)}
+
+
 def run_ceiling(store: str, count: int, connections: int) -> dict[str, object]:
     secret = signing.generate_secret()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.ceiling_app:app",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--port",
-    ]
     with (
         tempfile.TemporaryDirectory(prefix="ticketsync-ceiling-") as folder,
         store_url(store, Path(folder)) as url,
+        service(url, Path(folder), secret, ceiling_env(url, secret), CEILING_COMMAND) as base,
     ):
-        env = {"BENCH_DATABASE_URL": url, "BENCH_SECRET": secret, "PYTHONPATH": str(ROOT)}
-        with service(url, Path(folder), secret, env, command=command) as base:
-            return drive([base], secret, count, connections)
+        return drive([base], secret, count, connections)
 
 
 def main() -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.postgres
 def test_every_benchmark_runs_and_reports(postgres_server_url: str) -> None:
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI"):
+            pytest.fail("the ingest benchmark needs wrk: apt-get install wrk")
+        pytest.skip("wrk is not installed (apt-get install wrk, or `make bench`)")
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "report.py"), "--quick"],
         capture_output=True,
@@ -31,6 +37,19 @@ def test_every_benchmark_runs_and_reports(postgres_server_url: str) -> None:
         for row in figures["ingest"]
     )
     assert all(row["ticketsync"].get("settled_s", 1) > 0 for row in figures["ingest"])
+    # wrk sends every pre-signed request once: each is answered, and accepted, not a duplicate.
+    wrk_rows = figures["ingest_wrk"]
+    assert {(row["store"], row["mix"]) for row in wrk_rows} == {
+        (store, mix) for store in ("sqlite", "postgres") for mix in ("conversations", "messages")
+    }
+    for row in wrk_rows:
+        assert [order["first"] for order in row["orders"]] == ["ticketsync", "ceiling"]
+        for order in row["orders"]:
+            for run in (order["ticketsync"], order["ceiling"]):
+                assert run["sent"] == run["answered"] == run["accepted"] == row["webhooks"]
+            assert order["ticketsync"]["tickets"] == row["tickets_expected"] > 0
+            assert order["ratio"] > 0
+            assert order["p99_ratio"] > 0
     assert all(row["created"] == 20 for row in figures["escalation"].values())
     assert all(row["rebuild_rate"] > 0 for row in figures["rebuild"])
     assert len(figures["speed"]) == 2
