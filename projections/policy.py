@@ -24,9 +24,63 @@ class Policy:
     closed_reopens: bool = False
 
 
+# A conversation needs a ticket when it has more user messages than this (CONTRACT section 4).
+USER_MESSAGES_FOR_A_TICKET = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One of the rules that decide whether a conversation needs a ticket, as it stands for
+    one conversation: whether it holds, and what it says about it."""
+
+    name: Literal["escalated", "user_messages", "tools", "always"]
+    holds: bool
+    says: str
+
+
+def ticket_rules(view: Conversation, policy: Policy) -> list[Rule]:
+    """Every rule of the ticket policy for this conversation: the decision and its
+    explanation both come from here (CONTRACT section 4)."""
+    users = view.user_messages
+    messages = f"{users} user message{'' if users == 1 else 's'}"
+    tools = len(view.tools)
+    rules = [
+        Rule(
+            "escalated",
+            view.escalation_reason is not None,
+            f"the conversation was escalated: {view.escalation_reason}"
+            if view.escalation_reason is not None
+            else "not escalated",
+        ),
+        Rule(
+            "user_messages",
+            users > USER_MESSAGES_FOR_A_TICKET,
+            f"{messages} (more than {USER_MESSAGES_FOR_A_TICKET})"
+            if users > USER_MESSAGES_FOR_A_TICKET
+            else f"{messages} (a ticket needs more than {USER_MESSAGES_FOR_A_TICKET})",
+        ),
+        Rule(
+            "tools",
+            tools > 0,
+            f"{tools} tool run{'' if tools == 1 else 's'}: {', '.join(view.tools)}"
+            if tools
+            else "no tool run",
+        ),
+    ]
+    if policy.ticket_policy == "always":
+        # `always` adds every conversation with a user message; it never opens fewer tickets.
+        rules.append(
+            Rule(
+                "always",
+                users > 0,
+                f"the ticket policy is always, and there is {messages}"
+                if users
+                else "the ticket policy is always, but there is no user message yet",
+            )
+        )
+    return rules
+
+
 def needs_ticket(view: Conversation, policy: Policy) -> bool:
     """Whether the conversation should have a ticket (CONTRACT section 4)."""
-    # `always` adds every conversation with a user message; it never opens fewer tickets.
-    if policy.ticket_policy == "always" and view.user_messages > 0:
-        return True
-    return view.escalation_reason is not None or bool(view.tools) or view.user_messages > 3
+    return any(rule.holds for rule in ticket_rules(view, policy))

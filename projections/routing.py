@@ -51,9 +51,16 @@ class RoutingTable:
 
     def route_for(self, intents: Sequence[str]) -> Route:
         """The route of the primary (first) intent; the default when there is none or it is unknown."""
+        return self.route_and_why(intents)[0]
+
+    def route_and_why(self, intents: Sequence[str]) -> tuple[Route, str]:
+        """`route_for`, and why: the sentence that says which intent chose the route."""
         if not intents:
-            return self.default
-        return self.intents.get(intents[0], self.default)
+            return self.default, "no intent detected (the default route)"
+        route = self.intents.get(intents[0])
+        if route is None:
+            return self.default, f"primary intent {intents[0]} has no route (the default route)"
+        return route, f"primary intent {intents[0]}"
 
 
 BUILT_IN = RoutingTable(

@@ -275,6 +275,35 @@ def simulate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def explain_command(args: argparse.Namespace) -> int:
+    from ticketsync.service import bootstrap
+    from ticketsync.service.queries import views
+
+    container = bootstrap.build(bootstrap.load_settings(), run_workers=False)
+    try:
+        explained = views.explain(container, args.conversation)
+    finally:
+        container.close()
+    if explained is None:
+        return _fail(f"no conversation {args.conversation!r}", 1)
+    if args.json:
+        print(orjson.dumps(explained).decode())
+        return 0
+    verdict = "needs a ticket" if explained["needs_ticket"] else "needs no ticket"
+    print(f"conversation {explained['conversation_id']} {verdict}")
+    for reason in explained["reasons"]:
+        print(f"  - {reason}")
+    route = explained["route"]
+    print(f"route: {route['because']}; tags {', '.join(route['tags'])}")
+    if explained["pending"]:
+        print("waiting:")
+        for line in explained["pending"]:
+            print(f"  - {line}")
+    else:
+        print("waiting: nothing")
+    return 0
+
+
 def audit_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
     from ticketsync.service.store.log import EventLog
@@ -413,6 +442,13 @@ def parser() -> argparse.ArgumentParser:
     # Internal: the pipe from `serve` that wakes this process and whose end stops it.
     work.add_argument("--watch-fd", type=int, default=None, help=argparse.SUPPRESS)
     work.set_defaults(handler=worker)
+
+    why = commands.add_parser(
+        "explain", help="why a conversation has or has no ticket, its route, and what waits"
+    )
+    why.add_argument("--conversation", metavar="ID", required=True)
+    why.add_argument("--json", action="store_true", help="the API's JSON")
+    why.set_defaults(handler=explain_command)
 
     trail = commands.add_parser("audit", help="print what happened to a conversation or ticket")
     target = trail.add_mutually_exclusive_group(required=True)

@@ -204,6 +204,13 @@ class Api:
             raise Refused("not_found", f"no conversation {conversation_id!r}")
         return JSONResponse(body)
 
+    async def explain(self, request: Request) -> Response:
+        conversation_id = request.path_params["conversation_id"]
+        body = await run_in_threadpool(views.explain, self.container, conversation_id)
+        if body is None:
+            raise Refused("not_found", f"no conversation {conversation_id!r}")
+        return JSONResponse(body)
+
     async def ticket(self, request: Request) -> Response:
         system, ticket_id = request.path_params["system"], request.path_params["ticket_id"]
         body = await run_in_threadpool(views.ticket, self.container, system, ticket_id)

@@ -102,6 +102,12 @@ def create_app(container: Container) -> App:
     routes = [
         Route("/", api.reader(api.index, admin=False), methods=["GET"]),
         Route("/healthz", api.reader(api.healthz, admin=False), methods=["GET"]),
+        # Before the next: a conversation id may hold slashes.
+        Route(
+            "/conversations/{conversation_id:path}/explain",
+            api.reader(api.explain),
+            methods=["GET"],
+        ),
         Route(
             "/conversations/{conversation_id:path}",
             api.reader(api.conversation),

@@ -133,6 +133,22 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/conversations/{conversation_id}/explain": {
+            "get": {
+                "summary": "Why the conversation has (or has no) ticket, its route, what waits",
+                "security": ADMIN,
+                "parameters": [
+                    path("conversation_id", "the chat's conversation id (may hold '/')", "conv_42")
+                ],
+                "responses": {
+                    "200": json("the explanation", ref("Explanation")),
+                    "400": BAD_QUERY,
+                    "401": UNAUTHORIZED,
+                    "404": error("ticketsync has not heard of this conversation"),
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
         "/tickets/{system}/{ticket_id}": {
             "get": {
                 "summary": "A ticket's read model, with its conversation",

@@ -194,6 +194,34 @@ COMPONENTS: dict[str, Any] = {
                 },
             },
         },
+        "Explanation": {
+            "type": "object",
+            "required": ["conversation_id", "needs_ticket", "reasons", "route", "pending"],
+            "properties": {
+                "conversation_id": {"type": "string"},
+                "needs_ticket": {"type": "boolean"},
+                "reasons": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "sentences naming each rule's figures",
+                },
+                "route": {
+                    "type": "object",
+                    "required": ["group", "priority", "tags", "because"],
+                    "properties": {
+                        "group": {"type": "string"},
+                        "priority": {"type": "string"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "because": {"type": "string"},
+                    },
+                },
+                "pending": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "each call not done yet, in a sentence",
+                },
+            },
+        },
         "JiraPayload": {
             "description": (
                 "A Jira Cloud admin webhook delivery: `jira:issue_updated` (its changelog's "

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from ticketsync.projections.explain import Waiting
+from ticketsync.projections.explain import explain as explained
 from ticketsync.projections.view import Conversation, Ticket
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.store import codec
@@ -118,3 +120,25 @@ def call(call: Call) -> dict[str, Any]:
         "updated_at": _at(call.updated_at),
         "command": orjson.loads(call.command),
     }
+
+
+def explain(container: Container, conversation_id: str) -> dict[str, Any] | None:
+    """GET /conversations/{id}/explain and `ticketsync explain`, or None when ticketsync
+    has never heard of the conversation."""
+    state = container.store.conversation_state(conversation_id)
+    if state is None:
+        return None
+    view = codec.loads(Conversation, state)
+    now = container.clock()
+    calls = [
+        Waiting(
+            call_id=call.call_id,
+            kind=call.kind,
+            state=call.state,
+            attempts=call.attempts,
+            last_error=call.last_error,
+            due_in=call.next_attempt_at - now,
+        )
+        for call in container.store.unfinished_calls_of(conversation_id)
+    ]
+    return explained(view, container.projector.policy, calls)

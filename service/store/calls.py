@@ -199,6 +199,16 @@ class Calls(StoreBase):
             )
         return rows[0]["n"]
 
+    def unfinished_calls_of(self, conversation_id: str) -> list[Call]:
+        """A conversation's calls that are pending or parked, oldest first."""
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} WHERE conversation_id = ? "
+                "AND state IN ('pending', 'parked') ORDER BY seq",
+                (conversation_id,),
+            )
+        return [_call(row) for row in rows]
+
     def unfinished_calls(self) -> dict[str, int]:
         """How many calls are pending and how many parked (read off the due index)."""
         with self.reading() as tx:

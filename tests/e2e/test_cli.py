@@ -372,3 +372,43 @@ def test_outbox_list_help_says_that_no_state_lists_every_call(tmp_path: Path) ->
     text = " ".join(result.stdout.split())
     assert "Without --state, every state is listed, done calls included." in text
     assert "default: every state, done calls included" in text
+
+
+def test_explain_says_why_and_refuses_an_unknown_conversation(tmp_path: Path) -> None:
+    from ticketsync.service import bootstrap, config
+    from ticketsync.service.store.entries import NewEntry
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    env = server_env(url)
+    container = bootstrap.build(config.load(env), run_workers=False)
+    try:
+        at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+        event = message("conv_x", content="hello")
+        container.log.append(
+            [
+                NewEntry(
+                    source="chat",
+                    delivery_id="evt_x",
+                    type="message.created",
+                    occurred_at=at,
+                    recorded_at=at,
+                    conversation_id="conv_x",
+                    raw=orjson.dumps(event).decode(),
+                )
+            ]
+        )
+        while container.projector.run_once():
+            pass
+    finally:
+        container.close()
+    shown = run_cli(["explain", "--conversation", "conv_x"], tmp_path, env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[:2] == [
+        "conversation conv_x needs no ticket",
+        "  - no ticket: not escalated, 1 user message (a ticket needs more than 3), no tool run",
+    ]
+    as_json = run_cli(["explain", "--conversation", "conv_x", "--json"], tmp_path, env)
+    assert orjson.loads(as_json.stdout)["needs_ticket"] is False
+    unknown = run_cli(["explain", "--conversation", "nobody"], tmp_path, env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "ticketsync: no conversation 'nobody'"
