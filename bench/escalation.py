@@ -66,16 +66,25 @@ def conversation(cid: str) -> list[bytes]:
     ]
 
 
-async def send_all(url: str, secret: str, ids: list[str], connections: int) -> dict[str, float]:
-    """Send each conversation in order on one connection; return each escalation's 202 time."""
+async def send_all(
+    url: str, secret: str, ids: list[str], connections: int, rate: float | None = None
+) -> dict[str, float]:
+    """Send each conversation in order on one connection; return each escalation's 202 time.
+
+    With `rate`, conversation i starts no sooner than i / rate seconds after the first:
+    arrivals paced below what the help desk takes, so the latency is the service's own and
+    not a queue's."""
     host, port = url.removeprefix("http://").split(":")
     acknowledged: dict[str, float] = {}
-    pending = iter(ids)
+    pending = iter(enumerate(ids))
+    start = time.monotonic()
 
     async def worker() -> None:
         reader, writer = await asyncio.open_connection(host, int(port))
         try:
-            for cid in pending:
+            for index, cid in pending:
+                if rate is not None:
+                    await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
                 for body in conversation(cid):
                     status = await post(reader, writer, signed_request(host, secret, body))
                     if status != 202:
@@ -88,7 +97,9 @@ async def send_all(url: str, secret: str, ids: list[str], connections: int) -> d
     return acknowledged
 
 
-def run_store(store: str, count: int, connections: int) -> dict[str, float]:
+def run_store(
+    store: str, count: int, connections: int, rate: float | None = None
+) -> dict[str, float]:
     secret = signing.generate_secret()
     emulator = ZendeskEmulator(email="bench@example.com", api_token="bench-token")  # noqa: S106
     ids = [f"esc_{store}_{i}" for i in range(count)]
@@ -110,7 +121,7 @@ def run_store(store: str, count: int, connections: int) -> dict[str, float]:
         ) as base,
     ):
         started = time.time()
-        acknowledged = asyncio.run(send_all(base, secret, ids, connections))
+        acknowledged = asyncio.run(send_all(base, secret, ids, connections, rate))
         received: dict[str, float] = {}
         deadline = time.monotonic() + 120
         while len(received) < count and time.monotonic() < deadline:
@@ -133,22 +144,38 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="conversations per second (default: as fast as possible)",
+    )
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="also run paced at RATE conversations a second (--json only)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args()
     if args.json:
-        figures = {
-            store: run_store(store, args.conversations, args.connections)
-            for store in args.stores.split(",")
-        }
+        figures = {}
+        for store in args.stores.split(","):
+            figures[store] = run_store(store, args.conversations, args.connections, args.rate)
+            if args.paced:
+                paced = run_store(store, args.conversations, args.connections, args.paced)
+                figures[store]["paced"] = {f"{args.paced:g} a second": paced}  # type: ignore[assignment]
         print(orjson.dumps(figures).decode())
         return 0
     print(
         f"escalation to Zendesk create: {args.conversations} conversations (3 webhooks each), "
-        f"{args.connections} connections, 127.0.0.1"
+        f"{args.connections} connections, "
+        f"{'as fast as they go' if args.rate is None else f'{args.rate:g} a second'}, 127.0.0.1"
     )
     print(f"{'store':10} {'created':>8} {'p50 ms':>8} {'p99 ms':>8} {'settled s':>10}")
     for store in args.stores.split(","):
-        figures = run_store(store, args.conversations, args.connections)
+        figures = run_store(store, args.conversations, args.connections, args.rate)
         print(
             f"{store:10} {figures['created']:8.0f} {figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f} "
             f"{figures['settled_s']:10.2f}"

@@ -27,13 +27,13 @@ import wrk_load  # noqa: E402
 FULL = {
     "ingest": ["--count", "3000"],
     "ingest_wrk": ["--count", "6000", "--pairs", "2"],
-    "escalation": ["--conversations", "500"],
+    "escalation": ["--conversations", "500", "--paced", "100"],
     "rebuild": ["--events", "1000000"],
 }
 QUICK = {
     "ingest": ["--count", "200", "--connections", "8", "--rounds", "1"],
     "ingest_wrk": ["--count", "200", "--pairs", "1"],
-    "escalation": ["--conversations", "20"],
+    "escalation": ["--conversations", "20", "--paced", "50"],
     "rebuild": ["--events", "3000"],
 }
 
@@ -193,13 +193,22 @@ def markdown(figures: dict[str, object]) -> str:
         "",
         "## End to end (escalation's 202 to the Zendesk emulator receiving the create)",
         "",
-        "| store | tickets | p50 ms | p99 ms | batch settled s |",
-        "|---|---|---|---|---|",
+        "| store | arrivals | tickets | p50 ms | p99 ms | batch settled s |",
+        "|---|---|---|---|---|---|",
     ]
     for store, row in escalation.items():  # type: ignore[union-attr]
-        lines.append(
-            f"| {store} | {row['created']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['settled_s']:.2f} |"
-        )
+        for arrivals, figures in (("as fast as they go", row), *row.get("paced", {}).items()):
+            lines.append(
+                f"| {store} | {arrivals} | {figures['created']:.0f} | {figures['p50_ms']:.1f} "
+                f"| {figures['p99_ms']:.1f} | {figures['settled_s']:.2f} |"
+            )
+    lines += [
+        "",
+        "A burst sent as fast as 8 connections go arrives faster than the emulator takes",
+        "creates, so its latency is the outbox queue's; paced arrivals (conversations a",
+        "second, three webhooks each) measure the service's own latency at a rate the help",
+        "desk keeps up with.",
+    ]
     lines += [
         "",
         "## Rebuild and audit (a generated log of 1,000,000 events)",
