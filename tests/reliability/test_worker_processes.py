@@ -5,7 +5,8 @@
 - `serve --no-workers` and `ticketsync worker` share one SQLite file under load: every
   delivery is 202 (never a `database is locked`), every ticket made once;
 - on PostgreSQL, two HTTP processes and two workers share one database, and a worker
-  killed mid-run costs nothing: every ticket once, every comment once.
+  killed mid-run (and another while agents reply) costs nothing: every ticket once, every
+  comment once, every reply to the chat once.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.conformance.harnesses import ZENDESK_SECRET, ZendeskHarness
+from tests.emulators.chat_receiver import ChatReceiver
+from tests.emulators.chat_receiver import serve as serve_chat
 from tests.emulators.zendesk import ZendeskEmulator, serve
 from tests.reliability.test_processes import (
     assert_effects_once,
@@ -26,7 +31,7 @@ from tests.reliability.test_processes import (
     settled,
     zendesk_env,
 )
-from tests.support import Server, alive, server_env, ticketsync_command, wait_until
+from tests.support import CHAT_SECRET, Server, alive, server_env, ticketsync_command, wait_until
 from ticketsync.service.config import parse_database_url
 from ticketsync.service.store.log import EventLog
 
@@ -128,33 +133,64 @@ def test_two_http_processes_and_two_workers_and_one_killed(
     pg_url: str, tmp_path: Path, zendesk
 ) -> None:
     emulator, base_url = zendesk
-    env = zendesk_env(base_url)
-    first = Server(pg_url, tmp_path, env=env, args=("--no-workers",)).start()
-    second = Server(pg_url, tmp_path, env=env, args=("--no-workers",)).start()
-    workers = [start_worker(pg_url, tmp_path, env, f"worker-{n}") for n in range(2)]
-    try:
-        conversations = [f"nm_{uuid.uuid4().hex[:6]}_{n}" for n in range(40)]
-        deliveries = [e for cid in conversations for e in conversation_events(cid)]
-        half = len(deliveries) // 2
-        # Conversations split across both HTTP processes, delivery by delivery.
-        accepted = send_all([first, second], deliveries[:half], senders=8)
-        # One worker dies mid-run, with calls in flight.
-        workers[0].kill()
-        workers[0].wait()
-        accepted |= send_all([first, second], deliveries[half:], senders=8)
-        assert len(accepted) == len(deliveries)
-        settled(first)
-        log = EventLog(parse_database_url(pg_url))
+    receiver = ChatReceiver(secret=CHAT_SECRET)
+    with serve_chat(receiver) as reply_url:
+        env = {
+            **zendesk_env(base_url),
+            "TICKETSYNC_ZENDESK_WEBHOOK_SECRET": ZENDESK_SECRET,
+            "TICKETSYNC_CHAT_REPLY_URL": reply_url,
+            "TICKETSYNC_CHAT_REPLY_SECRET": CHAT_SECRET,
+        }
+        first = Server(pg_url, tmp_path, env=env, args=("--no-workers",)).start()
+        second = Server(pg_url, tmp_path, env=env, args=("--no-workers",)).start()
+        workers = [start_worker(pg_url, tmp_path, env, f"worker-{n}") for n in range(2)]
         try:
-            assert_effects_once(emulator, log, conversations)
-            creates = Counter(r.json["ticket"]["external_id"] for r in emulator.creates())
-            assert all(creates[cid] == 1 for cid in conversations)
+            conversations = [f"nm_{uuid.uuid4().hex[:6]}_{n}" for n in range(40)]
+            deliveries = [e for cid in conversations for e in conversation_events(cid)]
+            half = len(deliveries) // 2
+            # Conversations split across both HTTP processes, delivery by delivery.
+            accepted = send_all([first, second], deliveries[:half], senders=8)
+            # One worker dies mid-run, with calls in flight; its supervisor starts another.
+            workers[0].kill()
+            workers[0].wait()
+            workers.append(start_worker(pg_url, tmp_path, env, "worker-2"))
+            accepted |= send_all([first, second], deliveries[half:], senders=8)
+            assert len(accepted) == len(deliveries)
+            settled(first)
+            # Agents reply on every ticket; the webhooks land on either HTTP process, and
+            # another worker dies while the replies go out.
+            servers = [first, second]
+
+            def post(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, None]:
+                target = servers[len(body) % 2]
+                return httpx.post(
+                    target.url + path, content=body, headers=headers
+                ).status_code, None
+
+            agents = ZendeskHarness(emulator, base_url, post)
+            tickets = [t for t in emulator.tickets() if t["external_id"] in set(conversations)]
+            for n, ticket in enumerate(tickets):
+                agents.agent_reply(str(ticket["id"]), f"Reply {n} for {ticket['external_id']}")
+                if n == len(tickets) // 2:
+                    workers[1].kill()
+                    workers[1].wait()
+            wait_until(lambda: len(receiver.deliveries()) >= len(tickets), timeout=30)
+            settled(second)
+            log = EventLog(parse_database_url(pg_url))
+            try:
+                assert_effects_once(emulator, log, conversations)
+                creates = Counter(r.json["ticket"]["external_id"] for r in emulator.creates())
+                assert all(creates[cid] == 1 for cid in conversations)
+            finally:
+                log.close()
+            # Every reply reached the chat once: one delivery per reply, each its own id.
+            bodies = Counter(d.json["data"]["body"] for d in receiver.deliveries())
+            assert len(bodies) == len(tickets)
+            assert set(bodies.values()) == {1}
         finally:
-            log.close()
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.terminate()
-                worker.wait(timeout=10)
-        first.stop()
-        second.stop()
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=10)
+            first.stop()
+            second.stop()
