@@ -131,6 +131,19 @@ PARSE_STORED: dict[str, ParseStored] = {
 }
 
 
+def _ticket_side(parsed: Any) -> Delivery:
+    """A help desk's parsed delivery (Zendesk's, Jira's): the ticket's external id is the
+    conversation's id."""
+    return Delivery(
+        delivery_id=parsed.delivery_id,
+        type=parsed.type,
+        occurred_at=parsed.occurred_at,
+        event=parsed.event,
+        conversation_id=parsed.external_id,
+        ticket_id=parsed.ticket_id,
+    )
+
+
 def webhook_sources(
     settings: Settings, chat_keys: tuple[bytes, ...], desk: HelpDesk | None = None
 ) -> dict[str, WebhookSource]:
@@ -158,14 +171,7 @@ def webhook_sources(
 
     def zendesk_parse(body: bytes, headers: Mapping[str, str]) -> Delivery:
         parsed = zendesk_webhooks.parse(body, headers)
-        return Delivery(
-            delivery_id=parsed.delivery_id,
-            type=parsed.type,
-            occurred_at=parsed.occurred_at,
-            event=parsed.event,
-            conversation_id=parsed.external_id,
-            ticket_id=parsed.ticket_id,
-        )
+        return _ticket_side(parsed)
 
     jira_secrets = settings.jira_webhook_secrets
     jira_desk = desk if desk is not None and desk.system == "jira" else None
@@ -183,14 +189,7 @@ def webhook_sources(
         parsed = jira_webhooks.parse(
             body, headers, own_account_id=own_account, own_comment_ids=own_comments
         )
-        return Delivery(
-            delivery_id=parsed.delivery_id,
-            type=parsed.type,
-            occurred_at=parsed.occurred_at,
-            event=parsed.event,
-            conversation_id=parsed.external_id,
-            ticket_id=parsed.ticket_id,
-        )
+        return _ticket_side(parsed)
 
     return {
         "/webhooks/chat": WebhookSource("chat", signing.read_headers, chat_verify, chat_parse),

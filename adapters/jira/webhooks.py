@@ -35,6 +35,7 @@ import orjson
 from ticketsync.adapters.jira import adf
 from ticketsync.adapters.jira.labels import conversation_in
 from ticketsync.adapters.jira.signature import IDENTIFIER_HEADER
+from ticketsync.adapters.payload_fields import Fields
 from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
@@ -78,10 +79,6 @@ class JiraDelivery:
 
 def _bad_request(code: str, detail: str, field: str | None = None) -> Refused:
     return Refused(code, detail, field)
-
-
-def _invalid(detail: str, field: str) -> Refused:
-    return Refused("invalid_data", detail, field)
 
 
 def parse(
@@ -173,59 +170,7 @@ def _labelled_conversation(issue: object) -> str | None:
     return conversation_in([label for label in labels if isinstance(label, str)])
 
 
-class _Fields:
-    """Typed access to one object of a payload, raising 422 with the field's path."""
-
-    def __init__(self, data: Mapping[str, Any], prefix: str):
-        self.data = data
-        self.prefix = prefix
-
-    def path(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, what: str) -> Refused:
-        return _invalid(f"{self.path(name)} must be {what}", self.path(name))
-
-    def id(self, name: str) -> str:
-        value = self.data.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
-            raise self.fail(name, f"a string or number id of at most {MAX_ID_LENGTH} characters")
-        return value
-
-    def optional_id(self, name: str) -> str | None:
-        if self.data.get(name) in (None, ""):
-            return None
-        return self.id(name)
-
-    def optional_text(self, name: str) -> str | None:
-        value = self.data.get(name)
-        if value is not None and not isinstance(value, str):
-            raise self.fail(name, "a string or null")
-        return value or None
-
-    def object(self, name: str) -> _Fields:
-        value = self.data.get(name)
-        if not isinstance(value, dict):
-            raise self.fail(name, "an object")
-        return _Fields(value, self.path(name))
-
-    def optional_object(self, name: str) -> _Fields | None:
-        if self.data.get(name) is None:
-            return None
-        return self.object(name)
-
-    def list(self, name: str) -> list[_Fields]:
-        value = self.data.get(name)
-        if not isinstance(value, list):
-            raise self.fail(name, "a list")
-        items = []
-        for index, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise self.fail(f"{name}[{index}]", "an object")
-            items.append(_Fields(item, f"{self.path(name)}[{index}]"))
-        return items
+_Fields = Fields
 
 
 @dataclass(frozen=True)

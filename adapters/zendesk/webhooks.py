@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from ticketsync.adapters.payload_fields import Fields
 from ticketsync.adapters.zendesk.signature import INVOCATION_HEADER, TIMESTAMP_HEADER
 from ticketsync.adapters.zendesk.trigger import (
     TRIGGER_COMMENT_TYPE,
@@ -161,47 +162,8 @@ def _status(value: object) -> TicketStatus | None:
     return None
 
 
-class _Fields:
-    """Typed access to one object of a payload, raising 422 with the field's path."""
-
-    def __init__(self, data: Mapping[str, Any], prefix: str):
-        self.data = data
-        self.prefix = prefix
-
-    def path(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, what: str) -> Refused:
-        return _invalid(f"{self.path(name)} must be {what}", self.path(name))
-
-    def id(self, name: str) -> str:
-        value = _id_text(self.data.get(name))
-        if value is None:
-            raise self.fail(name, f"a string or number id of at most {MAX_ID_LENGTH} characters")
-        return value
-
-    def optional_id(self, name: str) -> str | None:
-        if self.data.get(name) in (None, ""):
-            return None
-        return self.id(name)
-
-    def text(self, name: str) -> str:
-        value = self.data.get(name)
-        if not isinstance(value, str):
-            raise self.fail(name, "a string")
-        return value
-
-    def optional_text(self, name: str) -> str | None:
-        value = self.data.get(name)
-        if value is not None and not isinstance(value, str):
-            raise self.fail(name, "a string or null")
-        return value or None
-
-    def boolean(self, name: str) -> bool:
-        value = self.data.get(name)
-        if not isinstance(value, bool):
-            raise self.fail(name, "true or false")
-        return value
+class _Fields(Fields):
+    """Typed access to one object of a Zendesk payload: its statuses and priorities too."""
 
     def status(self, name: str) -> TicketStatus:
         value = _status(self.data.get(name))
@@ -222,12 +184,6 @@ class _Fields:
         if priority is None:
             raise self.fail(name, "a priority: " + ", ".join(_PRIORITY_FROM_ZENDESK))
         return priority
-
-    def object(self, name: str) -> _Fields:
-        value = self.data.get(name)
-        if not isinstance(value, dict):
-            raise self.fail(name, "an object")
-        return _Fields(value, self.path(name))
 
 
 # ---------------------------------------------------------------- event subscriptions

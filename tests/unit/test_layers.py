@@ -48,7 +48,7 @@ PURE_STDLIB = frozenset(
     }
 )
 # Modules of adapters/ that belong to no one system.
-SHARED_ADAPTERS = frozenset({"ports", "retry_after", "signature_headers"})
+SHARED_ADAPTERS = frozenset({"payload_fields", "ports", "retry_after", "signature_headers"})
 COMPOSITION_ROOT = "ticketsync.service.bootstrap"
 
 
