@@ -34,6 +34,7 @@ import httpx
 import orjson
 
 from ticketsync.adapters.chat.signing import decode_secret, signed_headers
+from ticketsync.adapters.http_answers import NOT_SENT, UNSENDABLE
 from ticketsync.adapters.ports import CallFailed, OutcomeUnknown, Permanent, RateLimited, Retryable
 from ticketsync.adapters.retry_after import parse_retry_after
 from ticketsync.events.commands import SendReply
@@ -46,11 +47,6 @@ EVENT_TYPE = "agent.replied"
 # A 429 without a readable Retry-After: wait a minute rather than hammer the receiver.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 MAX_DETAIL_CHARS = 300
-
-# Transport failures that happen before any byte of the request leaves this process.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
-# The request cannot be built or sent as it is; sending it again would fail the same way.
-_UNSENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 
 def reply_webhook_id(reply: SendReply) -> str:
@@ -148,9 +144,9 @@ class ChatReplySender:
 
 def _transport_failure(error: Exception) -> CallFailed:
     name = type(error).__name__
-    if isinstance(error, _NOT_SENT):
+    if isinstance(error, NOT_SENT):
         return Retryable(f"the chat reply URL was not reached ({name}); nothing was sent")
-    if isinstance(error, (*_UNSENDABLE, httpx.InvalidURL)):
+    if isinstance(error, (*UNSENDABLE, httpx.InvalidURL)):
         return Permanent(f"the reply could not be sent to the chat reply URL ({name})")
     # A read or write timeout, a reset or a disconnect once the request started going out:
     # the receiver may have taken it. Resending is safe, as it deduplicates by webhook-id.

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
+from ticketsync.adapters import http_answers as shared
 from ticketsync.adapters.ports import (
     CallFailed,
     NotFound,
@@ -21,9 +22,6 @@ from ticketsync.adapters.ports import (
 from ticketsync.adapters.retry_after import parse_retry_after
 
 MAX_DETAIL_CHARS = 500
-
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
-_UNSENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 
 def pick(transitions: Sequence[dict[str, Any]], categories: Sequence[str]) -> dict | None:
@@ -42,12 +40,7 @@ def pick(transitions: Sequence[dict[str, Any]], categories: Sequence[str]) -> di
 
 
 def transport_failure(error: httpx.RequestError) -> CallFailed:
-    name = type(error).__name__
-    if isinstance(error, _NOT_SENT):
-        return Retryable(f"Jira was not reached ({name}); nothing was sent")
-    if isinstance(error, _UNSENDABLE):
-        return Permanent(f"the request to Jira could not be sent ({name})")
-    return OutcomeUnknown(f"no answer from Jira after sending ({name})")
+    return shared.transport_failure(error, "Jira")
 
 
 def http_failure(response: httpx.Response) -> CallFailed:
@@ -89,17 +82,7 @@ def describe(response: httpx.Response) -> str:
 
 def json(response: httpx.Response) -> dict[str, Any]:
     """The JSON object in a 2xx answer; raises Retryable (OutcomeUnknown for writes)."""
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, dict):
-        failure = Retryable if response.request.method == "GET" else OutcomeUnknown
-        raise failure(
-            f"Jira answered {response.status_code} without a JSON object",
-            status=response.status_code,
-        )
-    return body
+    return shared.json_object(response, "Jira")
 
 
 def json_list(response: httpx.Response) -> list[Any]:

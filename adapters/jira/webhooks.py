@@ -35,7 +35,7 @@ import orjson
 from ticketsync.adapters.jira import adf
 from ticketsync.adapters.jira.labels import conversation_in
 from ticketsync.adapters.jira.signature import IDENTIFIER_HEADER
-from ticketsync.adapters.payload_fields import Fields
+from ticketsync.adapters.payload_fields import MAX_ID_LENGTH, Fields
 from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
@@ -47,7 +47,6 @@ from ticketsync.events.ticket_side import (
 from ticketsync.events.tickets import Priority
 
 SYSTEM = "jira"
-MAX_ID_LENGTH = 255
 ISSUE_UPDATED = "jira:issue_updated"
 COMMENT_CREATED = "comment_created"
 DONE = "done"

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
+from ticketsync.adapters.http_answers import json_object, transport_failure
 from ticketsync.adapters.ports import (
     CallFailed,
     NotFound,
@@ -70,11 +71,6 @@ CLOSED_DETAILS = ("status", "base")
 GROUP_REFRESH_SECONDS = 300.0
 REQUESTER_CACHE_SIZE = 10_000
 MAX_DETAIL_CHARS = 500
-
-# Transport failures that happen before any byte of the request leaves this process.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
-# The request cannot be built or sent as it is; sending it again would fail the same way.
-_UNSENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 
 class ZendeskHelpDesk:
@@ -390,7 +386,7 @@ class ZendeskHelpDesk:
         try:
             response = self._client.request(method, path, params=params, json=json, headers=headers)
         except httpx.RequestError as error:
-            failure = _transport_failure(error)
+            failure = transport_failure(error, "Zendesk")
             logger.warning(
                 "zendesk.request_failed",
                 extra={
@@ -426,17 +422,6 @@ class ZendeskHelpDesk:
 
 
 # ---------------------------------------------------------------------- answers
-
-
-def _transport_failure(error: httpx.RequestError) -> CallFailed:
-    name = type(error).__name__
-    if isinstance(error, _NOT_SENT):
-        return Retryable(f"Zendesk was not reached ({name}); nothing was sent")
-    if isinstance(error, _UNSENDABLE):
-        return Permanent(f"the request to Zendesk could not be sent ({name})")
-    # A read timeout, a reset or a disconnect after the request went out: Zendesk may
-    # have applied it.
-    return OutcomeUnknown(f"no answer from Zendesk after sending ({name})")
 
 
 def _says_closed(response: httpx.Response) -> bool:
@@ -527,19 +512,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
-    """The JSON object in a 2xx answer; raises Retryable (OutcomeUnknown for writes)."""
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, dict):
-        # A write got a 2xx, so it was applied, but what it made cannot be read.
-        failure = Retryable if response.request.method == "GET" else OutcomeUnknown
-        raise failure(
-            f"Zendesk answered {response.status_code} without a JSON object",
-            status=response.status_code,
-        )
-    return body
+    return json_object(response, "Zendesk")
 
 
 def _ticket_in(response: httpx.Response) -> dict[str, Any]:

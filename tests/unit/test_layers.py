@@ -48,7 +48,9 @@ PURE_STDLIB = frozenset(
     }
 )
 # Modules of adapters/ that belong to no one system.
-SHARED_ADAPTERS = frozenset({"payload_fields", "ports", "retry_after", "signature_headers"})
+SHARED_ADAPTERS = frozenset(
+    {"http_answers", "payload_fields", "ports", "retry_after", "signature_headers"}
+)
 COMPOSITION_ROOT = "ticketsync.service.bootstrap"
 
 
