@@ -68,17 +68,21 @@ class Service:
     def settled(
         self, cid: str, until: Callable[[dict[str, Any]], Any] = bool, timeout: float = 20
     ) -> dict[str, Any]:
-        """The conversation once `until` holds of it and no call of it is waiting."""
-        return wait_until(
-            lambda: (
-                (view := self.conversation(cid))
-                and view.get("pending_calls") == 0
-                and not view.get("parked_calls")
-                and until(view)
-                and view
-            ),
-            timeout=timeout,
-        )
+        """The conversation once `until` holds of it and no call of it is waiting.
+
+        The calls are counted after `until` held: a condition on the desk can come true
+        (a status change applied) while a view read just before it still predates the
+        calls that caused it (the comment queued beside that change).
+        """
+
+        def ready() -> dict[str, Any] | None:
+            view = self.conversation(cid)
+            if not (view and until(view)):
+                return None
+            after = self.conversation(cid)
+            return after if after.get("pending_calls") == 0 and until(after) else None
+
+        return wait_until(ready, timeout=timeout)
 
     def replies(self, cid: str) -> list[dict[str, Any]]:
         return [
