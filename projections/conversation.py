@@ -41,7 +41,7 @@ from ticketsync.events.ticket_side import (
 )
 from ticketsync.projections import from_chat, from_help_desk, from_outcomes
 from ticketsync.projections.policy import Policy
-from ticketsync.projections.view import Conversation
+from ticketsync.projections.view import Conversation, with_changes
 
 __all__ = ["Conversation", "Event", "Policy", "apply"]
 
@@ -53,6 +53,13 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
 
     Raises TypeError for an event the projection does not know.
     """
+    view, commands = _apply(view, event, policy)
+    if view.expected and not policy.echoes:
+        view = with_changes(view, expected=())  # nothing will come back to use them up
+    return view, commands
+
+
+def _apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversation, list[Command]]:
     if isinstance(event, ConversationStarted):
         return from_chat.started(view, event, policy)
     if isinstance(event, MessageCreated):

@@ -22,6 +22,10 @@ class Policy:
     # transitions). Where it cannot (Zendesk, the built-in desk), a customer writing to a
     # closed ticket opens a follow-up ticket instead.
     closed_reopens: bool = False
+    # Whether ticketsync's own changes come back as webhooks to be recognised. The built-in
+    # desk sends none: waiting for its echo would swallow an agent's later change to the
+    # same value.
+    echoes: bool = True
 
 
 # A conversation needs a ticket when it has more user messages than this (CONTRACT section 4).

@@ -231,6 +231,8 @@ def policy(settings: Settings, own_user_ids: tuple[str, ...] = ()) -> Policy:
         replies=settings.chat_reply_url is not None,
         # Jira's done issues take comments and transitions: they are reopened, not followed up.
         closed_reopens=settings.ticketing == "jira",
+        # The built-in desk records only agents' changes; ticketsync's own leave no webhook.
+        echoes=settings.ticketing != "local",
     )
 
 

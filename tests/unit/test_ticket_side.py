@@ -569,6 +569,49 @@ def test_conversation_after(history, event, read, expected) -> None:
     assert read(view) == expected
 
 
+# -- a help desk that sends no echo of ticketsync's own changes (the built-in desk) -----------
+
+SILENT_DESK = Policy(own_user_ids=(OWN,), echoes=False)
+
+SILENT_CASES = [
+    # Bug: the status ticketsync set waited for an echo that never comes, and swallowed the
+    # agent's later change to that same status.
+    pytest.param(
+        ticketed(resolved(), status("open")),
+        status("solved"),
+        attrgetter("status", "ticket.status", "expected"),
+        ("resolved_by_agent", "solved", ()),
+        id="agent-solves-again-after-ticketsync-solved",
+    ),
+    pytest.param(
+        ticketed(resolved("duplicate"), status("open"), priority("urgent")),
+        priority("low"),
+        attrgetter("ticket.priority", "expected"),
+        ("low", ()),
+        id="agent-lowers-priority-ticketsync-had-lowered",
+    ),
+    pytest.param(
+        ticketed(resolved(), user("Not fixed")),
+        status("pending"),
+        attrgetter("status", "ticket.status", "expected"),
+        ("awaiting_customer", "pending", ()),
+        id="nothing-waits-after-reopen",
+    ),
+]
+
+
+@pytest.mark.parametrize("history, event, read, expected", SILENT_CASES)
+def test_conversation_after_on_a_desk_without_echoes(history, event, read, expected) -> None:
+    view, _ = fold([*history, event], SILENT_DESK)
+    assert read(view) == expected
+
+
+def test_the_same_history_on_a_desk_that_echoes_waits_for_the_echo() -> None:
+    """The row above, on a desk that echoes: the second `solved` is taken for the echo."""
+    view, _ = fold([*ticketed(resolved(), status("open")), status("solved")], POLICY)
+    assert view.status == "with_agent"
+
+
 # -- ticketsync's own changes never echo ------------------------------------------------------
 
 CHAT_EVENTS = st.sampled_from(
