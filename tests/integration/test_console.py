@@ -385,3 +385,21 @@ def test_search_by_customer_on_postgresql(postgres_server_url: str) -> None:
             assert "No conversation" in client.get("/ui/search", params={"q": "%"}).text
     finally:
         container.close()
+
+
+def test_the_overview_shows_a_rebuilds_progress(app: Starlette, client: TestClient) -> None:
+    from tests.support import wait_until
+
+    with_conversation(app, client)
+    auth = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    started = client.post("/admin/rebuild", headers=auth)
+    assert started.status_code == 202
+    rebuild_id = started.json()["id"]
+    wait_until(
+        lambda: client.get(f"/admin/rebuild/{rebuild_id}", headers=auth).json()["state"] == "done"
+    )
+    sign_in(client)
+    text = client.get("/ui").text
+    head = app.state.api.container.log.position()
+    assert f"<td>{rebuild_id}</td>" in text
+    assert f"<td>done</td><td>{head} of {head} (100 %)</td>" in text
