@@ -218,6 +218,13 @@ def test_a_retry_from_the_form_queues_the_call_and_says_so(
     assert f"Call {call.call_id} (create_ticket) was queued for another attempt." in shown.text
     # A flash is shown once.
     assert "was queued" not in client.get("/ui/outbox?state=pending").text
+    # From the conversation's page, back to it.
+    again = client.post(
+        f"/ui/outbox/{call.call_id}/retry",
+        data={"csrf": csrf_of(page.text), "from": "conversation"},
+    )
+    assert again.headers["location"] == "/ui/conversations/team/conv_1"
+    assert "was queued" in client.get(again.headers["location"]).text
     missing = client.post("/ui/outbox/no-such-call/retry", data={"csrf": csrf_of(page.text)})
     assert missing.status_code == 404
 
@@ -329,6 +336,9 @@ def test_an_unknown_conversation_is_a_404_page_with_a_sign_out_button(client: Te
     assert answer.status_code == 404
     assert "no/such" in answer.text
     assert 'action="/ui/sign-out"' in answer.text
+    elsewhere = client.get("/ui/no-such-page")
+    assert elsewhere.status_code == 404
+    assert 'action="/ui/sign-out"' in elsewhere.text
 
 
 def test_search_finds_by_id_and_by_customer(app: Starlette, client: TestClient) -> None:

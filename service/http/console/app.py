@@ -300,7 +300,9 @@ class Console:
                 f"ticketsync has heard nothing of a conversation {conversation_id!r}.",
                 csrf=self.csrf(cookie),
             )
-        return HTMLResponse(pages.conversation(csrf=self.csrf(cookie), **data))
+        flash = self.take_flash(request)
+        html = pages.conversation(csrf=self.csrf(cookie), flash=flash, **data)
+        return self.shown(request, html, flash)
 
     def _conversation(self, conversation_id: str) -> dict[str, Any] | None:
         view = views.conversation(self.container, conversation_id)
@@ -320,7 +322,16 @@ class Console:
                 more = True
                 break
             after = cursor
-        return {"view": view, "explained": explained, "events": events, "more": more}
+        calls = [
+            views.call(call) for call in self.container.store.unfinished_calls_of(conversation_id)
+        ]
+        return {
+            "view": view,
+            "explained": explained,
+            "calls": calls,
+            "events": events,
+            "more": more,
+        }
 
     async def outbox(self, request: Request, cookie: str) -> Response:
         state = request.query_params.get("state") or None
@@ -342,8 +353,14 @@ class Console:
         call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
         if call is None:
             return self.refuse(404, f"There is no call {call_id!r}.", csrf=self.csrf(cookie))
+        # Back to where the button was: the call's conversation, or the outbox's tab.
         state = form.get("state")
-        back = f"{PREFIX}/outbox?state={state}" if state in pages.STATES else f"{PREFIX}/outbox"
+        if form.get("from") == "conversation":
+            back = pages.conversation_href(call.conversation_id)
+        elif state in pages.STATES:
+            back = f"{PREFIX}/outbox?state={state}"
+        else:
+            back = f"{PREFIX}/outbox"
         response = RedirectResponse(back, 303)
         if call.state == "done":
             return self.with_flash(request, response, f"Call {call_id} has succeeded already.")
@@ -362,25 +379,28 @@ class Console:
     # -------------------------------------------------------------- errors
 
     async def error(self, request: Request, error: Exception) -> Response:
-        """The console's own error pages: HTML, not the API's JSON."""
+        """The console's own error pages: HTML, not the API's JSON, with the sign-out
+        button for a signed-in operator."""
+        cookie = self.cookie(request)
+        csrf = self.csrf(cookie) if cookie is not None else None
         if isinstance(error, HTTPException):
             if error.status_code == 405:
-                return self.refuse(405, "That page does not take this method.")
-            return self.refuse(404, "There is no such page in the console.")
+                return self.refuse(405, "That page does not take this method.", csrf=csrf)
+            return self.refuse(404, "There is no such page in the console.", csrf=csrf)
         if isinstance(error, Refused):
             code = 413 if error.code == "payload_too_large" else 400
-            return self.refuse(code, error.detail)
+            return self.refuse(code, error.detail, csrf=csrf)
         if isinstance(error, StoreUnavailable):
             logger.warning(
                 "store.unavailable", extra={"path": request.url.path, "error": str(error)}
             )
             response = self.refuse(
-                503, "The database cannot be reached; this page refreshes when it is back."
+                503, "The database cannot be reached; reload the page in a few seconds.", csrf=csrf
             )
             response.headers["retry-after"] = "5"
             return response
         logger.error("http.unexpected_error", extra={"path": request.url.path}, exc_info=error)
-        return self.refuse(500, "An unexpected error occurred.")
+        return self.refuse(500, "An unexpected error occurred.", csrf=csrf)
 
 
 def create_console(container: Container, rebuilds: Mapping[str, Any]) -> ASGIApp:

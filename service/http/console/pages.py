@@ -322,8 +322,10 @@ def conversation(
     csrf: str,
     view: Mapping[str, Any],
     explained: Mapping[str, Any],
+    calls: Sequence[Mapping[str, Any]],
     events: Sequence[Mapping[str, Any]],
     more: bool,
+    flash: str | None = None,
 ) -> str:
     route = explained["route"]
     body = [
@@ -400,10 +402,48 @@ def conversation(
                     else tag("p", None, "None."),
                 ),
             ),
+            waiting(calls, csrf=csrf) if calls else "",
             timeline(events, more=more),
         ),
     ]
-    return layout(str(view["conversation_id"]), body, csrf=csrf, refresh=True)
+    return layout(str(view["conversation_id"]), body, csrf=csrf, refresh=True, flash=flash)
+
+
+def waiting(calls: Sequence[Mapping[str, Any]], *, csrf: str) -> Markup:
+    """A conversation's calls that are not done, a parked one with its Retry button."""
+    rows = [
+        (
+            tag("code", None, call["id"]),
+            call["kind"],
+            tag("span", {"class": f"state state-{call['state']}"}, call["state"]),
+            call["attempts"],
+            call.get("last_error") or "",
+            retry_button(call, csrf, back={"from": "conversation"})
+            if call["state"] == "parked"
+            else "",
+        )
+        for call in calls
+    ]
+    return tag(
+        "section",
+        {"id": "calls"},
+        tag("h2", None, "Calls not done"),
+        table(("call", "kind", "state", "attempts", "reason", ""), rows),
+    )
+
+
+def retry_button(call: Mapping[str, Any], csrf: str, back: Mapping[str, str]) -> Markup:
+    """The form that makes a parked call due again; `back` says where to return."""
+    return tag(
+        "form",
+        {"method": "post", "action": f"/ui/outbox/{quote(call['id'], safe='')}/retry"},
+        csrf_field(csrf),
+        [
+            tag("input", {"type": "hidden", "name": name, "value": value})
+            for name, value in back.items()
+        ],
+        tag("button", {"type": "submit", "class": "retry"}, "Retry"),
+    )
 
 
 def timeline(events: Sequence[Mapping[str, Any]], *, more: bool) -> Markup:
@@ -496,13 +536,7 @@ def outbox(
     for call in calls:
         retry: object = ""
         if call["state"] == "parked":
-            retry = tag(
-                "form",
-                {"method": "post", "action": f"/ui/outbox/{quote(call['id'], safe='')}/retry"},
-                csrf_field(csrf),
-                tag("input", {"type": "hidden", "name": "state", "value": state}) if state else "",
-                tag("button", {"type": "submit", "class": "retry"}, "Retry"),
-            )
+            retry = retry_button(call, csrf, back={"state": state} if state else {})
         rows.append(
             (
                 tag("code", None, call["id"]),
