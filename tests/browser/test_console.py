@@ -14,13 +14,12 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ZENDESK_SECRET
 from tests.emulators.zendesk import ZendeskEmulator
 from tests.support import ADMIN_TOKEN, Server, message, payload, signed, wait_until
 from ticketsync.adapters.zendesk import signature as zendesk_signature
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 STORY = "acme/conv_1001"  # an id with a slash, as some chat platforms make them
