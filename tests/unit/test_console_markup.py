@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ticketsync.service.http.console import pages
+from ticketsync.service.http.console import conversation_page, pages
 from ticketsync.service.http.console.app import safe_next
 from ticketsync.service.http.console.markup import Markup, escape, tag
 
@@ -72,7 +72,7 @@ def test_a_page_built_from_hostile_values_holds_them_as_text() -> None:
     ],
 )
 def test_only_web_links_to_a_help_desk(url: object, href: str | None) -> None:
-    assert pages.safe_href(url) == href
+    assert conversation_page.safe_href(url) == href
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketsync.events.errors import Refused, StoreUnavailable
 from ticketsync.service.bootstrap import Container
-from ticketsync.service.http.console import pages, session
+from ticketsync.service.http.console import conversation_page, pages, session
 from ticketsync.service.http.requests import read_body
 from ticketsync.service.queries import audit, status, views
 from ticketsync.service.store.log import AuditQuery
@@ -301,7 +301,7 @@ class Console:
                 csrf=self.csrf(cookie),
             )
         flash = self.take_flash(request)
-        html = pages.conversation(csrf=self.csrf(cookie), flash=flash, **data)
+        html = conversation_page.page(csrf=self.csrf(cookie), flash=flash, **data)
         return self.shown(request, html, flash)
 
     def _conversation(self, conversation_id: str) -> dict[str, Any] | None:
