@@ -24,7 +24,7 @@ from ticketsync.service.http import local_desk
 from ticketsync.service.http.requests import check_query, json_body, read_body
 from ticketsync.service.http.responses import JSONResponse
 from ticketsync.service.http.webhooks import Webhooks
-from ticketsync.service.queries import audit, views
+from ticketsync.service.queries import audit, status, views
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ INDEX = {
     "links": {
         "healthz": {"href": "/healthz", "title": "log position and projection lag (no token)"},
         "openapi": {"href": "/openapi.json", "title": "the API described (admin token)"},
-        "ui": {"href": "/ui", "title": "the operations console: not there yet"},
+        "ui": {"href": "/ui", "title": "the operations console in a browser (asks for the token)"},
     },
     "docs": "README.md beside the code: quick start, API, configuration and the CLI",
 }
@@ -184,15 +184,11 @@ class Api:
                 {"status": "unavailable", "error": "store_unavailable", "detail": str(error)},
                 status_code=503,
             )
-        lags = {
-            name: {"position": at, "lag": max(0, position - at)} for name, at in projections.items()
-        }
+        lags = status.lags(position, projections)
         return JSONResponse({"status": "ok", "position": position, "projections": lags})
 
     def _positions(self) -> tuple[int, dict[str, int]]:
-        positions = {self.container.projector.name: 0}
-        positions.update(self.container.store.projection_positions())
-        return self.container.log.position(), positions
+        return status.positions(self.container)
 
     def _gauges(self) -> tuple[int, dict[str, int], dict[str, int]]:
         return *self._positions(), self.container.store.unfinished_calls()

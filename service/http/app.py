@@ -2,7 +2,8 @@
 
 A POST to a webhook path goes to its target (webhooks.py) before the router: the targets
 take every delivery, and Starlette's routing and request objects cost them more than the
-rest of their work. Every other request is routed to api.py. Errors are answered by
+rest of their work. A request under /ui goes to the console (console/app.py), which signs
+its visitors in itself and answers in HTML. Every other request is routed to api.py. Errors are answered by
 errors.py alone, and every request leaves one access-log line.
 """
 
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.http import errors
 from ticketsync.service.http.api import Api
+from ticketsync.service.http.console.app import create_console, is_console
 from ticketsync.service.http.requests import MAX_HEADER_BYTES, headers_too_large
 from ticketsync.service.http.responses import send_json
 from ticketsync.service.http.webhooks import Webhooks
@@ -37,9 +39,12 @@ YOUNG_COLLECTION_EVERY = 10_000
 class App(Starlette):
     """Starlette, with the webhook targets in front of its router."""
 
-    def __init__(self, *, webhooks: Mapping[str, ASGIApp], **options: Any):
+    def __init__(
+        self, *, webhooks: Mapping[str, ASGIApp], console: ASGIApp | None = None, **options: Any
+    ):
         super().__init__(**options)
         self.webhooks = dict(webhooks)
+        self.console = console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -50,6 +55,9 @@ class App(Starlette):
                 else:
                     status, content, _ = errors.refused("method_not_allowed", "Method Not Allowed")
                     await send_json(send, status, content, {"Allow": "POST"})
+                return
+            if self.console is not None and is_console(scope["path"]):
+                await self.console(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 
@@ -145,6 +153,7 @@ def create_app(container: Container) -> App:
 
     app = App(
         webhooks=webhooks.targets(),
+        console=create_console(container, api.rebuilds),
         routes=routes,
         exception_handlers=errors.handlers(),
         lifespan=lifespan,

@@ -142,3 +142,23 @@ def explain(container: Container, conversation_id: str) -> dict[str, Any] | None
         for call in container.store.unfinished_calls_of(conversation_id)
     ]
     return explained(view, container.projector.policy, calls)
+
+
+def find(container: Container, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Conversations whose id or customer (name, email or id) holds `text`, newest first:
+    each as its id, customer, subject and status."""
+    found = []
+    for conversation_id, state in container.store.find_conversations(text, limit):
+        view = codec.loads(Conversation, state)
+        customer = view.customer
+        found.append(
+            {
+                "conversation_id": conversation_id,
+                "customer": None
+                if customer is None
+                else {"id": customer.id, "email": customer.email, "name": customer.name},
+                "subject": view.subject,
+                "status": view.status,
+            }
+        )
+    return found

@@ -218,6 +218,12 @@ class Calls(StoreBase):
             )
         return {"pending": 0, "parked": 0} | {row["state"]: row["n"] for row in rows}
 
+    def call_counts(self) -> dict[str, int]:
+        """How many calls are in each state, done ones included (the console's overview)."""
+        with self.reading() as tx:
+            rows = tx.rows(f"SELECT state, COUNT(*) AS n FROM {OUTBOX} GROUP BY state")
+        return {"pending": 0, "parked": 0, "done": 0} | {row["state"]: row["n"] for row in rows}
+
     def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.reading() as tx:

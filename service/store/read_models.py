@@ -95,3 +95,32 @@ class ReadModels(StoreBase):
                 (system, ticket_id),
             )
         return (rows[0]["conversation_id"], rows[0]["state"]) if rows else None
+
+    def find_conversations(self, text: str, limit: int = 50) -> list[tuple[str, str]]:
+        """(conversation id, state) of the conversations whose id or customer's name, email
+        or id holds `text` (any case), the most recently changed first."""
+        pattern = "%" + _like_escaped(text.lower()) + "%"
+        if self.postgres:
+            fields = [
+                f"(state::jsonb) #>> '{{customer,{name}}}'" for name in ("id", "email", "name")
+            ]
+        else:
+            fields = [
+                f"json_extract(state, '$.customer.{name}')" for name in ("id", "email", "name")
+            ]
+        where = " OR ".join(
+            f"LOWER(COALESCE({field}, '')) LIKE ? ESCAPE '\\'"
+            for field in ["conversation_id", *fields]
+        )
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT conversation_id, state FROM {CONVERSATIONS} WHERE {where} "
+                "ORDER BY position DESC, conversation_id LIMIT ?",
+                [pattern] * 4 + [limit],
+            )
+        return [(row["conversation_id"], row["state"]) for row in rows]
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '\\': its wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

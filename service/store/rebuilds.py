@@ -82,6 +82,16 @@ class RebuildTables(StoreBase):
             for table in (tables.conversations, tables.tickets):
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
 
+    def rebuild_claims(self, now: float, stale_after: float = 60.0) -> list[tuple[str, str]]:
+        """(projection, rebuild id) of every rebuild that runs now, in any process."""
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT projection, rebuild_id FROM {REBUILDS} WHERE heartbeat > ? "
+                "ORDER BY projection",
+                (now - stale_after,),
+            )
+        return [(row["projection"], row["rebuild_id"]) for row in rows]
+
     def claim_rebuild(
         self, projection: str, rebuild_id: str, now: float, stale_after: float = 60.0
     ) -> str | None:

@@ -342,10 +342,14 @@ def test_the_root_answers_an_index_without_a_token(server: Server) -> None:
         "openapi": "/openapi.json",
         "ui": "/ui",
     }
-    assert "not there yet" in index["links"]["ui"]["title"]
+    assert "console" in index["links"]["ui"]["title"]
     assert "README" in index["docs"]
-    # Every link it names but the console (not there yet) answers.
+    # Every link it names answers; the console with its sign-in form, as HTML.
     assert httpx.get(server.url + index["links"]["healthz"]["href"]).status_code == 200
+    console = httpx.get(server.url + index["links"]["ui"]["href"])
+    assert console.status_code == 200
+    assert console.headers["content-type"].startswith("text/html")
+    assert 'action="/ui/sign-in"' in console.text
     with server.admin() as admin:
         assert admin.get(index["links"]["openapi"]["href"]).status_code == 200
 

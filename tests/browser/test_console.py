@@ -1,0 +1,295 @@
+"""The operations console in a real browser: headless Chromium against `ticketsync serve`.
+
+Each test signs in afresh (a new browser context has no cookies). The run saves the
+screenshots the README shows to docs/images/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ZENDESK_SECRET
+from tests.emulators.zendesk import ZendeskEmulator
+from tests.support import ADMIN_TOKEN, Server, message, payload, signed, wait_until
+from ticketsync.adapters.zendesk import signature as zendesk_signature
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+STORY = "acme/conv_1001"  # an id with a slash, as some chat platforms make them
+HOSTILE = "conv_hostile"
+SCRIPT = "<script>window.__pwned = 1</script>"
+IMAGE = '<img src=x onerror="window.__pwned = 2">'
+
+
+def send(server: Server, event: dict) -> None:
+    body, headers = signed(event)
+    answer = httpx.post(server.url + "/webhooks/chat", content=body, headers=headers, timeout=10)
+    assert answer.status_code == 202, answer.text
+
+
+def status_changed(server: Server, emulator: ZendeskEmulator, ticket_id: int, status: str) -> None:
+    """An agent changes the ticket's status in Zendesk, and Zendesk's webhook says so."""
+    emulator.act_as_agent(ticket_id, status=status)
+    ticket = emulator.ticket(ticket_id)
+    body = orjson.dumps(
+        {
+            "account_id": 1234,
+            "detail": {
+                "actor_id": str(emulator.agent_id),
+                "external_id": ticket.get("external_id"),
+                "id": str(ticket_id),
+                "status": status.upper(),
+                "priority": str(ticket.get("priority") or "normal").upper(),
+                "requester_id": str(ticket["requester_id"]),
+                "subject": ticket["subject"],
+                "tags": ticket.get("tags", []),
+            },
+            "event": {"current": status.upper(), "previous": "OPEN"},
+            "id": f"01J{uuid.uuid4().hex[:23].upper()}",
+            "subject": f"zen:ticket:{ticket_id}",
+            "time": "2026-11-25T10:00:00.123456789Z",
+            "type": "zen:event-type:ticket.status_changed",
+            "zendesk_event_version": "2022-11-06",
+        }
+    )
+    headers = zendesk_signature.signed_headers(ZENDESK_SECRET, body, time.time())
+    headers["content-type"] = "application/json"
+    answer = httpx.post(server.url + "/webhooks/zendesk", content=body, headers=headers)
+    assert answer.status_code == 202, answer.text
+
+
+def view(server: Server, cid: str) -> dict:
+    with server.admin() as admin:
+        return admin.get(f"/conversations/{cid}").json()
+
+
+@pytest.fixture(scope="module")
+def story(server: Server, zendesk: tuple[ZendeskEmulator, str]) -> dict:
+    """A conversation that got its ticket, which an agent then set pending; and a hostile one."""
+    emulator, _ = zendesk
+    customer = {"id": "cus_1906", "email": "grace@example.com", "name": "Grace Hopper"}
+    send(
+        server,
+        payload(
+            "conversation.started",
+            STORY,
+            customer=customer,
+            subject="Charged twice for the annual plan",
+            channel="web",
+        ),
+    )
+    send(server, payload("intents.detected", STORY, intents=["billing_problem"]))
+    send(server, message(STORY, content="I was charged twice for the annual plan this month."))
+    send(server, message(STORY, role="assistant", content="I can see two charges; let me check."))
+    send(
+        server,
+        payload(
+            "tool.executed",
+            STORY,
+            tool="lookup_invoice",
+            input={"customer": "cus_1906"},
+            output={"invoices": 2},
+            status="ok",
+        ),
+    )
+    send(server, payload("conversation.escalated", STORY, reason="customer asked for a human"))
+    ticketed = wait_until(
+        lambda: (v := view(server, STORY))["ticket"] and v["pending_calls"] == 0 and v, timeout=20
+    )
+    status_changed(server, emulator, int(ticketed["ticket"]["id"]), "pending")
+    wait_until(lambda: view(server, STORY)["status"] == "awaiting_customer")
+    send(
+        server,
+        payload(
+            "conversation.started",
+            HOSTILE,
+            customer={"id": "cus_666", "email": "mallory@example.com", "name": "<b>Mallory</b>"},
+            subject=f"Refund {IMAGE}",
+        ),
+    )
+    send(server, message(HOSTILE, content=f"{SCRIPT} please refund"))
+    wait_until(lambda: view(server, HOSTILE)["message_count"] == 1)
+    return ticketed
+
+
+def sign_in(page, server: Server, path: str = "/ui") -> None:
+    page.goto(server.url + path)
+    page.fill("#token", ADMIN_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_a_wrong_token_is_refused_and_the_right_one_signs_in(page, server: Server, story) -> None:
+    page.goto(server.url + "/ui")
+    page.fill("#token", "not-the-admin-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("That is not the admin token.")
+    assert page.context.cookies() == []
+    page.fill("#token", ADMIN_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Overview")
+    [cookie] = page.context.cookies()
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/ui"
+    assert ADMIN_TOKEN not in cookie["value"]
+    assert ADMIN_TOKEN not in page.content()
+    # The page's script cannot read the session.
+    assert page.evaluate("document.cookie") == ""
+
+
+def test_the_overview_refreshes_itself_in_place(page, server: Server, story) -> None:
+    sign_in(page, server)
+    before = int(page.locator("#log-position").inner_text())
+    page.evaluate("window.__stayed = true")
+    send(server, message(f"conv_{uuid.uuid4().hex[:8]}", content="hello"))
+    expect(page.locator("#log-position")).not_to_have_text(str(before), timeout=15_000)
+    # Swapped in by the script, not reloaded: what the page's script set is still there.
+    assert page.evaluate("window.__stayed") is True
+
+
+def test_find_a_conversation_by_id_and_by_customer(page, server: Server, story) -> None:
+    sign_in(page, server)
+    page.fill("#q", STORY)
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(server.url + "/ui/conversations/" + STORY)
+    expect(page.locator("h1")).to_have_text(f"Conversation {STORY}")
+    page.fill("#q", "grace@EXAMPLE")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("#results tbody tr")
+    expect(results).to_have_count(1)
+    expect(results).to_contain_text("Grace Hopper <grace@example.com> (cus_1906)")
+    results.get_by_role("link", name=STORY).click()
+    expect(page).to_have_url(server.url + "/ui/conversations/" + STORY)
+
+
+def test_the_conversation_tells_its_story_and_why(page, server: Server, story) -> None:
+    sign_in(page, server, "/ui/conversations/" + STORY)
+    # Signing in returned to the page asked for.
+    expect(page).to_have_url(server.url + "/ui/conversations/" + STORY)
+    why = page.locator("#explanation")
+    expect(why).to_contain_text("Needs a ticket: yes")
+    expect(why).to_contain_text(
+        "ticket requested because the conversation was escalated: customer asked for a human"
+    )
+    expect(why).to_contain_text("Billing Team, high: primary intent billing_problem")
+    ticket = page.locator("#ticket a.desk")
+    ticket_id = story["ticket"]["id"]
+    expect(ticket).to_have_text(f"zendesk:{ticket_id} ↗")
+    assert ticket.get_attribute("href") == story["ticket"]["url"]
+    timeline = page.locator("#timeline li")
+    types = timeline.locator(".type").all_inner_texts()
+    for kind in (
+        "conversation.started",
+        "message.created",
+        "tool.executed",
+        "conversation.escalated",
+        "ticket.requested",
+        "ticket.created",
+        "zen:event-type:ticket.status_changed",
+    ):
+        assert kind in types, (kind, types)
+    # The ticket request names its cause, the tool run (the first rule that held);
+    # following the link lands on it.
+    requested = timeline.filter(has=page.locator(".type", has_text="ticket.requested"))
+    cause = requested.locator("a.cause")
+    expect(cause).to_contain_text("tool.executed")
+    cause.click()
+    anchor = re.search(r"#e\d+$", page.url)
+    assert anchor, page.url
+    expect(page.locator(anchor.group(0))).to_contain_text("tool.executed")
+    expect(page.locator(anchor.group(0))).to_contain_text("lookup_invoice (ok)")
+    page.locator(anchor.group(0)).scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(IMAGES / "console-conversation.png"))
+
+
+def test_a_hostile_message_is_shown_as_text_and_runs_nothing(page, server: Server, story) -> None:
+    sign_in(page, server, "/ui/conversations/" + HOSTILE)
+    expect(page.locator("#timeline .summary").filter(has_text=SCRIPT)).to_have_count(1)
+    expect(page.locator("#summary")).to_contain_text(f"Refund {IMAGE}")
+    expect(page.locator("#summary")).to_contain_text("<b>Mallory</b>")
+    assert page.locator("#summary b").count() == 0
+    page.fill("#q", "mallory")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#results")).to_contain_text(f"Refund {IMAGE}")
+    assert page.locator("#results img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_a_post_without_its_csrf_token_is_refused(page, server: Server, story) -> None:
+    sign_in(page, server)
+    status = page.evaluate(
+        "fetch('/ui/sign-out', {method: 'POST', body: new URLSearchParams({})})"
+        ".then(answer => answer.status)"
+    )
+    assert status == 403
+    page.evaluate("document.querySelector('form.sign-out input[name=csrf]').remove()")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("h1")).to_have_text("Refused")
+    expect(page.locator("p.error")).to_contain_text("CSRF")
+    # Still signed in: the refused post changed nothing.
+    page.goto(server.url + "/ui")
+    expect(page.locator("h1")).to_have_text("Overview")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_a_parked_call_is_retried_and_goes_done(
+    page, server: Server, zendesk: tuple[ZendeskEmulator, str], story
+) -> None:
+    emulator, _ = zendesk
+    cid = "conv_parked"
+    # Zendesk refuses the create with a 4xx: no retry helps, so the call is parked at once.
+    emulator.fail_next(1, status=403, path="/api/v2/tickets(\\.json)?", method="POST")
+    send(
+        server,
+        payload(
+            "conversation.started",
+            cid,
+            customer={"id": "cus_42", "email": "alan@example.com", "name": "Alan Turing"},
+            subject="Cannot export my data",
+        ),
+    )
+    send(server, payload("intents.detected", cid, intents=["bug_report"]))
+    send(server, payload("conversation.escalated", cid, reason="export fails every time"))
+    with server.admin() as admin:
+        [parked] = wait_until(
+            lambda: [
+                c
+                for c in admin.get("/outbox", params={"state": "parked"}).json()["calls"]
+                if c["conversation_id"] == cid
+            ],
+            timeout=20,
+        )
+    sign_in(page, server)
+    expect(page.locator(".parked-link")).to_have_text("1 parked call")
+    page.screenshot(path=str(IMAGES / "console-overview.png"))
+    page.goto(server.url + "/ui/conversations/" + cid)
+    waiting = page.locator("#calls tbody tr", has_text=parked["id"])
+    expect(waiting.locator(".state")).to_have_text("parked")
+    expect(waiting.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.locator("#explanation .pending")).to_contain_text("create_ticket, parked after 1")
+    page.go_back()
+    page.locator(".parked-link").click()
+    row = page.locator("#calls tbody tr", has_text=parked["id"])
+    expect(row).to_contain_text(cid)
+    expect(row).to_contain_text(parked["last_error"])
+    page.screenshot(path=str(IMAGES / "console-outbox.png"))
+    emulator.clear_faults()  # the help desk recovers
+    row.get_by_role("button", name="Retry").click()
+    expect(page.locator(".flash")).to_have_text(
+        f"Call {parked['id']} (create_ticket) was queued for another attempt."
+    )
+    page.goto(server.url + "/ui/outbox?state=done")
+    done = page.locator("#calls tbody tr", has_text=parked["id"])
+    expect(done.locator(".state")).to_have_text("done", timeout=15_000)
+    page.goto(server.url + "/ui/conversations/" + cid)
+    expect(page.locator("#ticket a.desk")).to_contain_text("zendesk:", timeout=15_000)
