@@ -97,12 +97,14 @@ class AlertProjector:
         self.help_desk = help_desk
         self.name = name
         self.queued = 0  # alerts the last step queued (once it committed)
+        self._has_position = False
 
     def run_once(self, limit: int = PAGE) -> int:
         """Read the next page and judge the clock; returns entries read (or 1 if only alerts)."""
         self.queued = 0
         with self.store.transaction(durable=False) as tx:
-            tx.start_at_head(self.name)
+            if not self._has_position:
+                tx.start_at_head(self.name)
             tx.lock_projection(self.name)
             position = tx.position(self.name)
             entries = tx.read(position, limit)
@@ -128,6 +130,7 @@ class AlertProjector:
                 calls, queued = self._queue(decided)
                 tx.add_calls(calls)
                 tx.append(queued)
+        self._has_position = True
         self.queued = len(decided)
         for alert, _ in decided:
             logger.info(
