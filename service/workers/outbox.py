@@ -46,6 +46,7 @@ from ticketsync.events.commands import (
     SendAlert,
     SendReply,
 )
+from ticketsync.events.errors import StoreUnavailable
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from ticketsync.events.registry import EVENT_NAMES
 from ticketsync.events.tickets import TicketRef
@@ -189,7 +190,7 @@ class Dispatcher:
             return {}
         try:
             return self.store.log.keys_at(call.cause_position for call in calls)
-        except Exception:  # a line short of one id is no reason to hold the calls back
+        except StoreUnavailable:  # a line short of one id is no reason to hold the calls back
             logger.warning("outbox.causes_unread", exc_info=True)
             return {}
 
