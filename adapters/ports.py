@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from ticketsync.events.commands import SendReply
+from ticketsync.events.commands import SendAlert, SendReply
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.events.outcomes import Refusal
 from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
@@ -105,6 +105,14 @@ class ChatReplies(Protocol):
 
         Raises the CallFailed subclasses above.
         """
+        ...
+
+
+class AdminAlerts(Protocol):
+    """Where an admin is told of parked calls and failing help desks (an incoming webhook)."""
+
+    def send(self, alert: SendAlert) -> None:
+        """Deliver one alert's text. Raises the CallFailed subclasses above."""
         ...
 
 

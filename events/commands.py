@@ -54,6 +54,22 @@ class SendReply:
     sent_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class SendAlert:
+    """Tell an admin about an incident (a call parked, a help desk failing) or its end.
+
+    `incident` names the incident (the same for its alert and its recovery); `text` is the
+    whole message, written when it was decided.
+    """
+
+    incident: str
+    recovered: bool
+    conversation_id: str | None
+    system: str
+    text: str
+
+
+# What the conversation's decisions ask for; alerts are decided apart (projections/alerts.py).
 Command = CreateTicket | AddComment | ChangeTicket | SendReply
 
 COMMAND_KINDS: dict[type, str] = {
@@ -61,5 +77,6 @@ COMMAND_KINDS: dict[type, str] = {
     AddComment: "add_comment",
     ChangeTicket: "change_ticket",
     SendReply: "send_reply",
+    SendAlert: "send_alert",
 }
 COMMAND_TYPES: dict[str, type] = {kind: command for command, kind in COMMAND_KINDS.items()}

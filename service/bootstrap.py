@@ -18,10 +18,18 @@ from ticketsync.adapters.chat import signing
 from ticketsync.adapters.chat import webhooks as chat_webhooks
 from ticketsync.adapters.jira import signature as jira_signature
 from ticketsync.adapters.jira import webhooks as jira_webhooks
-from ticketsync.adapters.ports import AgentDesk, ChatReplies, Delivery, HelpDesk, WebhookSource
+from ticketsync.adapters.ports import (
+    AdminAlerts,
+    AgentDesk,
+    ChatReplies,
+    Delivery,
+    HelpDesk,
+    WebhookSource,
+)
 from ticketsync.adapters.zendesk import signature as zendesk_signature
 from ticketsync.adapters.zendesk import webhooks as zendesk_webhooks
 from ticketsync.events.errors import ConfigError
+from ticketsync.projections.alerts import AlertPolicy
 from ticketsync.projections.conversation import Policy
 from ticketsync.projections.routing import BUILT_IN
 from ticketsync.service import config
@@ -31,6 +39,7 @@ from ticketsync.service.routing_file import load_routing
 from ticketsync.service.store.ingest import Ingestor
 from ticketsync.service.store.log import EventLog
 from ticketsync.service.store.tables import Store
+from ticketsync.service.workers.alerts import AlertProjector
 from ticketsync.service.workers.outbox import ROUND, Backoff, Dispatcher
 from ticketsync.service.workers.projector import NAME, PAGE, ConversationProjector, ParseStored
 from ticketsync.service.workers.rebuild import build_new
@@ -63,6 +72,8 @@ class Container:
     # The agents' side of the help desk in use, when it has one (the built-in desk does):
     # the endpoints under /tickets/local answer 404 without it.
     agent_desk: AgentDesk | None = None
+    # What decides the admin's alerts; None when no alert channel is configured.
+    alerting: AlertProjector | None = None
     # Workers elsewhere to wake when the log moves here (`serve`'s child process).
     wake_elsewhere: list[Callable[[], None]] = field(default_factory=list)
 
@@ -87,7 +98,7 @@ class Container:
     def close(self) -> None:
         self.stop()
         self.dispatcher.close()
-        for closable in (self.help_desk, self.dispatcher.chat_replies):
+        for closable in (self.help_desk, self.dispatcher.chat_replies, self.dispatcher.alerts):
             close = getattr(closable, "close", None)
             if close is not None:
                 close()
@@ -264,6 +275,15 @@ def chat_replies_for(settings: Settings) -> ChatReplies | None:
     )
 
 
+def alerts_for(settings: Settings) -> AdminAlerts | None:
+    """The admin's alert channel, or None when TICKETSYNC_ALERT_WEBHOOK_URL is unset."""
+    if not settings.alert_webhook_url:
+        return None
+    from ticketsync.adapters.alerts import WebhookAlerts
+
+    return WebhookAlerts(settings.alert_webhook_url, timeout=settings.http_timeout)
+
+
 def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
     if settings.ticketing == "local":
         from ticketsync.adapters.local import LocalHelpDesk
@@ -330,6 +350,7 @@ def build(
     *,
     help_desk: HelpDesk | None = None,
     chat_replies: ChatReplies | None = None,
+    alerts: AdminAlerts | None = None,
     clock: Callable[[], float] | None = None,
     run_workers: bool = True,
     dev_inbox: DevInbox | None = None,
@@ -373,6 +394,7 @@ def build(
         lease=3 * settings.http_timeout + 5,
         chat_replies=chat_replies or chat_replies_for(settings),
         closed_reopens=reconciliation.closed_reopens,
+        alerts=alerts or alerts_for(settings),
     )
     dispatch = Worker(
         "outbox-dispatcher",
@@ -395,9 +417,37 @@ def build(
         full=PAGE,
     )
 
+    workers = [project, dispatch]
+    alerting = None
+    if dispatcher.alerts is not None:
+        # Off without a channel: nothing is decided, and the log is not read twice.
+        alerting = AlertProjector(
+            store,
+            AlertPolicy(after=settings.alert_after, console_url=settings.public_url),
+            clock,
+            help_desk=desk.system,
+        )
+
+        def alerts_queued() -> None:
+            if alerting.queued:
+                dispatch.wake.set()
+
+        alert_worker = Worker(
+            "projection-alerts",
+            alerting.run_once,
+            # Also how often a failing help desk's clock is looked at between its attempts.
+            idle=min(1.0, settings.alert_after / 4),
+            after_work=alerts_queued,
+            pace=PACE,
+            full=PAGE,
+        )
+        workers.append(alert_worker)
+
     def call_done() -> None:
         dispatch.wake.set()  # the conversation's next call may be due
         project.wake.set()  # and its outcome (a ticket created, say) is in the log to apply
+        if alerting is not None:
+            alert_worker.wake.set()  # and may start or end an incident
 
     dispatcher.on_done = call_done
     elsewhere: list[Callable[[], None]] = []
@@ -417,7 +467,8 @@ def build(
         projector=projector,
         dispatcher=dispatcher,
         clock=clock,
-        workers=[project, dispatch],
+        workers=workers,
+        alerting=alerting,
         run_workers=run_workers,
         dev_inbox=dev_inbox,
         webhooks=webhook_sources(settings, keys, desk),

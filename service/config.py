@@ -8,6 +8,7 @@ root: `service.bootstrap.load_settings` is `load` with the chat adapter's secret
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -89,7 +90,18 @@ class Settings:
     outbox_max_age: float | None = None
     outbox_concurrency: int | None = None  # None: by help desk (see bootstrap)
     http_timeout: float = 10.0
+    # Where an admin is told of parked calls and failing help desks; None: not told. A
+    # secret: incoming-webhook URLs carry their token in the path.
+    alert_webhook_url: str | None = None
+    alert_after: float = 300.0  # seconds a help desk keeps failing before an admin is told
+    # The console's address as an admin's browser reaches it, for links in alerts.
+    public_url: str = "http://127.0.0.1:8000"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+def _http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -202,6 +214,18 @@ def load(
     if jira_url and urlsplit(jira_url).scheme not in ("http", "https"):
         raise ConfigError(f"TICKETSYNC_JIRA_URL must be an http(s) URL, got {jira_url!r}")
     jira_token = get("TICKETSYNC_JIRA_API_TOKEN")
+    alert_url = get("TICKETSYNC_ALERT_WEBHOOK_URL")
+    if alert_url and not _http_url(alert_url):
+        # Not echoed: the URL is the channel's credential.
+        raise ConfigError("TICKETSYNC_ALERT_WEBHOOK_URL must be an http(s) URL")
+    alert_after = number("TICKETSYNC_ALERT_AFTER", 300.0, minimum=-math.inf)
+    if alert_after <= 0:
+        raise ConfigError(
+            f"TICKETSYNC_ALERT_AFTER must be a positive number of seconds, got {alert_after:g}"
+        )
+    public_url = get("TICKETSYNC_PUBLIC_URL") or "http://127.0.0.1:8000"
+    if not _http_url(public_url):
+        raise ConfigError(f"TICKETSYNC_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
     if ticketing == "jira":
         # Refused here, before `serve --dev` generates anything for a desk it cannot reach.
         missing = [
@@ -269,6 +293,9 @@ def load(
         outbox_max_age=number("TICKETSYNC_OUTBOX_MAX_AGE", 0.0) or None,
         outbox_concurrency=integer("TICKETSYNC_OUTBOX_CONCURRENCY"),
         http_timeout=number("TICKETSYNC_HTTP_TIMEOUT", 10.0, minimum=0.1),
+        alert_webhook_url=_Secret(alert_url) if alert_url else None,
+        alert_after=alert_after,
+        public_url=public_url.rstrip("/"),
         log_level=choice("TICKETSYNC_LOG_LEVEL", LOG_LEVELS, "info"),  # type: ignore[arg-type]
     )
 

@@ -142,14 +142,23 @@ def _dropped(count: int) -> logging.LogRecord:
     )
 
 
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or closed
+        return False
+
+
 def configure(*, dev: bool, level: str = "info") -> None:
-    """Send every log line at `level` (debug, info, warning, error) or above to stdout, once,
-    in the chosen format."""
+    """Send every log line at `level` (debug, info, warning, error) or above to stdout, once:
+    readable with `dev` or when stdout is a terminal (a person reads it), else JSON."""
     for old in logging.getLogger().handlers:
         if isinstance(old, BackgroundLines):
             old.close()
     handler = BackgroundLines(sys.stdout)
-    handler.setFormatter(ReadableFormatter() if dev else JsonFormatter())
+    handler.setFormatter(
+        ReadableFormatter() if dev or _is_terminal(sys.stdout) else JsonFormatter()
+    )
     # Neither format shows where a line was logged from, nor the thread or process: the
     # logging HOWTO's "Optimization" switches turn off their collection for every record.
     logging._srcfile = None  # type: ignore[attr-defined]

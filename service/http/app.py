@@ -24,6 +24,7 @@ from ticketsync.service.bootstrap import Container
 from ticketsync.service.http import errors
 from ticketsync.service.http.api import Api
 from ticketsync.service.http.console.app import create_console, is_console
+from ticketsync.service.http.log_fields import LOG_FIELDS, REQUEST_ID_HEADER, request_id
 from ticketsync.service.http.requests import MAX_HEADER_BYTES, headers_too_large
 from ticketsync.service.http.responses import send_json
 from ticketsync.service.http.webhooks import Webhooks
@@ -63,7 +64,9 @@ class App(Starlette):
 
 
 class AccessLog:
-    """One canonical log line per request: method, path, status and time taken."""
+    """One canonical log line per request: method, path, status, time taken, request id;
+    for a webhook, also the delivery id and the conversation id. The request id is echoed
+    in the answer's X-Request-Id."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -74,11 +77,15 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500
+        rid = request_id(scope)
+        fields: dict[str, object] = {"request_id": rid.decode("latin-1")}
+        scope[LOG_FIELDS] = fields
 
         async def send_status(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, rid)]
             await send(message)
 
         try:
@@ -99,6 +106,7 @@ class AccessLog:
                     "path": scope["path"],
                     "status": status,
                     "ms": round((time.perf_counter() - started) * 1000, 2),
+                    **fields,
                 },
             )
 

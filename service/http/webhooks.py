@@ -19,6 +19,7 @@ from ticketsync.adapters.ports import WebhookSource
 from ticketsync.events.errors import Refused
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.http import errors
+from ticketsync.service.http.log_fields import LOG_FIELDS
 from ticketsync.service.http.requests import receive_body, request_headers, require_json
 from ticketsync.service.http.responses import send_json
 from ticketsync.service.store import codec
@@ -44,8 +45,10 @@ class Webhooks:
 
     def _target(self, source: WebhookSource) -> ASGIApp:
         async def target(scope: Scope, receive: Receive, send: Send) -> None:
+            # The request's log line (service/http/app.py AccessLog) takes the ids read here.
+            facts: dict[str, object] = scope.get(LOG_FIELDS, {})
             try:
-                status, content = await self.receive(source, request_headers(scope), receive)
+                status, content = await self.receive(source, request_headers(scope), receive, facts)
                 headers: Mapping[str, str] = {}
             except Exception as error:
                 status, content, headers = errors.answer(error, scope["path"])
@@ -53,16 +56,30 @@ class Webhooks:
                     self.count(source.source, f"rejected_{status}")
                     logger.info(
                         "webhook.rejected",
-                        extra={"source": source.source, "status": status, "error": error.code},
+                        extra={
+                            "source": source.source,
+                            "status": status,
+                            "error": error.code,
+                            **facts,
+                        },
                     )
             await send_json(send, status, content, headers)
 
         return target
 
     async def receive(
-        self, source: WebhookSource, headers: dict[str, str], receive: Receive
+        self,
+        source: WebhookSource,
+        headers: dict[str, str],
+        receive: Receive,
+        facts: dict[str, object] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """One delivery: refused, or stored and answered (202 new, 200 a duplicate)."""
+        """One delivery: refused, or stored and answered (202 new, 200 a duplicate).
+
+        `facts` gets the delivery's ids, for the request's log line, once they are read.
+        """
+        if facts is None:
+            facts = {}
         # Cheap refusals first, before reading a body that may be large.
         require_json(headers)
         checked = source.check_headers(headers)
@@ -74,6 +91,7 @@ class Webhooks:
         except UnicodeDecodeError:
             raise Refused("invalid_json", "body is not valid UTF-8") from None
         delivery = source.parse(body, headers)
+        facts["delivery_id"] = delivery.delivery_id
         conversation_id = delivery.conversation_id
         ticket = None
         if delivery.ticket_id is not None:
@@ -83,6 +101,8 @@ class Webhooks:
                     self.container.store.ticket_state, source.source, delivery.ticket_id
                 )
                 conversation_id = known[0] if known else None
+        if conversation_id is not None:
+            facts["conversation_id"] = conversation_id
         entry = NewEntry(
             source=source.source,
             delivery_id=delivery.delivery_id,
@@ -95,19 +115,17 @@ class Webhooks:
             # What was understood now is what the projection reads: it never parses again.
             data=codec.dump_event(delivery.event),
         )
-        return await self._store(entry, ignored=delivery.event is None)
+        return await self._store(entry, ignored=delivery.event is None, facts=facts)
 
-    async def _store(self, entry: NewEntry, *, ignored: bool) -> tuple[int, dict[str, Any]]:
+    async def _store(
+        self, entry: NewEntry, *, ignored: bool, facts: dict[str, object]
+    ) -> tuple[int, dict[str, Any]]:
         """Append a verified delivery; the answer CONTRACT section 2 gives for it."""
         outcome = await self.container.ingestor.append(entry)
         self.count(entry.source, outcome.status)
         logger.info(
             "webhook." + outcome.status,
-            extra={
-                "source": entry.source,
-                "delivery_id": entry.delivery_id,
-                "position": outcome.position,
-            },
+            extra={"source": entry.source, "position": outcome.position, **facts},
         )
         if outcome.status == "conflict":
             raise Refused(

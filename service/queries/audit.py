@@ -281,6 +281,9 @@ def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -
     if kind == "call.refused":
         status = f" {data['status']}" if data.get("status") else ""
         return f"{call}{where} refused{status}: {data.get('error')}; {data.get('next')}"
+    if kind == "alert.queued":
+        told = "its end" if data.get("recovered") else "it"
+        return f"an admin is told of {told} ({data.get('system')}, {data.get('incident')})"
     if kind == "ticket.found_closed":
         return f"{where.strip()} is closed"
     if kind == "ticket.found_gone":

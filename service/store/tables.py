@@ -4,13 +4,15 @@ Everything a projection writes for one page of the log (views, outbox calls, its
 entries, its new position) goes through one `Store.transaction()`, so a crash never
 applies an event twice or skips one, and a decision never loses the call it asked for.
 
-Each table has a module of its own (positions, read_models, calls, desk_users, rebuilds)
+Each table has a module of its own (positions, read_models, calls, desk_users, rebuilds,
+alert_state)
 with its statements for a transaction and its reads; `Tx` and `Store` here put them together.
 """
 
 from __future__ import annotations
 
-from ticketsync.service.store import calls, desk_users, positions, rebuilds
+from ticketsync.service.store import alert_state, calls, desk_users, positions, rebuilds
+from ticketsync.service.store.alert_state import ALERT_STATE, AlertStateStatements
 from ticketsync.service.store.calls import Calls, CallStatements
 from ticketsync.service.store.desk_users import DESK_USERS, DeskUsers
 from ticketsync.service.store.log import EventLog
@@ -26,7 +28,13 @@ from ticketsync.service.store.rebuilds import REBUILDS, RebuildStatements, Rebui
 from ticketsync.service.store.transaction import table_names
 
 
-class Tx(PositionStatements, ReadModelStatements, CallStatements, RebuildStatements):
+class Tx(
+    PositionStatements,
+    ReadModelStatements,
+    CallStatements,
+    RebuildStatements,
+    AlertStateStatements,
+):
     """The statements of one transaction over every table beside the log."""
 
 
@@ -35,7 +43,7 @@ class Store(Positions, ReadModels, Calls, DeskUsers, RebuildTables):
 
     tx_type = Tx
     table_pattern = table_names(
-        TRACKING, CONVERSATIONS, TICKETS, calls.OUTBOX, REBUILDS, DESK_USERS
+        TRACKING, CONVERSATIONS, TICKETS, calls.OUTBOX, REBUILDS, DESK_USERS, ALERT_STATE
     )
 
     def __init__(self, log: EventLog):
@@ -49,6 +57,7 @@ class Store(Positions, ReadModels, Calls, DeskUsers, RebuildTables):
             *calls.ddl(self.postgres),
             *desk_users.ddl(),
             *rebuilds.ddl(self.postgres),
+            *alert_state.ddl(),
         ]
         with self.transaction() as tx:
             if self.postgres:

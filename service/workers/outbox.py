@@ -22,6 +22,7 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ticketsync.adapters.ports import (
+    AdminAlerts,
     CallFailed,
     ChatReplies,
     HelpDesk,
@@ -41,8 +43,10 @@ from ticketsync.events.commands import (
     AddComment,
     ChangeTicket,
     CreateTicket,
+    SendAlert,
     SendReply,
 )
+from ticketsync.events.errors import StoreUnavailable
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from ticketsync.events.registry import EVENT_NAMES
 from ticketsync.events.tickets import TicketRef
@@ -108,8 +112,10 @@ class Dispatcher:
         lease: float = 60.0,
         chat_replies: ChatReplies | None = None,
         closed_reopens: bool = False,
+        alerts: AdminAlerts | None = None,
     ):
         self.store = store
+        self.alerts = alerts
         self.closed_reopens = closed_reopens
         self.help_desk = help_desk
         self.chat_replies = chat_replies
@@ -147,7 +153,10 @@ class Dispatcher:
                 self._in_flight.difference_update(
                     {call.conversation_id for call in due} - chains.keys()
                 )
-        futures = [self._pool.submit(self._attempt_chain, chain, now) for chain in chains.values()]
+        causes = self._causes([call for chain in chains.values() for call in chain])
+        futures = [
+            self._pool.submit(self._attempt_chain, chain, now, causes) for chain in chains.values()
+        ]
         if wait:
             for future in futures:
                 future.result()
@@ -174,7 +183,20 @@ class Dispatcher:
             tx.release(unused)
         return {cid: chain for cid, chain in chains.items() if chain}
 
-    def _attempt_chain(self, chain: list[Call], claimed_at: float) -> None:
+    def _causes(self, calls: list[Call]) -> dict[int, str]:
+        """The log key of the entry that caused each call, by position: for the attempt lines,
+        which name the delivery a call came from, so one grep follows it across processes."""
+        if not calls:
+            return {}
+        try:
+            return self.store.log.keys_at(call.cause_position for call in calls)
+        except StoreUnavailable:  # a line short of one id is no reason to hold the calls back
+            logger.warning("outbox.causes_unread", exc_info=True)
+            return {}
+
+    def _attempt_chain(
+        self, chain: list[Call], claimed_at: float, causes: dict[int, str] | None = None
+    ) -> None:
         try:
             for index, call in enumerate(chain):
                 if index and self.clock() - claimed_at > self.lease / 4 and not self._renew(call):
@@ -188,7 +210,8 @@ class Dispatcher:
                         call,
                         claims=call.claims + 1,
                         uncertain=call.uncertain or call.claims > call.attempts,
-                    )
+                    ),
+                    cause=(causes or {}).get(call.cause_position),
                 )
                 if not sent:
                     # The rest wait for this one's retry; they are free for the next round.
@@ -211,29 +234,73 @@ class Dispatcher:
         with self.store.transaction() as tx:
             return tx.renew(call, self.clock() + self.lease)
 
-    def attempt(self, call: Call) -> bool:
-        """Send one call and store the outcome; returns whether it was sent."""
+    def attempt(self, call: Call, *, cause: str | None = None) -> bool:
+        """Send one call and store the outcome; returns whether it was sent.
+
+        `cause` is the log key of the entry whose decision queued the call, for the log line.
+        """
+        started = time.perf_counter()
         command = codec.loads(COMMAND_TYPES[call.kind], call.command)
         attempt = call.attempts + 1
+        sent = False
         try:
             outcome = self._send(call, command)
         except CallFailed as error:
             recovery = decide_refusal(error.refusal, command, closed_reopens=self.closed_reopens)
             if recovery == "retry":
-                self._retry(call, attempt, error, uncertain=isinstance(error, OutcomeUnknown))
+                facts = self._retry(
+                    call, attempt, error, uncertain=isinstance(error, OutcomeUnknown)
+                )
             elif recovery == "park":
-                self._park(call, attempt, error)
+                facts = self._park(call, attempt, error)
             else:
-                self._recover(call, command, attempt, error, recovery)
+                facts = self._recover(call, command, attempt, error, recovery)
         except Exception as error:  # the loop's edge: record the attempt, carry on
             logger.exception("outbox.unexpected_error", extra={"call_id": call.call_id})
-            self._retry(
+            facts = self._retry(
                 call, attempt, CallFailed(f"{type(error).__name__}: {error}"), uncertain=True
             )
         else:
-            self._done(call, command, attempt, outcome)
-            return True
-        return False
+            facts = self._done(call, command, attempt, outcome)
+            sent = True
+        self._log_attempt(call, command, attempt, facts, cause, started)
+        return sent
+
+    def _log_attempt(
+        self,
+        call: Call,
+        command: object,
+        attempt: int,
+        facts: dict[str, object],
+        cause: str | None,
+        started: float,
+    ) -> None:
+        """The attempt's one line: ids and the outcome, never the call's content."""
+        source, _, delivery_id = cause.partition(":") if cause else (None, "", None)
+        line: dict[str, object] = {
+            "call_id": call.call_id,
+            "kind": call.kind,
+            "system": self._system(call),
+            "attempt": attempt,
+            **facts,
+            # An alert's lane is no conversation: it names the one it is about.
+            "conversation_id": command.conversation_id
+            if isinstance(command, SendAlert)
+            else call.conversation_id,
+            "cause_source": source,
+            "delivery_id": delivery_id,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        level = logging.WARNING if facts.get("outcome") == "parked" else logging.INFO
+        logger.log(level, "outbox.attempt", extra=line)
+
+    def _system(self, call: Call) -> str:
+        """The system a call goes to, as the alerts and the log lines name it."""
+        if call.kind == "send_reply":
+            return "chat"
+        if call.kind == "send_alert":
+            return "alerts"
+        return self.help_desk.system
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -260,6 +327,11 @@ class Dispatcher:
             return None
         if isinstance(command, ChangeTicket):
             return self.help_desk.change_ticket(command.ticket_id, command.change)
+        if isinstance(command, SendAlert):
+            if self.alerts is None:
+                raise Permanent("no TICKETSYNC_ALERT_WEBHOOK_URL is configured")
+            self.alerts.send(command)
+            return None
         if isinstance(command, SendReply):
             if self.chat_replies is None:
                 raise Permanent("no TICKETSYNC_CHAT_REPLY_URL is configured")
@@ -305,7 +377,9 @@ class Dispatcher:
             conversation_id=call.conversation_id,
             ticket=ticket,
             caused_by=caused_by or call.queued_key,
-            data=codec.dumps({"call_id": call.call_id, "kind": call.kind, **data}),
+            data=codec.dumps(
+                {"call_id": call.call_id, "kind": call.kind, "system": self._system(call), **data}
+            ),
         )
 
     def _outcome(
@@ -348,7 +422,9 @@ class Dispatcher:
         system = command.system if isinstance(command, SendReply) else self.help_desk.system
         return f"{system}:{ticket_id}"
 
-    def _done(self, call: Call, command: object, attempt: int, outcome: TicketRef | None) -> None:
+    def _done(
+        self, call: Call, command: object, attempt: int, outcome: TicketRef | None
+    ) -> dict[str, object]:
         now = self.clock()
         if isinstance(command, CreateTicket):
             assert outcome is not None
@@ -362,27 +438,26 @@ class Dispatcher:
                 call, created, {"attempt": attempt}, ticket=self._ticket_key(outcome.id)
             )
         else:
-            ticket_id = command.ticket_id  # type: ignore[attr-defined]
+            ticket_id = getattr(command, "ticket_id", None)  # an alert is about no ticket
             entry = self._entry(
                 call,
                 "call.sent",
                 {"attempt": attempt},
-                ticket=self._ticket_key(ticket_id, command),
+                ticket=None if ticket_id is None else self._ticket_key(ticket_id, command),
                 suffix=f".{attempt}",
             )
         self._record(
             replace(call, state="done", attempts=attempt, updated_at=now, last_error=None), entry
         )
-        logger.info(
-            "outbox.sent", extra={"call_id": call.call_id, "kind": call.kind, "attempt": attempt}
-        )
+        return {"outcome": "done"}
 
-    def _retry(self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool) -> None:
+    def _retry(
+        self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool
+    ) -> dict[str, object]:
         now = self.clock()
         too_old = self.max_age is not None and now - call.created_at >= self.max_age
         if attempt >= self.max_attempts or too_old:
-            self._park(call, attempt, error, uncertain=uncertain)
-            return
+            return self._park(call, attempt, error, uncertain=uncertain)
         if isinstance(error, Retryable) and error.retry_after is not None:
             delay = max(0.0, error.retry_after)
         else:
@@ -394,6 +469,7 @@ class Dispatcher:
                 "attempt": attempt,
                 "error": error.detail,
                 "status": error.status,
+                "refusal": error.refusal,
                 "retry_in": round(delay, 3),
             },
             suffix=f".{attempt}",
@@ -409,15 +485,7 @@ class Dispatcher:
             ),
             entry,
         )
-        logger.info(
-            "outbox.failed",
-            extra={
-                "call_id": call.call_id,
-                "attempt": attempt,
-                "status": error.status,
-                "retry_in": round(delay, 3),
-            },
-        )
+        return {"outcome": "failed", "status": error.status, "retry_in": round(delay, 3)}
 
     def _park(
         self,
@@ -426,12 +494,17 @@ class Dispatcher:
         error: CallFailed,
         *,
         uncertain: bool = False,
-    ) -> None:
+    ) -> dict[str, object]:
         now = self.clock()
         entry = self._entry(
             call,
             "call.parked",
-            {"attempt": attempt, "error": error.detail, "status": error.status},
+            {
+                "attempt": attempt,
+                "error": error.detail,
+                "status": error.status,
+                "refusal": error.refusal,
+            },
             suffix=f".{attempt}",
         )
         self._record(
@@ -445,14 +518,11 @@ class Dispatcher:
             ),
             entry,
         )
-        logger.warning(
-            "outbox.parked",
-            extra={"call_id": call.call_id, "attempt": attempt, "status": error.status},
-        )
+        return {"outcome": "parked", "status": error.status}
 
     def _recover(
         self, call: Call, command: object, attempt: int, error: CallFailed, recovery: Recovery
-    ) -> None:
+    ) -> dict[str, object]:
         """The ticket was closed or deleted behind our back: end the call, tell the projection.
 
         The call ends `done` with the help desk's words as its last error; the projection
@@ -499,15 +569,7 @@ class Dispatcher:
             refused,
             found,
         )
-        logger.info(
-            "outbox.recovered",
-            extra={
-                "call_id": call.call_id,
-                "attempt": attempt,
-                "status": error.status,
-                "recovery": recovery,
-            },
-        )
+        return {"outcome": "refused", "status": error.status, "recovery": recovery}
 
     def retry(self, call_id: str) -> Call | None:
         """Make a parked (or waiting) call due now, with a fresh count of attempts."""

@@ -189,6 +189,30 @@ CASES = [
         "add_comment local:1: public=False",
         id="call-queued-with-details",
     ),
+    pytest.param(
+        event(
+            "alert.queued",
+            call_id="alert:parked:call-7-0:raised",
+            kind="send_alert",
+            incident="parked:call-7-0",
+            recovered=False,
+            system="zendesk",
+        ),
+        "an admin is told of it (zendesk, parked:call-7-0)",
+        id="alert-queued",
+    ),
+    pytest.param(
+        event(
+            "alert.queued",
+            call_id="alert:failing:jira:1:recovered",
+            kind="send_alert",
+            incident="failing:jira:1",
+            recovered=True,
+            system="jira",
+        ),
+        "an admin is told of its end (jira, failing:jira:1)",
+        id="alert-recovery-queued",
+    ),
 ]
 
 

@@ -296,3 +296,41 @@ def test_eventsourcing_environment() -> None:
         postgres["POSTGRES_DBNAME"],
         postgres["POSTGRES_SCHEMA"],
     ) == ("pw", "d", "s")
+
+
+def test_alerts_are_off_by_default_and_read_when_set() -> None:
+    settings = config.load({})
+    assert settings.alert_webhook_url is None
+    assert settings.alert_after == 300.0
+    assert settings.public_url == "http://127.0.0.1:8000"
+    url = "https://hooks.slack.com/services/T0/B0/xoxb-secret-part"
+    settings = config.load(
+        {
+            "TICKETSYNC_ALERT_WEBHOOK_URL": url,
+            "TICKETSYNC_ALERT_AFTER": "1.5",
+            "TICKETSYNC_PUBLIC_URL": "https://sync.example.com/",
+        }
+    )
+    assert settings.alert_webhook_url == url
+    assert settings.alert_after == 1.5
+    assert settings.public_url == "https://sync.example.com"
+    assert "xoxb-secret-part" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TICKETSYNC_ALERT_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/x"),
+        ("TICKETSYNC_ALERT_WEBHOOK_URL", "ftp://hooks.example/x"),
+        ("TICKETSYNC_ALERT_WEBHOOK_URL", "https://"),
+        ("TICKETSYNC_ALERT_AFTER", "0"),
+        ("TICKETSYNC_ALERT_AFTER", "-5"),
+        ("TICKETSYNC_ALERT_AFTER", "soon"),
+        ("TICKETSYNC_PUBLIC_URL", "sync.example.com"),
+    ],
+)
+def test_bad_alert_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name) as refused:
+        config.load({name: value})
+    if name == "TICKETSYNC_ALERT_WEBHOOK_URL":
+        assert value not in str(refused.value)  # the URL is the channel's credential

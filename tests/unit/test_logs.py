@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 import threading
 import time
 
@@ -102,3 +103,27 @@ def test_configure_sets_the_level(level, shown, capsys):
         assert [line["event"] for line in events(capsys.readouterr().out)] == shown
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream, readable", [(Terminal(), True), (io.StringIO(), False)])
+def test_lines_are_readable_on_a_terminal_and_json_elsewhere(stream, readable, monkeypatch):
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        logs.configure(dev=False)
+        logging.getLogger("test_logs").info("outbox.attempt", extra={"call_id": "call-1-0"})
+        root.handlers[0].close()
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    (line,) = stream.getvalue().splitlines()
+    if readable:
+        assert "info    outbox.attempt call_id=call-1-0" in line
+        assert not line.startswith("{")
+    else:
+        assert orjson.loads(line)["call_id"] == "call-1-0"
