@@ -24,7 +24,8 @@ CREATES = "/api/v2/tickets(\\.json)?"
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[AlertReceiver, str]]:
+def receiver(database: tuple[str, Path]) -> Iterator[tuple[AlertReceiver, str]]:
+    """A channel per store: the SQLite run's messages must not count in PostgreSQL's."""
     channel = AlertReceiver()
     with serve_receiver(channel) as url:
         yield channel, url
