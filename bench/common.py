@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
+import procstat
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -105,8 +106,16 @@ def service(
             time.sleep(0.05)
         yield url
     finally:
+        # serve's worker child ends a moment after serve does; a store dropped before it
+        # has gone would deadlock with the child's last transaction.
+        children = procstat.children(process.pid)
         process.terminate()
         process.wait(timeout=15)
+        deadline = time.monotonic() + 10
+        while any(map(procstat.alive, children)):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
