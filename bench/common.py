@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
+import procstat
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -54,18 +55,20 @@ def store_url(store: str, folder: Path) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def peak_rss_mb(pid: int) -> float:
-    """A process's peak resident memory (VmHWM), in MiB; 0 where /proc cannot tell."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 RUNNING: dict[str, int] = {}  # base URL -> pid of the service behind it
+
+
+def _environment(database_url: str, secret: str, env: Mapping[str, str] | None) -> dict[str, str]:
+    """This process's environment with ticketsync's own variables set for the benchmark only."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("TICKETSYNC_")
+    }
+    return environment | {
+        "TICKETSYNC_DATABASE_URL": database_url,
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET": secret,
+        "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
+        **(env or {}),
+    }
 
 
 @contextlib.contextmanager
@@ -78,15 +81,7 @@ def service(
 ) -> Iterator[str]:
     """`ticketsync serve` (or `command` + a port) on a free port of 127.0.0.1; yields its URL."""
     port = free_port()
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("TICKETSYNC_")
-    }
-    environment |= {
-        "TICKETSYNC_DATABASE_URL": database_url,
-        "TICKETSYNC_CHAT_WEBHOOK_SECRET": secret,
-        "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
-        **(env or {}),
-    }
+    environment = _environment(database_url, secret, env)
     argv = [
         *(command or [str(Path(sys.executable).parent / "ticketsync"), "serve", "--port"]),
         str(port),
@@ -110,6 +105,43 @@ def service(
                 raise RuntimeError("service did not become healthy within 30 s")
             time.sleep(0.05)
         yield url
+    finally:
+        # serve's worker child ends a moment after serve does; a store dropped before it
+        # has gone would deadlock with the child's last transaction.
+        children = procstat.children(process.pid)
+        process.terminate()
+        process.wait(timeout=15)
+        deadline = time.monotonic() + 10
+        while any(map(procstat.alive, children)):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def worker(
+    database_url: str, folder: Path, secret: str, env: Mapping[str, str] | None = None
+) -> Iterator[int]:
+    """`ticketsync worker` on the store, once it says it started; yields its pid."""
+    environment = _environment(database_url, secret, env)
+    log = folder / f"worker-{uuid.uuid4().hex[:8]}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ticketsync"), "worker"],
+            cwd=folder,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while b"worker.started" not in log.read_bytes():
+            if process.poll() is not None:
+                raise RuntimeError(log.read_text())
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not start within 30 s")
+            time.sleep(0.05)
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=15)

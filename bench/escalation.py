@@ -98,7 +98,11 @@ async def send_all(
 
 
 def run_store(
-    store: str, count: int, connections: int, rate: float | None = None
+    store: str,
+    count: int,
+    connections: int,
+    rate: float | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, float]:
     secret = signing.generate_secret()
     emulator = ZendeskEmulator(email="bench@example.com", api_token="bench-token")  # noqa: S106
@@ -117,6 +121,7 @@ def run_store(
                 "TICKETSYNC_ZENDESK_EMAIL": "bench@example.com",
                 "TICKETSYNC_ZENDESK_API_TOKEN": "bench-token",
                 "TICKETSYNC_ZENDESK_WEBHOOK_SECRET": "bench-zendesk-secret",
+                **({"TICKETSYNC_OUTBOX_CONCURRENCY": str(concurrency)} if concurrency else {}),
             },
         ) as base,
     ):
@@ -157,14 +162,24 @@ def main() -> int:
         metavar="RATE",
         help="also run paced at RATE conversations a second (--json only)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="TICKETSYNC_OUTBOX_CONCURRENCY for the service (default: its own)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args()
     if args.json:
         figures = {}
         for store in args.stores.split(","):
-            figures[store] = run_store(store, args.conversations, args.connections, args.rate)
+            figures[store] = run_store(
+                store, args.conversations, args.connections, args.rate, args.concurrency
+            )
             if args.paced:
-                paced = run_store(store, args.conversations, args.connections, args.paced)
+                paced = run_store(
+                    store, args.conversations, args.connections, args.paced, args.concurrency
+                )
                 figures[store]["paced"] = {f"{args.paced:g} a second": paced}  # type: ignore[assignment]
         print(orjson.dumps(figures).decode())
         return 0
@@ -175,7 +190,9 @@ def main() -> int:
     )
     print(f"{'store':10} {'created':>8} {'p50 ms':>8} {'p99 ms':>8} {'settled s':>10}")
     for store in args.stores.split(","):
-        figures = run_store(store, args.conversations, args.connections, args.rate)
+        figures = run_store(
+            store, args.conversations, args.connections, args.rate, args.concurrency
+        )
         print(
             f"{store:10} {figures['created']:8.0f} {figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f} "
             f"{figures['settled_s']:10.2f}"

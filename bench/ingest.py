@@ -28,7 +28,6 @@ import orjson
 from common import (
     ROOT,
     RUNNING,
-    peak_rss_mb,
     percentile,
     post,
     service,
@@ -36,6 +35,7 @@ from common import (
     store_url,
     wait_settled,
 )
+from procstat import peak_rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ticketsync.adapters.chat import signing

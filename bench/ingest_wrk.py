@@ -28,8 +28,9 @@ from pathlib import Path
 import httpx
 import orjson
 import wrk_load
-from common import ADMIN_TOKEN, ROOT, RUNNING, peak_rss_mb, service, store_url, wait_settled
+from common import ADMIN_TOKEN, ROOT, RUNNING, service, store_url, wait_settled
 from ingest import CEILING_COMMAND, bodies, ceiling_env
+from procstat import peak_rss_mb
 
 sys.path.insert(0, str(ROOT))
 from ticketsync.adapters.chat import signing

@@ -29,13 +29,28 @@ FULL = {
     "ingest_wrk": ["--count", "6000", "--pairs", "2"],
     "escalation": ["--conversations", "500", "--paced", "100"],
     "rebuild": ["--events", "1000000"],
+    "sustained": ["--rate", "1000", "--seconds", "60"],
+    "scaling": ["--count", "20000"],
+    "catch_up": ["--events", "1000000"],
 }
 QUICK = {
     "ingest": ["--count", "200", "--connections", "8", "--rounds", "1"],
     "ingest_wrk": ["--count", "200", "--pairs", "1"],
     "escalation": ["--conversations", "20", "--paced", "50"],
     "rebuild": ["--events", "3000"],
+    "sustained": ["--rate", "200", "--seconds", "3"],
+    "scaling": ["--count", "400"],
+    "catch_up": ["--events", "3000"],
 }
+# Several processes on one database: PostgreSQL's benchmarks, run when it is among the stores.
+POSTGRES_ONLY = {"sustained", "scaling"}
+
+
+def arguments(name: str, extra: list[str], stores: str) -> list[str] | None:
+    """The benchmark's arguments for these stores; None when it has no store among them."""
+    if name in POSTGRES_ONLY:
+        return extra if "postgres" in stores.split(",") else None
+    return [*extra, "--stores", stores]
 
 
 def run(name: str, args: list[str]) -> object:
@@ -143,6 +158,129 @@ def wrk_section(rows: list[dict]) -> list[str]:
     return lines
 
 
+def sustained_section(row: dict | None) -> list[str]:
+    """The constant-rate run into PostgreSQL, tickets to the Zendesk emulator."""
+    lines = [
+        "",
+        "## Sustained load (PostgreSQL, constant rate, tickets to the Zendesk emulator)",
+        "",
+        "| target/s | achieved/s | seconds | sent | 202 | not 202 | in the log | p50 ms "
+        "| p99 ms | escalations | tickets made | duplicate tickets | drained s after the load "
+        "| serve peak RSS MB | its worker child MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    if row is None:
+        return [*lines, "| not run (PostgreSQL was not among the stores) |"]
+    tickets = row["tickets"]
+    lines += [
+        f"| {row['target_rate']:,.0f} | {row['achieved_rate']:,.0f} | {row['seconds']:.1f} "
+        f"| {row['sent']:,} | {row['accepted']:,} | {row['not_202'] + row['socket_errors']} "
+        f"| {row['logged']:,} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} "
+        f"| {row['escalations']:,} | {tickets['made']:,} | {tickets['duplicates']} "
+        f"| {row['drain_s']:.2f} | {row['serve_rss_mb']:.0f} | {row['worker_rss_mb']:.0f} |",
+        "",
+        "`bench/sustained.py`: `serve` with its workers in its child process, as in",
+        "production, on a fresh schema. wrk sends the same mix as the wrk ingest table",
+        "(short conversations, one in ten escalating), each request once, at a constant",
+        "pace: Debian's wrk has no constant-rate mode, so bench/wrk/replay.lua holds each of",
+        f"the {row['connections']} connections' next request until its thread's next slot;",
+        "a thread that falls behind catches up as fast as its connections go, and the",
+        "achieved rate is what was sent over the run's length. 'Not 202' counts every other",
+        "answer and every socket error; 'in the log' counts the chat deliveries stored.",
+        "Tickets are the emulator's, one per escalated conversation (by external id).",
+        "'Drained' is from the last answer until the projection had read the whole log and",
+        "no call was pending. Latency is wrk's, from a request's write to its answer.",
+    ]
+    return lines
+
+
+def scaling_section(rows: list[dict] | None) -> list[str]:
+    """HTTP processes x worker processes on one PostgreSQL database."""
+    lines = [
+        "",
+        "## Scaling on PostgreSQL (HTTP processes x worker processes, one database)",
+        "",
+        "| HTTP processes | workers | webhooks | ingested/s | p99 ms | all settled s "
+        "| tickets made (escalations) | duplicate tickets | machine busy under load "
+        "| CPU s, HTTP | CPU s, workers |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    if not rows:
+        return [*lines, "| not run (PostgreSQL was not among the stores) |"]
+    for row in rows:
+        tickets = row["tickets"]
+        lines.append(
+            f"| {row['http']} | {row['workers']} | {row['webhooks']:,} "
+            f"| {row['ingest_rate']:,.0f} | {row['p99_ms']:.1f} | {row['settled_s']:.2f} "
+            f"| {tickets['made']:,} ({tickets['expected']:,}) | {tickets['duplicates']} "
+            f"| {row['busy_loaded']:.0%} | {row['cpu_http_s']:.1f} | {row['cpu_workers_s']:.1f} |"
+        )
+    busiest = max(row["busy_loaded"] for row in rows)
+    lines += [
+        "",
+        "`bench/scaling.py`: `serve --no-workers` on ports of their own and `ticketsync",
+        "worker` processes, on a fresh schema, tickets to the Zendesk emulator; the same",
+        "load for each layout, each conversation to one HTTP process, one wrk per HTTP",
+        "process with the connections split between them, as fast as wrk goes. 'Ingested'",
+        "is the 202s over the time from the first request to the last answer; 'all",
+        "settled' is from the first request until the projection had read the whole log",
+        "and no call was pending. p99 is the larger of the wrk runs'. 'Machine busy' is",
+        "the share of all CPUs' time in use while the load ran (/proc/stat: ticketsync,",
+        "PostgreSQL, wrk, the emulator, and whatever else ran); CPU seconds are the",
+        "ticketsync processes' own, from the first request until all had settled.",
+        "",
+        f"What bounds it: the CPUs were at most {busiest:.0%} busy under load. "
+        + (
+            f"With {os.cpu_count()} cores that is the machine's ceiling: a second process "
+            "of either kind shares the same cores with PostgreSQL and wrk instead of adding "
+            "any, and the figures say what one more process costs, not what it adds. Not "
+            "measured here: on a machine with cores to spare (or processes on machines of "
+            "their own), more HTTP processes should add ingest until PostgreSQL's log lock "
+            "(each append holds it until its commit) is the bound, and more workers add "
+            "calls in flight for as long as the help desk takes them; the projection has "
+            "one active runner whatever the number of workers."
+            if busiest >= 0.85
+            else "The CPUs were not the bound: the figures show what the processes add."
+        ),
+    ]
+    return lines
+
+
+def memory_section(
+    catch_up: list[dict] | None, ingest_wrk: list[dict], sustained: dict | None
+) -> list[str]:
+    """`serve` under ingest load, and a worker catching up on a long log."""
+    peaks = [
+        f"{row['store']} {row['mix']}: {row['ticketsync']['rss_mb']:.0f} MB" for row in ingest_wrk
+    ]
+    if sustained is not None:
+        peaks.append(f"sustained load: {sustained['serve_rss_mb']:.0f} MB")
+    lines = [
+        "",
+        "## Memory",
+        "",
+        "`serve`'s peak RSS (VmHWM of the HTTP process) under the ingest loads above, target",
+        f"under 200 MB: {'; '.join(peaks) or 'not measured'}.",
+        "",
+        "A worker catching up on a long log (`bench/catch_up.py`): the projection registered",
+        "on an empty store, the log then written straight into it (bench/rebuild.py's",
+        "generator), and `ticketsync worker` started with the built-in desk: it folds the",
+        "whole log live, deciding and making the tickets as it goes. Its RSS (VmRSS) is read",
+        "every second until the projection has read the whole log and no call is pending;",
+        "events/s is the generated log over the time until the projection had read it.",
+        "",
+        "| store | events | fold s | events/s | all done s | RSS first MB | peak MB | last MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in catch_up or []:
+        lines.append(
+            f"| {row['store']} | {row['events']:,} | {row['fold_s']:.1f} "
+            f"| {row['events_per_s']:,.0f} | {row['seconds']:.1f} | {row['rss_start_mb']:.0f} "
+            f"| {row['rss_peak_mb']:.0f} | {row['rss_end_mb']:.0f} |"
+        )
+    return lines
+
+
 def markdown(figures: dict[str, object]) -> str:
     ingest, escalation, rebuild = figures["ingest"], figures["escalation"], figures["rebuild"]
     lines = [
@@ -197,10 +335,10 @@ def markdown(figures: dict[str, object]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for store, row in escalation.items():  # type: ignore[union-attr]
-        for arrivals, figures in (("as fast as they go", row), *row.get("paced", {}).items()):
+        for arrivals, measured in (("as fast as they go", row), *row.get("paced", {}).items()):
             lines.append(
-                f"| {store} | {arrivals} | {figures['created']:.0f} | {figures['p50_ms']:.1f} "
-                f"| {figures['p99_ms']:.1f} | {figures['settled_s']:.2f} |"
+                f"| {store} | {arrivals} | {measured['created']:.0f} | {measured['p50_ms']:.1f} "
+                f"| {measured['p99_ms']:.1f} | {measured['settled_s']:.2f} |"
             )
     lines += [
         "",
@@ -209,6 +347,13 @@ def markdown(figures: dict[str, object]) -> str:
         "second, three webhooks each) measure the service's own latency at a rate the help",
         "desk keeps up with.",
     ]
+    lines += sustained_section(figures.get("sustained"))  # type: ignore[arg-type]
+    lines += scaling_section(figures.get("scaling"))  # type: ignore[arg-type]
+    lines += memory_section(
+        figures.get("catch_up"),  # type: ignore[arg-type]
+        figures["ingest_wrk"],  # type: ignore[arg-type]
+        figures.get("sustained"),  # type: ignore[arg-type]
+    )
     lines += [
         "",
         "## Rebuild and audit (a generated log of 1,000,000 events)",
@@ -238,7 +383,11 @@ def main() -> int:
         print(f"bench: {missing}", file=sys.stderr)
         return 2
     before = python_speed()
-    figures = {name: run(name, [*extra, "--stores", args.stores]) for name, extra in sizes.items()}
+    figures = {
+        name: run(name, given)
+        for name, extra in sizes.items()
+        if (given := arguments(name, extra, args.stores)) is not None
+    }
     figures["speed"] = [before, python_speed()]
     if args.quick:
         markdown(figures)  # the page still renders from these figures; it is not written

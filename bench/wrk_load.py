@@ -66,9 +66,14 @@ def run(
     connections: int = 32,
     threads: int = 2,
     limit_s: float = 240.0,
+    rate: float | None = None,
 ) -> dict[str, object]:
     """Sign every body now, send each once with wrk, return its figures (rates in /s, ms,
-    and `started_at`, the wall time wrk was started).
+    and `started_at` and `ended_at`, the wall times wrk was started and was done).
+
+    With `rate`, the requests go out at that many a second, for the whole run, instead of
+    as fast as the connections go (bench/wrk/replay.lua paces them); `rate` in the figures
+    is what was achieved.
 
     The conversations are dealt to wrk's threads whole, each thread's in waves. Raises
     RuntimeError when wrk is missing or fails; a run that reaches `limit_s` (kept under the
@@ -100,11 +105,13 @@ def run(
                 str(requests),
                 str(done),
                 str(threads),
+                *([f"{rate:g}"] if rate else []),
             ],
             capture_output=True,
             text=True,
             check=False,
         )
+        ended_at = time.time()
     lines = [line for line in result.stdout.splitlines() if line.startswith(MARKER)]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"wrk failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
@@ -113,6 +120,7 @@ def run(
     accepted = raw["statuses"].get("202", 0)
     return {
         "started_at": started_at,
+        "ended_at": ended_at,
         "sent": raw["sent"],
         "answered": raw["answered"],
         "accepted": accepted,

@@ -1,7 +1,13 @@
 -- Replays a file of complete, pre-signed HTTP requests, each one once, and prints wrk's
 -- figures as one JSON line. bench/wrk_load.py writes the file and runs:
 --
---   wrk -t THREADS -c CONNECTIONS -d LIMIT -s bench/wrk/replay.lua URL -- FILE DONE_FILE THREADS
+--   wrk -t THREADS -c CONNECTIONS -d LIMIT -s bench/wrk/replay.lua URL -- FILE DONE_FILE THREADS [RATE]
+--
+-- With RATE (requests a second, for the whole run), each thread sends its share at a
+-- constant pace: Debian's wrk has no constant-rate mode (wrk2's -R), so delay() holds each
+-- connection's next request until the thread's next slot, one every THREADS / RATE
+-- seconds from the first. A thread that falls behind catches up as fast as its connections
+-- go, so the achieved rate is the sent count over the run's duration, not RATE.
 --
 -- FILE is a sequence of records "<slice> <length>\n" + <length> bytes of request. Thread n
 -- (0-based, in the order wrk creates them) sends the records of slice n, in file order, and
@@ -14,8 +20,17 @@ ffi.cdef([[
 typedef unsigned long pthread_t;
 pthread_t pthread_self(void);
 int pthread_kill(pthread_t thread, int sig);
+struct timespec { long tv_sec; long tv_nsec; };
+int clock_gettime(int clock, struct timespec *now);
 ]])
 local SIGINT = 2
+local CLOCK_MONOTONIC = 1
+local now_ts = ffi.new("struct timespec")
+
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, now_ts)
+  return tonumber(now_ts.tv_sec) * 1000 + tonumber(now_ts.tv_nsec) / 1e6
+end
 
 local threads = {}
 
@@ -52,6 +67,23 @@ function init(args)
   -- wrk calls request() once on its first thread before any thread starts, to check that
   -- the script makes valid HTTP; that call must not use up a request.
   checking = slice == 0
+  if args[4] then
+    -- wrk asks whether delay() exists after init() of its first thread: defined here, it
+    -- paces every request, each connection's first one included.
+    interval_ms = 1000 * thread_count / tonumber(args[4])
+    delay = paced_delay
+  end
+end
+
+function paced_delay()
+  -- Called before each request of any of this thread's connections: the time until the
+  -- thread's next free slot, which it takes. The slots are fixed from the first one, so a
+  -- millisecond rounded off one does not move the next.
+  local now = now_ms()
+  next_slot = next_slot or now
+  local wait = next_slot - now
+  next_slot = next_slot + interval_ms
+  return wait > 0 and math.floor(wait) or 0
 end
 
 function request()

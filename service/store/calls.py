@@ -3,6 +3,9 @@
 A call is written in the same transaction as the decision that asked for it, and claimed
 for a lease before it is sent, so no two dispatchers (in this process or another) send the
 same call at once, and one that died mid-call is seen by a claim count above its attempts.
+On PostgreSQL the claiming transaction first locks the due rows it takes (SKIP LOCKED), so
+dispatchers claiming at the same moment take different calls; SQLite has one writer, and a
+claim there is a compare-and-set on the calls as they were read.
 """
 
 from __future__ import annotations
@@ -55,6 +58,27 @@ _CALL_COLUMNS = (
     "call_id, conversation_id, kind, command, state, attempts, next_attempt_at, "
     "created_at, updated_at, last_error, uncertain, queued_key, claims, cause_position"
 )
+
+
+# Due pending calls, oldest first, none behind a pending call of its conversation that is
+# not due (claimed, or waiting for a retry): a conversation's calls go out in order.
+_DUE = (
+    f"SELECT o.seq, {', '.join('o.' + c for c in _CALL_COLUMNS.split(', '))} FROM {OUTBOX} o "
+    "WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM "
+    f"{OUTBOX} p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending' "
+    "AND p.seq < o.seq AND p.next_attempt_at > ?) ORDER BY o.seq LIMIT ?"
+)
+
+
+def _at_most(calls: Sequence[Call], per_conversation: int) -> list[Call]:
+    """The first `per_conversation` of each conversation's calls, in the order given."""
+    taken: dict[str, int] = {}
+    kept = []
+    for call in calls:
+        taken[call.conversation_id] = taken.get(call.conversation_id, 0) + 1
+        if taken[call.conversation_id] <= per_conversation:
+            kept.append(call)
+    return kept
 
 
 def _call(row: Any) -> Call:
@@ -118,6 +142,44 @@ class CallStatements(TxBase):
                 call.call_id,
             ),
         )
+
+    def lock_due_calls(self, now: float, limit: int, per_conversation: int = 1) -> list[Call]:
+        """PostgreSQL: the due calls `Calls.due_calls` reads, each locked until this
+        transaction ends, passing over rows another transaction has locked (SKIP LOCKED).
+
+        Two dispatchers claiming at once so take different calls instead of both reading
+        the same ones and one of them waiting on the other's claim, only to find it taken.
+        A conversation's calls are kept from its oldest pending one on, up to the first one
+        passed over: that one is another dispatcher's, and the ones after it wait for it.
+        Locked rows that are not claimed are left as they were when the transaction ends.
+        """
+        rows = self.rows(_DUE + " FOR UPDATE OF o SKIP LOCKED", (now, now, limit))
+        if not rows:
+            return []
+        locked = [_call(row) for row in rows]
+        # A plain read sees the rows passed over too: each conversation's pending calls in
+        # order, to cut its locked ones at the first gap.
+        pending = self.rows(
+            f"SELECT conversation_id, call_id FROM {OUTBOX} WHERE state = 'pending' "
+            "AND conversation_id = ANY(?) AND seq <= ? ORDER BY seq",
+            (list({call.conversation_id for call in locked}), max(row["seq"] for row in rows)),
+        )
+        order: dict[str, list[str]] = {}
+        for row in pending:
+            order.setdefault(row["conversation_id"], []).append(row["call_id"])
+        kept: list[Call] = []
+        ours: dict[str, int] = {}  # how many of each conversation's oldest calls are ours
+        cut: set[str] = set()
+        for call in locked:
+            cid = call.conversation_id
+            index = ours.get(cid, 0)
+            ids = order.get(cid, [])
+            if cid in cut or index >= len(ids) or ids[index] != call.call_id:
+                cut.add(cid)
+                continue
+            ours[cid] = index + 1
+            kept.append(call)
+        return _at_most(kept, per_conversation)
 
     def claim(self, call: Call, until: float) -> bool:
         """Take a due call for this dispatcher until `until`; False if another took it first.
@@ -241,21 +303,8 @@ class Calls(StoreBase):
         before its comments, and its status changes land in sequence.
         """
         with self.reading() as tx:
-            rows = tx.rows(
-                f"SELECT {_CALL_COLUMNS} FROM {OUTBOX} o WHERE o.state = 'pending' "
-                "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM "
-                f"{OUTBOX} p WHERE p.conversation_id = o.conversation_id AND p.state = 'pending' "
-                "AND p.seq < o.seq AND p.next_attempt_at > ?) ORDER BY o.seq LIMIT ?",
-                (now, now, limit),
-            )
-        taken: dict[str, int] = {}
-        calls = []
-        for row in rows:
-            call = _call(row)
-            taken[call.conversation_id] = taken.get(call.conversation_id, 0) + 1
-            if taken[call.conversation_id] <= per_conversation:
-                calls.append(call)
-        return calls
+            rows = tx.rows(_DUE, (now, now, limit))
+        return _at_most([_call(row) for row in rows], per_conversation)
 
     def next_due(self) -> float | None:
         """When a pending call can next be taken: the soonest due time of a call with none

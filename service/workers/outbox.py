@@ -141,18 +141,7 @@ class Dispatcher:
         calls finish.
         """
         now = self.clock()
-        due = self.store.due_calls(now, limit, per_conversation=MAX_CHAIN)
-        with self._lock:
-            due = [call for call in due if call.conversation_id not in self._in_flight]
-            self._in_flight.update(call.conversation_id for call in due)
-        chains: dict[str, list[Call]] = {}
-        try:
-            chains = self._claim(due, now)
-        finally:
-            with self._lock:
-                self._in_flight.difference_update(
-                    {call.conversation_id for call in due} - chains.keys()
-                )
+        chains = self._claim_due(now, limit)
         causes = self._causes([call for chain in chains.values() for call in chain])
         futures = [
             self._pool.submit(self._attempt_chain, chain, now, causes) for chain in chains.values()
@@ -162,25 +151,50 @@ class Dispatcher:
                 future.result()
         return sum(len(chain) for chain in chains.values())
 
-    def _claim(self, due: list[Call], now: float) -> dict[str, list[Call]]:
+    def _claim_due(self, now: float, limit: int) -> dict[str, list[Call]]:
+        """Claim due calls for a lease, each conversation's as a chain in order.
+
+        PostgreSQL: the claiming transaction locks the due rows it takes and passes over
+        those another dispatcher is claiming (SKIP LOCKED), so dispatchers in several
+        processes share the due calls instead of racing for the same ones. SQLite, which
+        has one writer: the due calls are read first, and the claim is a compare-and-set.
+        """
+        postgres = self.store.postgres
+        read = [] if postgres else self.store.due_calls(now, limit, per_conversation=MAX_CHAIN)
+        if not postgres and not read:
+            return {}  # no write lock taken for nothing: webhooks commit under it
+        mine: set[str] = set()
+        chains: dict[str, list[Call]] = {}
+        try:
+            with self.store.transaction() as tx:
+                due = tx.lock_due_calls(now, limit, MAX_CHAIN) if postgres else read
+                with self._lock:
+                    due = [call for call in due if call.conversation_id not in self._in_flight]
+                    mine = {call.conversation_id for call in due}
+                    self._in_flight.update(mine)
+                claimed = self._claim(tx, due, now) if due else {}
+            chains = claimed  # only once the claims are committed
+        finally:
+            with self._lock:
+                self._in_flight.difference_update(mine - chains.keys())
+        return chains
+
+    def _claim(self, tx: Any, due: list[Call], now: float) -> dict[str, list[Call]]:
         """Claim each conversation's calls in order, up to the first one another dispatcher holds."""
-        if not due:
-            return {}
         chains: dict[str, list[Call]] = {}
         stopped: set[str] = set()
         unused: list[Call] = []
-        with self.store.transaction() as tx:
-            for call, taken in zip(due, tx.claim_all(due, now + self.lease), strict=True):
-                if call.conversation_id in stopped:
-                    if taken:
-                        unused.append(call)  # behind one another dispatcher holds: not ours
-                    continue
-                chain = chains.setdefault(call.conversation_id, [])
+        for call, taken in zip(due, tx.claim_all(due, now + self.lease), strict=True):
+            if call.conversation_id in stopped:
                 if taken:
-                    chain.append(call)
-                else:
-                    stopped.add(call.conversation_id)
-            tx.release(unused)
+                    unused.append(call)  # behind one another dispatcher holds: not ours
+                continue
+            chain = chains.setdefault(call.conversation_id, [])
+            if taken:
+                chain.append(call)
+            else:
+                stopped.add(call.conversation_id)
+        tx.release(unused)
         return {cid: chain for cid, chain in chains.items() if chain}
 
     def _causes(self, calls: list[Call]) -> dict[int, str]:

@@ -51,6 +51,32 @@ def test_every_benchmark_runs_and_reports(postgres_server_url: str) -> None:
             assert order["ratio"] > 0
             assert order["p99_ratio"] > 0
     assert all(row["created"] == 20 for row in figures["escalation"].values())
+    # Sustained: paced, every webhook answered 202 and stored, every escalation one ticket.
+    sustained = figures["sustained"]
+    assert sustained["sent"] == sustained["answered"] == sustained["accepted"] > 0
+    assert sustained["logged"] == sustained["sent"]
+    assert sustained["not_202"] == sustained["socket_errors"] == 0
+    tickets = sustained["tickets"]
+    assert tickets["made"] == tickets["expected"] == sustained["escalations"] > 0
+    assert tickets["duplicates"] == tickets["unexpected"] == 0
+    assert sustained["achieved_rate"] > 0
+    assert sustained["drain_s"] >= 0
+    # Scaling: each layout takes the whole load and makes each ticket once.
+    scaling = figures["scaling"]
+    assert [(row["http"], row["workers"]) for row in scaling] == [(1, 1), (2, 1), (1, 2), (2, 2)]
+    for row in scaling:
+        assert row["sent"] == row["accepted"] == row["webhooks"] > 0
+        assert row["tickets"]["made"] == row["tickets"]["expected"] == row["escalations"] > 0
+        assert row["tickets"]["duplicates"] == 0
+        assert row["settled_s"] > 0
+    # A worker catching up: sampled until done, on both stores.
+    catch_up = figures["catch_up"]
+    assert {row["store"] for row in catch_up} == {"sqlite", "postgres"}
+    for row in catch_up:
+        assert row["events"] > 0
+        assert row["entries_added"] > 0  # it decided and sent, not only read
+        assert 0 < row["rss_start_mb"] <= row["rss_peak_mb"]
+        assert len(row["samples_mb"]) >= 2
     assert all(row["rebuild_rate"] > 0 for row in figures["rebuild"])
     assert len(figures["speed"]) == 2
     assert all(seconds > 0 for seconds in figures["speed"])
