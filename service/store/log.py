@@ -535,9 +535,13 @@ class _Postgres:
 
     def insert_with(self, curs: Any, entries: Sequence[NewEntry]) -> list[int]:
         # The recorder's own statements lock the table, notify listeners and insert
-        # (RETURNING notification_id); the audit rows join the same transaction.
-        self.recorder._insert_stored_events(curs, [encode(e) for e in entries])
-        positions = [row["notification_id"] for row in curs.fetchall()]
+        # (RETURNING notification_id); the audit rows join the same transaction. They get a
+        # cursor of their own: in pipeline mode, a shared cursor's fetch could be handed the
+        # result of a statement queued on it earlier ("the last operation didn't produce
+        # records (command status: INSERT 0 1)"), seen under bursts in the projector.
+        with curs.connection.cursor() as own:
+            self.recorder._insert_stored_events(own, [encode(e) for e in entries])
+            positions = [row["notification_id"] for row in own.fetchall()]
         curs.executemany(
             f"INSERT INTO {self.audit_table} VALUES (%s, %s, %s, %s, %s, %s)",
             [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
