@@ -218,6 +218,15 @@ class Calls(StoreBase):
             )
         return {"pending": 0, "parked": 0} | {row["state"]: row["n"] for row in rows}
 
+    def outbox_summary(self) -> tuple[dict[str, int], float | None]:
+        """Calls by state (every state the table holds), and when the oldest pending call
+        was decided (None when none is pending); both read off the (state, ...) index."""
+        with self.reading() as tx:
+            rows = tx.rows(f"SELECT state, COUNT(*) AS n FROM {OUTBOX} GROUP BY state")
+            oldest = tx.rows(f"SELECT MIN(created_at) AS t FROM {OUTBOX} WHERE state = 'pending'")
+        by_state = {"pending": 0, "parked": 0, "done": 0} | {row["state"]: row["n"] for row in rows}
+        return by_state, oldest[0]["t"]
+
     def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.reading() as tx:

@@ -22,7 +22,12 @@ from ticketsync.service.store.read_models import (
     ReadModels,
     ReadModelStatements,
 )
-from ticketsync.service.store.rebuilds import REBUILDS, RebuildStatements, RebuildTables
+from ticketsync.service.store.rebuilds import (
+    REBUILD_PROGRESS,
+    REBUILDS,
+    RebuildStatements,
+    RebuildTables,
+)
 from ticketsync.service.store.transaction import table_names
 
 
@@ -35,7 +40,7 @@ class Store(Positions, ReadModels, Calls, DeskUsers, RebuildTables):
 
     tx_type = Tx
     table_pattern = table_names(
-        TRACKING, CONVERSATIONS, TICKETS, calls.OUTBOX, REBUILDS, DESK_USERS
+        TRACKING, CONVERSATIONS, TICKETS, calls.OUTBOX, REBUILDS, REBUILD_PROGRESS, DESK_USERS
     )
 
     def __init__(self, log: EventLog):
