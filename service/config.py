@@ -90,6 +90,8 @@ class Settings:
     outbox_concurrency: int | None = None  # None: by help desk (see bootstrap)
     http_timeout: float = 10.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Where a lone `ticketsync worker` answers GET /metrics: (host, port); None: nowhere.
+    worker_metrics_listen: tuple[str, int] | None = None
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -270,7 +272,22 @@ def load(
         outbox_concurrency=integer("TICKETSYNC_OUTBOX_CONCURRENCY"),
         http_timeout=number("TICKETSYNC_HTTP_TIMEOUT", 10.0, minimum=0.1),
         log_level=choice("TICKETSYNC_LOG_LEVEL", LOG_LEVELS, "info"),  # type: ignore[arg-type]
+        worker_metrics_listen=listen_address(
+            "TICKETSYNC_WORKER_METRICS_LISTEN", get("TICKETSYNC_WORKER_METRICS_LISTEN")
+        ),
     )
+
+
+def listen_address(name: str, text: str | None) -> tuple[str, int] | None:
+    """`[HOST:]PORT` as (host, port); a bare port listens on 127.0.0.1 only."""
+    if text is None:
+        return None
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host = "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536 or (colon and not host):
+        raise ConfigError(f"{name} must be [HOST:]PORT, e.g. 9464 or 0.0.0.0:9464, got {text!r}")
+    return host, int(port)
 
 
 def parse_database_url(url: str) -> Database:

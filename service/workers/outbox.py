@@ -22,6 +22,7 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -47,6 +48,7 @@ from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketF
 from ticketsync.events.registry import EVENT_NAMES
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.refusals import NEXT, Recovery, decide_refusal
+from ticketsync.service.metrics import instruments
 from ticketsync.service.store import codec
 from ticketsync.service.store.calls import Call
 from ticketsync.service.store.entries import NewEntry
@@ -215,25 +217,40 @@ class Dispatcher:
         """Send one call and store the outcome; returns whether it was sent."""
         command = codec.loads(COMMAND_TYPES[call.kind], call.command)
         attempt = call.attempts + 1
+        # Timed here, around whichever adapter serves the call, rather than in each adapter.
+        started = time.perf_counter()
+        failure: Exception | None = None
         try:
             outcome = self._send(call, command)
         except CallFailed as error:
+            failure = error
+            took = time.perf_counter() - started
             recovery = decide_refusal(error.refusal, command, closed_reopens=self.closed_reopens)
             if recovery == "retry":
-                self._retry(call, attempt, error, uncertain=isinstance(error, OutcomeUnknown))
+                became = self._retry(
+                    call, attempt, error, uncertain=isinstance(error, OutcomeUnknown)
+                )
             elif recovery == "park":
-                self._park(call, attempt, error)
+                became = self._park(call, attempt, error)
             else:
-                self._recover(call, command, attempt, error, recovery)
+                became = self._recover(call, command, attempt, error, recovery)
         except Exception as error:  # the loop's edge: record the attempt, carry on
+            failure = error
+            took = time.perf_counter() - started
             logger.exception("outbox.unexpected_error", extra={"call_id": call.call_id})
-            self._retry(
+            became = self._retry(
                 call, attempt, CallFailed(f"{type(error).__name__}: {error}"), uncertain=True
             )
         else:
+            took = time.perf_counter() - started
             self._done(call, command, attempt, outcome)
-            return True
-        return False
+            became = "sent"
+        instruments.outbox_attempt(self._system(command), call.kind, took, failure, became)
+        return failure is None
+
+    def _system(self, command: object) -> str:
+        """The outside system a command goes to, as the metrics name it."""
+        return "chat" if isinstance(command, SendReply) else self.help_desk.system
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -377,12 +394,12 @@ class Dispatcher:
             "outbox.sent", extra={"call_id": call.call_id, "kind": call.kind, "attempt": attempt}
         )
 
-    def _retry(self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool) -> None:
+    def _retry(self, call: Call, attempt: int, error: CallFailed, *, uncertain: bool) -> str:
+        """Record a failed attempt; returns what became of the call: "failed" or "parked"."""
         now = self.clock()
         too_old = self.max_age is not None and now - call.created_at >= self.max_age
         if attempt >= self.max_attempts or too_old:
-            self._park(call, attempt, error, uncertain=uncertain)
-            return
+            return self._park(call, attempt, error, uncertain=uncertain)
         if isinstance(error, Retryable) and error.retry_after is not None:
             delay = max(0.0, error.retry_after)
         else:
@@ -418,6 +435,7 @@ class Dispatcher:
                 "retry_in": round(delay, 3),
             },
         )
+        return "failed"
 
     def _park(
         self,
@@ -426,7 +444,7 @@ class Dispatcher:
         error: CallFailed,
         *,
         uncertain: bool = False,
-    ) -> None:
+    ) -> str:
         now = self.clock()
         entry = self._entry(
             call,
@@ -449,10 +467,11 @@ class Dispatcher:
             "outbox.parked",
             extra={"call_id": call.call_id, "attempt": attempt, "status": error.status},
         )
+        return "parked"
 
     def _recover(
         self, call: Call, command: object, attempt: int, error: CallFailed, recovery: Recovery
-    ) -> None:
+    ) -> str:
         """The ticket was closed or deleted behind our back: end the call, tell the projection.
 
         The call ends `done` with the help desk's words as its last error; the projection
@@ -508,6 +527,7 @@ class Dispatcher:
                 "recovery": recovery,
             },
         )
+        return "recovered"
 
     def retry(self, call_id: str) -> Call | None:
         """Make a parked (or waiting) call due now, with a fresh count of attempts."""
