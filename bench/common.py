@@ -175,7 +175,7 @@ def idle_gauges(metrics: str) -> dict[str, float]:
         if name == "ticketsync_log_position":
             found["position"] = float(value)
         elif name.startswith(
-            ("ticketsync_projection_lag{", 'ticketsync_outbox_calls{state="pending"}')
+            ("ticketsync_projection_lag_entries{", 'ticketsync_outbox_calls{state="pending"}')
         ):
             found["busy"] += float(value)
     return found

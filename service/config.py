@@ -97,6 +97,8 @@ class Settings:
     # The console's address as an admin's browser reaches it, for links in alerts.
     public_url: str = "http://127.0.0.1:8000"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Where a lone `ticketsync worker` answers GET /metrics: (host, port); None: nowhere.
+    worker_metrics_listen: tuple[str, int] | None = None
 
 
 def _http_url(text: str) -> bool:
@@ -297,7 +299,22 @@ def load(
         alert_after=alert_after,
         public_url=public_url.rstrip("/"),
         log_level=choice("TICKETSYNC_LOG_LEVEL", LOG_LEVELS, "info"),  # type: ignore[arg-type]
+        worker_metrics_listen=listen_address(
+            "TICKETSYNC_WORKER_METRICS_LISTEN", get("TICKETSYNC_WORKER_METRICS_LISTEN")
+        ),
     )
+
+
+def listen_address(name: str, text: str | None) -> tuple[str, int] | None:
+    """`[HOST:]PORT` as (host, port); a bare port listens on 127.0.0.1 only."""
+    if text is None:
+        return None
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host = "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536 or (colon and not host):
+        raise ConfigError(f"{name} must be [HOST:]PORT, e.g. 9464 or 0.0.0.0:9464, got {text!r}")
+    return host, int(port)
 
 
 def parse_database_url(url: str) -> Database:

@@ -102,18 +102,26 @@ def serve(args: argparse.Namespace) -> int:
         container = bootstrap.build(settings, run_workers=False, check_desk=True, dev_inbox=inbox)
     except StoreUnavailable as error:
         return _fail(str(error), 1)
-    child = None
+    child = shared = None
     if not args.no_workers:
         import signal
 
         from ticketsync.service.cli.processes import WorkerChild
+        from ticketsync.service.metrics.shared import SharedMetrics
 
         def workers_exited(code: int) -> None:
             # Without its workers this service would take webhooks and act on none: stop,
             # and let whatever runs it start both again.
             os.kill(os.getpid(), signal.SIGTERM)
 
-        child = WorkerChild(dev=args.dev, on_exit=workers_exited)
+        # The child's counters and histograms reach this process's /metrics through files.
+        shared = SharedMetrics()
+        child = WorkerChild(
+            dev=args.dev,
+            on_exit=workers_exited,
+            environment=shared.environment(),
+            on_ended=shared.process_ended,
+        )
         container.wake_elsewhere.append(child.waker.poke)
     print(
         f"ticketsync: serving on http://{args.host}:{args.port} "
@@ -121,9 +129,37 @@ def serve(args: argparse.Namespace) -> int:
         f"{', workers in process ' + str(child.process.pid) if child else ', no workers'})",
         flush=True,
     )
+    tidied = False
+
+    def tidy() -> None:
+        nonlocal tidied
+        if tidied:
+            return
+        tidied = True
+        if child is not None:
+            child.stop()
+        if shared is not None:
+            shared.close()
+
+    if shared is not None:
+        import signal
+
+        def ended_by(signum: int, frame: object) -> None:
+            # uvicorn raises SIGTERM again once it has shut down, and the default action
+            # ends the process at once, past any `finally`: remove the metrics directory
+            # first, then end as the signal asked.
+            tidy()
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+        signal.signal(signal.SIGTERM, ended_by)
     try:
         uvicorn.run(
-            http.asgi(container),
+            http.asgi(
+                container,
+                shared_metrics=shared.path if shared else None,
+                worker_pid=child.pid if child else None,
+            ),
             host=args.host,
             port=args.port,
             log_config=None,
@@ -131,8 +167,7 @@ def serve(args: argparse.Namespace) -> int:
             server_header=False,
         )
     finally:
-        if child is not None:
-            child.stop()
+        tidy()
         container.close()
     return 0
 
@@ -142,6 +177,11 @@ def worker(args: argparse.Namespace) -> int:
     from ticketsync.service.cli.processes import run_workers
 
     settings = bootstrap.load_settings()
+    if args.watch_fd is None and settings.worker_metrics_listen and not settings.admin_token:
+        return _fail(
+            "TICKETSYNC_WORKER_METRICS_LISTEN is set but TICKETSYNC_ADMIN_TOKEN is not "
+            "(the metrics listener asks for it, as serve's /metrics does)"
+        )
     logs.configure(dev=args.dev, level=settings.log_level)
     try:
         return run_workers(settings, watch_fd=args.watch_fd)

@@ -14,9 +14,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from ticketsync.events.errors import StoreUnavailable
+from ticketsync.events.errors import ConfigError, StoreUnavailable
 from ticketsync.service.config import Settings
 from ticketsync.service.workers.wakeups import PipeWaker, listen, watch_parent
 
@@ -51,6 +52,9 @@ def run_workers(settings: Settings, *, watch_fd: int | None = None) -> int:
             logger.warning("worker.store_unavailable", extra={"error": str(error)})
             if stopping.wait(1.0):
                 return 0
+    listener = None
+    if watch_fd is None and settings.worker_metrics_listen is not None:
+        listener = _listen(settings, container)
     container.start()
     heard = container.log.listener()
     if heard is not None:
@@ -65,9 +69,28 @@ def run_workers(settings: Settings, *, watch_fd: int | None = None) -> int:
     deadline = threading.Timer(STOP_GRACE, lambda: os._exit(0))
     deadline.daemon = True
     deadline.start()
+    if listener is not None:
+        listener.close()
     container.close()
     logger.info("worker.stopped", extra={"pid": os.getpid()})
     return 0
+
+
+def _listen(settings: Settings, container: Any) -> Any:
+    """A lone worker has no HTTP service; this listener answers GET /metrics alone."""
+    from ticketsync.service.metrics.exposition import Listener, registry
+
+    assert settings.worker_metrics_listen is not None
+    assert settings.admin_token is not None  # the command refuses to start without it
+    host, port = settings.worker_metrics_listen
+    try:
+        return Listener(host, port, registry(container), settings.admin_token)
+    except OSError as error:
+        container.close()
+        raise ConfigError(
+            f"TICKETSYNC_WORKER_METRICS_LISTEN: cannot listen on {host}:{port}: "
+            f"{error.strerror or error}"
+        ) from None
 
 
 class Watched:
@@ -85,13 +108,24 @@ class Watched:
 class WorkerChild:
     """`ticketsync worker` as a child of this process, woken through a pipe."""
 
-    def __init__(self, *, dev: bool, on_exit: Callable[[int], None]):
+    def __init__(
+        self,
+        *,
+        dev: bool,
+        on_exit: Callable[[int], None],
+        environment: Mapping[str, str] | None = None,
+        on_ended: Callable[[int], None] | None = None,
+    ):
         read, write = os.pipe()
         command = [sys.executable, "-m", "ticketsync.service.cli.main", "worker"]
         command += ["--watch-fd", str(read)]
         if dev:
             command.append("--dev")
-        self.process = subprocess.Popen(command, pass_fds=(read,))  # noqa: S603
+        # This process's environment, handed on whole (the child reads its settings from
+        # it), with what `environment` adds for the child alone.
+        env = {**os.environ, **environment} if environment else None
+        self.process = subprocess.Popen(command, pass_fds=(read,), env=env)  # noqa: S603
+        self.on_ended = on_ended
         os.close(read)
         self.waker = PipeWaker(write)
         self._stopping = False
@@ -101,8 +135,14 @@ class WorkerChild:
         self._watch.start()
         logger.info("serve.workers_started", extra={"pid": self.process.pid})
 
+    def pid(self) -> int | None:
+        """The child's process id while it runs, else None."""
+        return self.process.pid if self.process.poll() is None else None
+
     def _wait(self, on_exit: Callable[[int], None]) -> None:
         code = self.process.wait()
+        if self.on_ended is not None:
+            self.on_ended(self.process.pid)
         if not self._stopping:
             logger.error("serve.workers_exited", extra={"pid": self.process.pid, "code": code})
             on_exit(code)

@@ -12,6 +12,7 @@ import importlib.metadata
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +25,7 @@ from ticketsync.service.http import local_desk
 from ticketsync.service.http.requests import check_query, json_body, read_body
 from ticketsync.service.http.responses import JSONResponse
 from ticketsync.service.http.webhooks import Webhooks
+from ticketsync.service.metrics import exposition
 from ticketsync.service.queries import audit, status, views
 
 logger = logging.getLogger(__name__)
@@ -50,11 +52,23 @@ Handler = Callable[[Request], Awaitable[Response]]
 class Api:
     """The endpoints, bound to one container of collaborators."""
 
-    def __init__(self, container: Container, webhooks: Webhooks):
+    def __init__(
+        self,
+        container: Container,
+        webhooks: Webhooks,
+        *,
+        shared_metrics: Path | None = None,
+        worker_pid: Callable[[], int | None] | None = None,
+    ):
         self.container = container
         self.settings = container.settings
         self.webhooks = webhooks
         self.rebuilds: dict[str, Any] = {}
+        # What GET /metrics answers from (metrics/exposition.py): with `serve`'s shared
+        # directory and its worker child's pid, the child's metrics too.
+        self.scraped = exposition.registry(
+            container, webhooks.metrics, shared=shared_metrics, worker_pid=worker_pid
+        )
 
     def reader(self, handler: Handler, query: Iterable[str] = (), *, admin: bool = True) -> Handler:
         """A read endpoint: the token (unless `admin` is false), then the query's parameter
@@ -190,9 +204,6 @@ class Api:
     def _positions(self) -> tuple[int, dict[str, int]]:
         return status.positions(self.container)
 
-    def _gauges(self) -> tuple[int, dict[str, int], dict[str, int]]:
-        return *self._positions(), self.container.store.unfinished_calls()
-
     async def conversation(self, request: Request) -> Response:
         conversation_id = request.path_params["conversation_id"]
         body = await run_in_threadpool(views.conversation, self.container, conversation_id)
@@ -246,38 +257,11 @@ class Api:
         )
 
     async def metrics(self, request: Request) -> Response:
-        lines = [
-            "# HELP ticketsync_webhooks_total Webhook deliveries by source and outcome.",
-            "# TYPE ticketsync_webhooks_total counter",
-        ]
-        for (source, outcome), value in sorted(self.webhooks.counters.items()):
-            lines.append(
-                f'ticketsync_webhooks_total{{source="{source}",outcome="{outcome}"}} {value}'
-            )
-        try:
-            position, projections, calls = await run_in_threadpool(self._gauges)
-        except StoreUnavailable:
-            position, projections, calls = None, {}, {}
-        lines += [
-            "# HELP ticketsync_log_position Position of the newest entry in the event log.",
-            "# TYPE ticketsync_log_position gauge",
-        ]
-        if position is not None:
-            lines.append(f"ticketsync_log_position {position}")
-        lines += [
-            "# HELP ticketsync_projection_lag Log entries a projection has still to read.",
-            "# TYPE ticketsync_projection_lag gauge",
-        ]
-        for name, at in sorted(projections.items()):
-            lag = max(0, (position or 0) - at)
-            lines.append(f'ticketsync_projection_lag{{projection="{name}"}} {lag}')
-        lines += [
-            "# HELP ticketsync_outbox_calls Outgoing calls not yet done, by state.",
-            "# TYPE ticketsync_outbox_calls gauge",
-        ]
-        for state, count in calls.items():
-            lines.append(f'ticketsync_outbox_calls{{state="{state}"}} {count}')
-        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+        # The database is read while collecting (gauges.py): off the event loop.
+        body, content_type = await run_in_threadpool(
+            exposition.render, self.scraped, request.headers.get("accept")
+        )
+        return Response(body, media_type=content_type)
 
     async def openapi(self, request: Request) -> Response:
         from ticketsync.service.http.openapi import SPEC

@@ -13,7 +13,8 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -111,10 +112,16 @@ class AccessLog:
             )
 
 
-def create_app(container: Container) -> App:
-    """The application over one container."""
+def create_app(
+    container: Container,
+    *,
+    shared_metrics: Path | None = None,
+    worker_pid: Callable[[], int | None] | None = None,
+) -> App:
+    """The application over one container; `shared_metrics` and `worker_pid` are where
+    `serve`'s worker child keeps its metrics and which process it is (see Api)."""
     webhooks = Webhooks(container)
-    api = Api(container, webhooks)
+    api = Api(container, webhooks, shared_metrics=shared_metrics, worker_pid=worker_pid)
     routes = [
         Route("/", api.reader(api.index, admin=False), methods=["GET"]),
         Route("/healthz", api.reader(api.healthz, admin=False), methods=["GET"]),
@@ -188,6 +195,6 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
 
 
-def asgi(container: Container) -> ASGIApp:
-    """The application wrapped in its access log."""
-    return AccessLog(create_app(container))
+def asgi(container: Container, **metrics: Any) -> ASGIApp:
+    """The application wrapped in its access log (`metrics`: see create_app)."""
+    return AccessLog(create_app(container, **metrics))

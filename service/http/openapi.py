@@ -375,8 +375,11 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "Prometheus metrics",
                 "description": (
-                    "Webhooks by source and outcome (counter), the log's position, each "
-                    "projection's lag and the outbox's pending and parked calls (gauges)."
+                    "prometheus-client's text format (OpenMetrics when the Accept header "
+                    "asks): webhooks by source, outcome and reason, ingest and outside "
+                    "request latency histograms, outbox attempts, the log's position, each "
+                    "projection's position and lag, the outbox by state, the oldest pending "
+                    "call's age, rebuild progress and process metrics (docs/operations.md)."
                 ),
                 "security": ADMIN,
                 "responses": {

@@ -8,6 +8,7 @@ WebhookSource that bootstrap builds; this module knows none of them by name.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from ticketsync.service.http import errors
 from ticketsync.service.http.log_fields import LOG_FIELDS
 from ticketsync.service.http.requests import receive_body, request_headers, require_json
 from ticketsync.service.http.responses import send_json
+from ticketsync.service.metrics.webhook_metrics import WebhookMetrics
 from ticketsync.service.store import codec
 from ticketsync.service.store.entries import NewEntry
 
@@ -29,15 +31,11 @@ logger = logging.getLogger(__name__)
 
 
 class Webhooks:
-    """The targets of one container, and the count of their outcomes (for /metrics)."""
+    """The targets of one container, counting their outcomes and timing their ingest."""
 
     def __init__(self, container: Container):
         self.container = container
-        self.counters: dict[tuple[str, str], int] = {}
-
-    def count(self, source: str, outcome: str) -> None:
-        key = (source, outcome)
-        self.counters[key] = self.counters.get(key, 0) + 1
+        self.metrics = WebhookMetrics()
 
     def targets(self) -> dict[str, ASGIApp]:
         """A bare ASGI app per webhook path."""
@@ -47,13 +45,18 @@ class Webhooks:
         async def target(scope: Scope, receive: Receive, send: Send) -> None:
             # The request's log line (service/http/app.py AccessLog) takes the ids read here.
             facts: dict[str, object] = scope.get(LOG_FIELDS, {})
+            started = time.perf_counter()
             try:
                 status, content = await self.receive(source, request_headers(scope), receive, facts)
                 headers: Mapping[str, str] = {}
             except Exception as error:
                 status, content, headers = errors.answer(error, scope["path"])
+                # The code of the answer's body: one of errors.STATUS, a bounded set.
+                refused = isinstance(error, Refused) and status < 500
+                self.metrics.count(
+                    source.source, "refused" if refused else "failed", content["error"]
+                )
                 if isinstance(error, Refused):
-                    self.count(source.source, f"rejected_{status}")
                     logger.info(
                         "webhook.rejected",
                         extra={
@@ -64,6 +67,8 @@ class Webhooks:
                         },
                     )
             await send_json(send, status, content, headers)
+            if status == 202:
+                self.metrics.ingested(source.source, time.perf_counter() - started)
 
         return target
 
@@ -122,7 +127,8 @@ class Webhooks:
     ) -> tuple[int, dict[str, Any]]:
         """Append a verified delivery; the answer CONTRACT section 2 gives for it."""
         outcome = await self.container.ingestor.append(entry)
-        self.count(entry.source, outcome.status)
+        if outcome.status != "conflict":  # counted as refused, with the others
+            self.metrics.count(entry.source, outcome.status)
         logger.info(
             "webhook." + outcome.status,
             extra={"source": entry.source, "position": outcome.position, **facts},

@@ -282,9 +282,16 @@ class Calls(StoreBase):
 
     def call_counts(self) -> dict[str, int]:
         """How many calls are in each state, done ones included (the console's overview)."""
+        return self.outbox_summary()[0]
+
+    def outbox_summary(self) -> tuple[dict[str, int], float | None]:
+        """Calls by state (every state the table holds), and when the oldest pending call
+        was decided (None when none is pending); both read off the (state, ...) index."""
         with self.reading() as tx:
             rows = tx.rows(f"SELECT state, COUNT(*) AS n FROM {OUTBOX} GROUP BY state")
-        return {"pending": 0, "parked": 0, "done": 0} | {row["state"]: row["n"] for row in rows}
+            oldest = tx.rows(f"SELECT MIN(created_at) AS t FROM {OUTBOX} WHERE state = 'pending'")
+        by_state = {"pending": 0, "parked": 0, "done": 0} | {row["state"]: row["n"] for row in rows}
+        return by_state, oldest[0]["t"]
 
     def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
         where, params = ("WHERE state = ?", [state]) if state else ("", [])

@@ -2,7 +2,9 @@
 
 A rebuild folds the log into scratch copies of the read models, compares or switches them
 with the live ones in one transaction, and holds a claim with a heartbeat meanwhile, so two
-rebuilds of one projection never run at once.
+rebuilds of one projection never run at once. Its progress (events read of how many, and
+its state) is kept in a table of its own, page by page and after it ends, so that any
+process can tell how the running or last rebuild is doing (the metrics read it there).
 """
 
 from __future__ import annotations
@@ -14,17 +16,43 @@ from ticketsync.service.store.read_models import LIVE, ModelTables
 from ticketsync.service.store.transaction import StoreBase, TxBase
 
 REBUILDS = "ticketsync_rebuilds"
+REBUILD_PROGRESS = "ticketsync_rebuild_progress"
 
 
 def ddl(postgres: bool) -> list[str]:
     double = "DOUBLE PRECISION" if postgres else "REAL"
     return [
         f"CREATE TABLE IF NOT EXISTS {REBUILDS} (projection TEXT PRIMARY KEY, rebuild_id TEXT NOT NULL, "
-        f"heartbeat {double} NOT NULL)"
+        f"heartbeat {double} NOT NULL)",
+        # One row per projection: its running or last rebuild (the claim above is deleted
+        # when a rebuild ends; this row stays).
+        f"CREATE TABLE IF NOT EXISTS {REBUILD_PROGRESS} (projection TEXT PRIMARY KEY, "
+        "rebuild_id TEXT NOT NULL, state TEXT NOT NULL, events_read BIGINT NOT NULL, "
+        f"position BIGINT NOT NULL, head BIGINT NOT NULL, updated_at {double} NOT NULL)",
     ]
 
 
 class RebuildStatements(TxBase):
+    def record_rebuild(self, projection: str, rebuild_id: str, progress: Any, now: float) -> None:
+        """Keep a rebuild's progress (its state, events_read, position and head), in this
+        transaction: with the page it folded, if any."""
+        self.execute(
+            f"INSERT INTO {REBUILD_PROGRESS} (projection, rebuild_id, state, events_read, "
+            "position, head, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (projection) "
+            "DO UPDATE SET rebuild_id = excluded.rebuild_id, state = excluded.state, "
+            "events_read = excluded.events_read, position = excluded.position, "
+            "head = excluded.head, updated_at = excluded.updated_at",
+            (
+                projection,
+                rebuild_id,
+                progress.state,
+                progress.events_read,
+                progress.position,
+                max(progress.head, progress.position),
+                now,
+            ),
+        )
+
     def switch(self, scratch: ModelTables) -> None:
         """Make a rebuild's tables the live ones, in this transaction."""
         prefix = self.store.prefix
@@ -115,6 +143,21 @@ class RebuildTables(StoreBase):
                 f"UPDATE {REBUILDS} SET heartbeat = ? WHERE projection = ? AND rebuild_id = ?",
                 (now, projection, rebuild_id),
             )
+
+    def record_rebuild(self, projection: str, rebuild_id: str, progress: Any, now: float) -> None:
+        """Keep a rebuild's progress, in a transaction of its own."""
+        with self.transaction() as tx:
+            tx.record_rebuild(projection, rebuild_id, progress, now)
+
+    def rebuild_progress(self) -> list[dict[str, Any]]:
+        """Each projection's running or last rebuild: projection, state, events_read,
+        position and head."""
+        with self.reading() as tx:
+            rows = tx.rows(
+                f"SELECT projection, state, events_read, position, head FROM {REBUILD_PROGRESS} "
+                "ORDER BY projection"
+            )
+        return [dict(row) for row in rows]
 
     def release_rebuild(self, projection: str, rebuild_id: str) -> None:
         with self.transaction() as tx:

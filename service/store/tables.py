@@ -24,7 +24,12 @@ from ticketsync.service.store.read_models import (
     ReadModels,
     ReadModelStatements,
 )
-from ticketsync.service.store.rebuilds import REBUILDS, RebuildStatements, RebuildTables
+from ticketsync.service.store.rebuilds import (
+    REBUILD_PROGRESS,
+    REBUILDS,
+    RebuildStatements,
+    RebuildTables,
+)
 from ticketsync.service.store.transaction import table_names
 
 
@@ -43,7 +48,14 @@ class Store(Positions, ReadModels, Calls, DeskUsers, RebuildTables):
 
     tx_type = Tx
     table_pattern = table_names(
-        TRACKING, CONVERSATIONS, TICKETS, calls.OUTBOX, REBUILDS, DESK_USERS, ALERT_STATE
+        TRACKING,
+        CONVERSATIONS,
+        TICKETS,
+        calls.OUTBOX,
+        REBUILDS,
+        REBUILD_PROGRESS,
+        DESK_USERS,
+        ALERT_STATE,
     )
 
     def __init__(self, log: EventLog):

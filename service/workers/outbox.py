@@ -51,6 +51,7 @@ from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketF
 from ticketsync.events.registry import EVENT_NAMES
 from ticketsync.events.tickets import TicketRef
 from ticketsync.projections.refusals import NEXT, Recovery, decide_refusal
+from ticketsync.service.metrics import instruments
 from ticketsync.service.store import codec
 from ticketsync.service.store.calls import Call
 from ticketsync.service.store.entries import NewEntry
@@ -94,6 +95,10 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         return self.rng.uniform(0, min(self.cap, self.base * 2 ** min(attempt - 1, 62)))
+
+
+# What became of a call after an attempt, as the metrics name it (docs/operations.md).
+ATTEMPT_OUTCOMES = {"done": "sent", "refused": "recovered"}
 
 
 class Dispatcher:
@@ -256,10 +261,13 @@ class Dispatcher:
         started = time.perf_counter()
         command = codec.loads(COMMAND_TYPES[call.kind], call.command)
         attempt = call.attempts + 1
-        sent = False
+        # Timed here, around whichever adapter serves the call, rather than in each adapter.
+        failure: Exception | None = None
         try:
             outcome = self._send(call, command)
         except CallFailed as error:
+            failure = error
+            took = time.perf_counter() - started
             recovery = decide_refusal(error.refusal, command, closed_reopens=self.closed_reopens)
             if recovery == "retry":
                 facts = self._retry(
@@ -270,15 +278,19 @@ class Dispatcher:
             else:
                 facts = self._recover(call, command, attempt, error, recovery)
         except Exception as error:  # the loop's edge: record the attempt, carry on
+            failure = error
+            took = time.perf_counter() - started
             logger.exception("outbox.unexpected_error", extra={"call_id": call.call_id})
             facts = self._retry(
                 call, attempt, CallFailed(f"{type(error).__name__}: {error}"), uncertain=True
             )
         else:
+            took = time.perf_counter() - started
             facts = self._done(call, command, attempt, outcome)
-            sent = True
         self._log_attempt(call, command, attempt, facts, cause, started)
-        return sent
+        became = ATTEMPT_OUTCOMES.get(str(facts["outcome"]), str(facts["outcome"]))
+        instruments.outbox_attempt(self._system(call), call.kind, took, failure, became)
+        return failure is None
 
     def _log_attempt(
         self,

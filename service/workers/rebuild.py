@@ -181,6 +181,7 @@ class Rebuild:
             raise RebuildRefused(
                 f"projection {NAME!r} is being rebuilt already (rebuild {running})"
             )
+        self.store.record_rebuild(NAME, self.rebuild_id, self.progress, self.clock())
 
     def run(self) -> Progress:
         """Rebuild (or check); returns the final progress. Raises RebuildCancelled."""
@@ -201,8 +202,17 @@ class Rebuild:
             progress.elapsed = time.monotonic() - progress.started
             self.store.drop_scratch(self.tables)
             self.store.release_rebuild(NAME, self.rebuild_id)
+            self._record(progress)
             self._report()
         return progress
+
+    def _record(self, progress: Progress) -> None:
+        """Keep how the rebuild ended where every process can read it (the metrics do)."""
+        try:
+            self.store.record_rebuild(NAME, self.rebuild_id, progress, self.clock())
+        except Exception:
+            # Only the figures are lost; the rebuild's own outcome stands.
+            logger.warning("rebuild.progress_not_recorded", extra={"rebuild_id": self.rebuild_id})
 
     def _report(self) -> None:
         if self.on_progress is not None:
@@ -227,6 +237,8 @@ class Rebuild:
         self._compare(tx, page.decided, after, upto)
         self.progress.events_read += count
         self.progress.position = upto
+        # One row per page, with the page: a scrape in any process sees how far it is.
+        tx.record_rebuild(NAME, self.rebuild_id, self.progress, self.clock())
 
     def _compare(self, tx: Tx, decided: list[tuple[str, str]], after: int, upto: int) -> None:
         """Report calls decided now but not live, or live but not now, for positions in (after, upto]."""

@@ -334,3 +334,23 @@ def test_bad_alert_values_name_the_variable(name: str, value: str) -> None:
         config.load({name: value})
     if name == "TICKETSYNC_ALERT_WEBHOOK_URL":
         assert value not in str(refused.value)  # the URL is the channel's credential
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(None, None, id="off-by-default"),
+        pytest.param("9464", ("127.0.0.1", 9464), id="bare-port-is-local-only"),
+        pytest.param("0.0.0.0:9464", ("0.0.0.0", 9464), id="every-interface"),  # noqa: S104
+        pytest.param("metrics.internal:19464", ("metrics.internal", 19464), id="host-name"),
+    ],
+)
+def test_worker_metrics_listen_address(text: str | None, expected: tuple | None) -> None:
+    environ = {"TICKETSYNC_WORKER_METRICS_LISTEN": text} if text else {}
+    assert config.load(environ).worker_metrics_listen == expected
+
+
+@pytest.mark.parametrize("text", ["port", "0", "70000", ":9464", "host:"])
+def test_a_bad_worker_metrics_address_names_the_variable(text: str) -> None:
+    with pytest.raises(ConfigError, match="TICKETSYNC_WORKER_METRICS_LISTEN"):
+        config.load({"TICKETSYNC_WORKER_METRICS_LISTEN": text})
