@@ -42,7 +42,11 @@ def valid(cookie: str | None, token: str | None, now: float) -> bool:
         return False
     message, _, mac = cookie.rpartition(".")
     issued_text, _, nonce = message.partition(".")
-    if not (issued_text.isascii() and issued_text.isdigit() and nonce and mac):
+    # A unix time has few digits; a longer one is no cookie of ours (and int() of thousands
+    # of digits raises).
+    if not (
+        len(issued_text) <= 12 and issued_text.isascii() and issued_text.isdigit() and nonce and mac
+    ):
         return False
     issued = int(issued_text)
     if not now - SESSION_SECONDS < issued <= now + CLOCK_SKEW_SECONDS:
@@ -67,10 +71,12 @@ def same_origin(origin: str | None, scheme: str, host: str | None) -> bool:
 
     Browsers send Origin with every POST; a missing one (an older client, a tool) is left
     to the CSRF token alone. `null` (a sandboxed or privacy-stripped origin) is refused.
+    Behind a proxy that ends TLS the service may see `http` where the browser said
+    `https`, so `https` counts too for the same host and port.
     """
     if origin is None:
         return True
-    return bool(host) and origin == f"{scheme}://{host}"
+    return bool(host) and origin in (f"{scheme}://{host}", f"https://{host}")
 
 
 def cookie_header(value: str, *, secure: bool, max_age: int = SESSION_SECONDS) -> str:
