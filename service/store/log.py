@@ -427,30 +427,26 @@ class _SQLite:
             return self.max_position_with(c)
 
     def positions(self, keys: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                c.execute(
-                    f"SELECT rowid, originator_id FROM {self.table} "
-                    f"WHERE originator_version = 1 AND originator_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                found.update((row["originator_id"], row["rowid"]) for row in c.fetchall())
-        return found
+        rows = self._rows_in("originator_version = 1 AND originator_id", keys)
+        return {row["originator_id"]: row["rowid"] for row in rows}
 
     def keys_at(self, positions: list[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
+        return {row["rowid"]: row["originator_id"] for row in self._rows_in("rowid", positions)}
+
+    def _rows_in(self, column: str, values: Sequence[object]) -> list[Any]:
+        """The (rowid, originator_id) rows whose `column` is one of `values`, asked for 500 at
+        a time to stay under SQLite's limit on a statement's parameters."""
+        rows: list[Any] = []
         with self.datastore.transaction(commit=False) as c:
-            for start in range(0, len(positions), 500):
-                chunk = positions[start : start + 500]
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
                 c.execute(
                     f"SELECT rowid, originator_id FROM {self.table} "
-                    f"WHERE rowid IN ({','.join('?' * len(chunk))})",
+                    f"WHERE {column} IN ({','.join('?' * len(chunk))})",
                     chunk,
                 )
-                found.update((row["rowid"], row["originator_id"]) for row in c.fetchall())
-        return found
+                rows += c.fetchall()
+        return rows
 
     def max_position_with(self, c: Any) -> int:
         c.execute(f"SELECT MAX(rowid) FROM {self.table}")
