@@ -54,6 +54,34 @@ class Call:
     cause_position: int = 0  # the log entry whose decision queued it
 
 
+def new_call(
+    *,
+    call_id: str,
+    conversation_id: str,
+    kind: str,
+    command: str,
+    now: float,
+    queued_key: str,
+    cause_position: int,
+) -> Call:
+    """A call just decided: pending, due now, never tried."""
+    return Call(
+        call_id=call_id,
+        conversation_id=conversation_id,
+        kind=kind,
+        command=command,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+        last_error=None,
+        uncertain=False,
+        queued_key=queued_key,
+        cause_position=cause_position,
+    )
+
+
 _CALL_COLUMNS = (
     "call_id, conversation_id, kind, command, state, attempts, next_attempt_at, "
     "created_at, updated_at, last_error, uncertain, queued_key, claims, cause_position"

@@ -27,7 +27,7 @@ from ticketsync.projections.alerts import (
     decide_overdue,
 )
 from ticketsync.service.store import codec
-from ticketsync.service.store.calls import Call
+from ticketsync.service.store.calls import Call, new_call
 from ticketsync.service.store.entries import LogEntry, NewEntry
 from ticketsync.service.store.tables import Store
 
@@ -174,18 +174,12 @@ class AlertProjector:
             )
             entries.append(queued)
             calls.append(
-                Call(
+                new_call(
                     call_id=identifier,
                     conversation_id=ALERT_LANE,
                     kind=COMMAND_KINDS[SendAlert],
                     command=codec.dumps(alert),
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                    last_error=None,
-                    uncertain=False,
+                    now=now,
                     queued_key=queued.key,
                     # Not a conversation's decision: a rebuild's check of the calls its
                     # decisions name passes over it.

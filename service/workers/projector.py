@@ -20,7 +20,7 @@ from ticketsync.events.errors import Refused
 from ticketsync.events.registry import OUTCOME_TYPES, TICKET_SIDE_TYPES
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
 from ticketsync.service.store import codec
-from ticketsync.service.store.calls import Call
+from ticketsync.service.store.calls import Call, new_call
 from ticketsync.service.store.entries import LogEntry, NewEntry
 from ticketsync.service.store.read_models import LIVE, ModelTables
 from ticketsync.service.store.tables import Store, Tx
@@ -248,18 +248,12 @@ class ConversationProjector:
         )
         page.entries.append(queued)
         page.calls.append(
-            Call(
+            new_call(
                 call_id=identifier,
                 conversation_id=view.conversation_id,
                 kind=kind,
                 command=codec.dumps(command),
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-                last_error=None,
-                uncertain=False,
+                now=now,
                 queued_key=queued.key,
                 cause_position=cause.position,
             )
