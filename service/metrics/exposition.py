@@ -65,6 +65,29 @@ def _summed(samples: list[Sample]) -> list[Sample]:
     return list(found.values())
 
 
+class ChildFiles(Collector):
+    """The worker child's metrics, from its files in `folder` (multiprocess mode).
+
+    A file the child is creating at the moment of a scrape is empty for an instant; read
+    as it is, prometheus-client's reader fails on it and the whole scrape with it. Such a
+    file holds no sample yet, so it is passed over (its size only grows from there).
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def collect(self) -> Iterable[Metric]:
+        files = [str(path) for path in self.folder.glob("*.db") if _has_header(path)]
+        return MultiProcessCollector.merge(files, accumulate=True)
+
+
+def _has_header(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= 8  # the header: how much of the file is in use
+    except FileNotFoundError:  # a dead process's files, removed since the glob
+        return False
+
+
 class Forward(Collector):
     """Another registry's metrics, collected into this one."""
 
@@ -92,7 +115,7 @@ def registry(
     if webhooks is not None:
         collectors.append(webhooks)
     if shared is not None:
-        collectors.append(MultiProcessCollector(None, path=str(shared)))
+        collectors.append(ChildFiles(shared))
     if worker_pid is not None:
         # -1 once the child has ended: no such process, so nothing is shown for it.
         collectors.append(
