@@ -22,7 +22,8 @@ from ticketsync.adapters.chat import signing
 
 CHAT_SECRET = "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXRpY2tldHN5bmMtMDEyMzQ1"  # base64 of a test key
 OTHER_SECRET = "whsec_" + "b3RoZXItc2VjcmV0LW5vdC1jb25maWd1cmVkLWhlcmU="
-ADMIN_TOKEN = "test-admin-token"
+# At least 32 characters: `serve` refuses a shorter admin token (docs/behaviour.md, Limits).
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

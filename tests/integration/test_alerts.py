@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, escalate, settle
-from tests.support import CHAT_SECRET
+from tests.support import ADMIN_TOKEN, CHAT_SECRET
 from ticketsync.adapters.ports import Permanent, Retryable
 from ticketsync.events.commands import SendAlert
 from ticketsync.service import bootstrap, config
@@ -29,7 +29,7 @@ def build(database_url: str, clock: Clock, desk: FakeHelpDesk, alerts: FakeAlert
         {
             "TICKETSYNC_DATABASE_URL": database_url,
             "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
             "TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "50",
         }
     )

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fakes import FakeHelpDesk
-from tests.support import CHAT_SECRET, wait_until
+from tests.support import ADMIN_TOKEN, CHAT_SECRET, wait_until
 from ticketsync.service import bootstrap, config
 from ticketsync.service.store.calls import Call
 
@@ -33,7 +33,7 @@ def containers(database_url: str):
         {
             "TICKETSYNC_DATABASE_URL": database_url,
             "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
         }
     )
     built = [

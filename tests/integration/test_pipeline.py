@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from tests.fakes import FakeHelpDesk
-from tests.support import CHAT_SECRET, message, payload, wait_until
+from tests.support import ADMIN_TOKEN, CHAT_SECRET, message, payload, wait_until
 from ticketsync.adapters.ports import OutcomeUnknown, RateLimited, Retryable
 from ticketsync.service import bootstrap, config
 from ticketsync.service.queries import views
@@ -49,7 +49,7 @@ def service(database_url: str, desk: FakeHelpDesk, clock: Clock):
         {
             "TICKETSYNC_DATABASE_URL": database_url,
             "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
             "TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "4",
         }
     )

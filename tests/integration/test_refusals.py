@@ -13,7 +13,7 @@ import pytest
 
 from tests.fakes import FakeHelpDesk
 from tests.integration.test_pipeline import Clock, deliver, escalate, settle
-from tests.support import CHAT_SECRET, message, payload, unresolved_causes
+from tests.support import ADMIN_TOKEN, CHAT_SECRET, message, payload, unresolved_causes
 from ticketsync.events.tickets import TicketChange
 from ticketsync.service import bootstrap, config
 from ticketsync.service.queries import views
@@ -26,7 +26,7 @@ def build(database_url: str, clock: Clock, desk: Any = None):
         {
             "TICKETSYNC_DATABASE_URL": database_url,
             "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
             "TICKETSYNC_OUTBOX_MAX_ATTEMPTS": "4",
         }
     )

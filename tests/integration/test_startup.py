@@ -6,7 +6,7 @@ import asyncio
 import gc
 from pathlib import Path
 
-from tests.support import CHAT_SECRET
+from tests.support import ADMIN_TOKEN, CHAT_SECRET
 from ticketsync.service import bootstrap, config
 from ticketsync.service.http import app as http
 
@@ -16,7 +16,7 @@ def test_start_up_leaves_its_objects_out_of_the_collectors_passes(tmp_path: Path
         {
             "TICKETSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'ticketsync.db'}",
             "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
         }
     )
     container = bootstrap.build(settings, run_workers=False)

@@ -12,7 +12,7 @@ import orjson
 from starlette.testclient import TestClient
 
 from tests.fakes import FakeHelpDesk
-from tests.support import CHAT_SECRET, message, payload, signed
+from tests.support import ADMIN_TOKEN, CHAT_SECRET, message, payload, signed
 from ticketsync.service import bootstrap, config
 from ticketsync.service.http import app as http
 from ticketsync.service.queries import views
@@ -64,7 +64,7 @@ def service(url: str) -> Any:
         {
             "TICKETSYNC_DATABASE_URL": url,
             "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
         }
     )
     return bootstrap.build(settings, help_desk=FakeHelpDesk(), run_workers=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import CHAT_SECRET, OTHER_SECRET
+from tests.support import ADMIN_TOKEN, CHAT_SECRET, OTHER_SECRET
 from ticketsync.events.errors import ConfigError
 from ticketsync.service import bootstrap, config
 
@@ -242,7 +242,7 @@ def test_missing_secrets_depend_on_the_help_desk() -> None:
         {
             "TICKETSYNC_TICKETING": "zendesk",
             "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
-            "TICKETSYNC_ADMIN_TOKEN": "t",
+            "TICKETSYNC_ADMIN_TOKEN": ADMIN_TOKEN,
         }
     )
     assert config.missing_secrets(zendesk) == ["TICKETSYNC_ZENDESK_WEBHOOK_SECRET"]
