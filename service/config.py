@@ -367,6 +367,24 @@ def missing_secrets(settings: Settings) -> list[str]:
     return missing
 
 
+# A bearer token is all that stands between the network and the API: long enough that
+# guessing it is out of reach (docs/behaviour.md, Limits). `--dev` generates 43 characters.
+MIN_TOKEN_LENGTH = 32
+
+
+def short_tokens(settings: Settings) -> list[str]:
+    """Why each token that is set is too short to start with: one sentence per variable."""
+    short = []
+    for name, token in (("TICKETSYNC_ADMIN_TOKEN", settings.admin_token),):
+        if token is not None and len(token) < MIN_TOKEN_LENGTH:
+            short.append(
+                f"{name} is {len(token)} characters long; it must have at least "
+                f"{MIN_TOKEN_LENGTH} (generate one with: python3 -c "
+                f"'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+    return short
+
+
 def with_generated_secrets(
     settings: Settings, new_chat_secret: Callable[[], str]
 ) -> tuple[Settings, dict[str, str]]:
@@ -382,7 +400,7 @@ def with_generated_secrets(
         generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"] = new_chat_secret()
         changes["chat_webhook_secrets"] = (_Secret(generated["TICKETSYNC_CHAT_WEBHOOK_SECRET"]),)
     if not settings.admin_token:
-        generated["TICKETSYNC_ADMIN_TOKEN"] = random.token_urlsafe(24)
+        generated["TICKETSYNC_ADMIN_TOKEN"] = random.token_urlsafe(32)
         changes["admin_token"] = _Secret(generated["TICKETSYNC_ADMIN_TOKEN"])
     if settings.ticketing == "zendesk" and not settings.zendesk_webhook_secrets:
         generated["TICKETSYNC_ZENDESK_WEBHOOK_SECRET"] = random.token_urlsafe(32)

@@ -32,7 +32,15 @@ def _save_in_env(values: dict[str, str], path: Path) -> None:
         if name in left:
             lines[number] = f"{name}={left.pop(name)}"
     lines += [f"{name}={value}" for name, value in left.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # The file holds the admin token: readable by its owner alone (0600), or by fewer where
+    # an existing file was already stricter (docs/behaviour.md, Limits).
+    mode = 0o600
+    if path.exists():
+        mode &= path.stat().st_mode
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), mode)
+        file.write("\n".join(lines) + "\n")
 
 
 def _dev_inbox_url(url: str | None) -> bool:
@@ -69,6 +77,9 @@ def serve(args: argparse.Namespace) -> int:
         print("ticketsync: --dev generated what was missing (saved to .env, shown only now):")
         for name, value in generated.items():
             print(f"  {name}={value}")
+    short = config.short_tokens(settings)
+    if short:
+        return _fail(short[0])
     logs.configure(dev=args.dev, level=settings.log_level)
     inbox = None
     if args.dev and (not settings.chat_reply_url or _dev_inbox_url(settings.chat_reply_url)):
@@ -182,6 +193,10 @@ def worker(args: argparse.Namespace) -> int:
             "TICKETSYNC_WORKER_METRICS_LISTEN is set but TICKETSYNC_ADMIN_TOKEN is not "
             "(the metrics listener asks for it, as serve's /metrics does)"
         )
+    if args.watch_fd is None and settings.worker_metrics_listen:
+        short = config.short_tokens(settings)
+        if short:
+            return _fail(short[0])
     logs.configure(dev=args.dev, level=settings.log_level)
     try:
         return run_workers(settings, watch_fd=args.watch_fd)

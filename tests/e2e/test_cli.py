@@ -141,6 +141,38 @@ def test_dev_saves_in_env_without_disturbing_its_other_lines(tmp_path: Path) -> 
     )
 
 
+def test_dev_writes_env_for_its_owner_alone(tmp_path: Path) -> None:
+    from ticketsync.service.cli.main import _save_in_env
+
+    fresh = tmp_path / ".env"
+    _save_in_env({"TICKETSYNC_ADMIN_TOKEN": "x" * 43}, fresh)
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    # A file readable by others is narrowed; one already stricter stays as strict.
+    shared, strict = tmp_path / "shared.env", tmp_path / "strict.env"
+    shared.write_text("OTHER=1\n", encoding="utf-8")
+    shared.chmod(0o644)
+    strict.write_text("OTHER=1\n", encoding="utf-8")
+    strict.chmod(0o400)
+    for path in (shared, strict):
+        _save_in_env({"TICKETSYNC_ADMIN_TOKEN": "x" * 43}, path)
+        assert path.read_text(encoding="utf-8") == f"OTHER=1\nTICKETSYNC_ADMIN_TOKEN={'x' * 43}\n"
+    assert shared.stat().st_mode & 0o777 == 0o600
+    assert strict.stat().st_mode & 0o777 == 0o400
+
+
+@pytest.mark.parametrize("args", [(), ("--dev",)])
+def test_serve_refuses_a_short_admin_token_naming_it(tmp_path: Path, args: tuple[str, ...]) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_ADMIN_TOKEN="a" * 31)
+    result = run_cli(["serve", *args, "--port", "1"], tmp_path, env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TICKETSYNC_ADMIN_TOKEN is 31 characters long" in lines[0]
+    assert "at least 32" in lines[0]
+    assert "serving" not in result.stdout
+    assert not (tmp_path / "t.db").exists()
+
+
 def test_serve_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_OUTBOX_MAX_ATTEMPTS="many")
     result = run_cli(["serve", "--port", "1"], tmp_path, env)
@@ -171,6 +203,8 @@ def test_dev_generates_prints_and_keeps_the_secrets(tmp_path: Path) -> None:
         printed = server.logs()
         saved = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().split())
         secret, token = saved["TICKETSYNC_CHAT_WEBHOOK_SECRET"], saved["TICKETSYNC_ADMIN_TOKEN"]
+        assert len(token) >= 32
+        assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
         assert f"TICKETSYNC_CHAT_WEBHOOK_SECRET={secret}" in printed
         assert f"TICKETSYNC_ADMIN_TOKEN={token}" in printed
         body, headers = signed(message("conv_dev"), secret=secret)

@@ -72,6 +72,18 @@ def with_conversation(app: Starlette, client: TestClient, cid: str = "team/conv_
 # ------------------------------------------------------------------ signing in
 
 
+def test_sign_in_waits_after_five_wrong_tokens_from_one_address(client: TestClient) -> None:
+    for _ in range(5):
+        assert sign_in(client, token="wrong-" + "x" * 40).status_code == 401
+    refused = sign_in(client, token="wrong-" + "x" * 40)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "try again in" in refused.text
+    # While it waits, even the right token gets no answer: guessing learns nothing.
+    assert sign_in(client).status_code == 429
+    assert "set-cookie" not in sign_in(client).headers
+
+
 def test_signing_in_sets_a_session_cookie_that_is_not_the_token(client: TestClient) -> None:
     answer = sign_in(client)
     assert answer.status_code == 303

@@ -354,3 +354,13 @@ def test_worker_metrics_listen_address(text: str | None, expected: tuple | None)
 def test_a_bad_worker_metrics_address_names_the_variable(text: str) -> None:
     with pytest.raises(ConfigError, match="TICKETSYNC_WORKER_METRICS_LISTEN"):
         config.load({"TICKETSYNC_WORKER_METRICS_LISTEN": text})
+
+
+def test_a_token_shorter_than_32_characters_is_named_with_its_length() -> None:
+    short = config.load({"TICKETSYNC_ADMIN_TOKEN": "a" * 31})
+    assert config.short_tokens(short) == [
+        "TICKETSYNC_ADMIN_TOKEN is 31 characters long; it must have at least 32 "
+        "(generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    ]
+    assert config.short_tokens(config.load({"TICKETSYNC_ADMIN_TOKEN": "a" * 32})) == []
+    assert config.short_tokens(config.load({})) == []

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ticketsync.events.errors import Refused, StoreUnavailable
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.http.console import conversation_page, pages, session
+from ticketsync.service.http.console.throttle import SignInThrottle
 from ticketsync.service.http.requests import read_body
 from ticketsync.service.queries import audit, status, views
 from ticketsync.service.store.log import AuditQuery
@@ -101,6 +102,7 @@ class Console:
         self.container = container
         self.settings = container.settings
         self.rebuilds = rebuilds
+        self.sign_ins = SignInThrottle(time.monotonic)
         self.static = {
             name: importlib.resources.files(__package__).joinpath("static", name).read_bytes()
             for name in STATIC
@@ -180,7 +182,13 @@ class Console:
         return fields
 
     def refuse(self, code: int, text: str, *, csrf: str | None = None) -> Response:
-        titles = {401: "Not signed in", 403: "Refused", 404: "Not found", 503: "Unavailable"}
+        titles = {
+            401: "Not signed in",
+            403: "Refused",
+            404: "Not found",
+            429: "Too many attempts",
+            503: "Unavailable",
+        }
         return HTMLResponse(
             pages.message(titles.get(code, "Error"), text, csrf=csrf), status_code=code
         )
@@ -258,7 +266,20 @@ class Console:
             return self.refuse(403, "This form came from another site, and was not accepted.")
         given = form.get("token", "")
         target = safe_next(form.get("next"))
+        # Behind a proxy on this machine, uvicorn takes the address from X-Forwarded-For.
+        address = request.client.host if request.client else "unknown"
+        wait = self.sign_ins.wait(address)
+        if wait is not None:
+            # Checked before the token, so that guessing gets no answer while it waits.
+            logger.warning("console.sign_in_throttled", extra={"retry_after": wait})
+            refused = self.refuse(
+                429,
+                f"Too many wrong tokens from your address: try again in {wait} seconds.",
+            )
+            refused.headers["retry-after"] = str(wait)
+            return refused
         if not session.token_matches(given, self.token):
+            self.sign_ins.failed(address)
             logger.warning("console.sign_in_refused", extra={})
             return HTMLResponse(
                 pages.sign_in(next_path=target if target != PREFIX else None, refused=True),
