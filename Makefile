@@ -1,10 +1,15 @@
 # The quick start: `make run` (the service on SQLite) and `make test` (every test).
+# `make run PORT=8123 HOST=0.0.0.0` serves elsewhere than 127.0.0.1:8000.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Lint looks at the project's own folders only, not at files a user saves beside them.
+SOURCES = events projections adapters service tests bench
 VENV ?= .venv
 BIN = $(VENV)/bin
 READY = $(VENV)/.ready
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench screenshots clean
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,14 +18,22 @@ $(READY): pyproject.toml
 	touch $(READY)
 
 run: $(READY)
-	$(BIN)/ticketsync serve --dev
+	$(BIN)/ticketsync serve --dev --host $(HOST) --port $(PORT)
 
 lint: $(READY)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
 test: lint
 	$(BIN)/pytest -q
+
+# The unit tests and the integration tests on SQLite alone: a minute or two. CI runs `test`.
+test-fast: lint
+	$(BIN)/pytest -q tests/unit tests/integration -m "not postgres"
+
+# The README's pictures of the console, taken by the browser tests (Debian's chromium).
+screenshots: $(READY)
+	TICKETSYNC_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/browser
 
 # The ingest benchmark's load is wrk (Debian package `wrk`): installed here when apt-get can.
 bench: $(READY)
@@ -34,4 +47,4 @@ bench: $(READY)
 	$(BIN)/python bench/report.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info build

@@ -1,12 +1,15 @@
 """The operations console in a real browser: headless Chromium against `ticketsync serve`.
 
-Each test signs in afresh (a new browser context has no cookies). The run saves the
-screenshots the README shows to docs/images/.
+Each test signs in afresh (a new browser context has no cookies). The screenshots the README
+shows go to a temporary folder, or to TICKETSYNC_SCREENSHOTS when it is set: `make
+screenshots` sets it to docs/images/, so a test run never rewrites a tracked file.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +24,7 @@ from tests.emulators.zendesk import ZendeskEmulator
 from tests.support import ADMIN_TOKEN, Server, message, payload, signed, wait_until
 from ticketsync.adapters.zendesk import signature as zendesk_signature
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+IMAGES = Path(os.environ.get("TICKETSYNC_SCREENSHOTS") or tempfile.mkdtemp(prefix="console-"))
 STORY = "acme/conv_1001"  # an id with a slash, as some chat platforms make them
 HOSTILE = "conv_hostile"
 SCRIPT = "<script>window.__pwned = 1</script>"
