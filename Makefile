@@ -4,7 +4,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Lint looks at the project's own folders only, not at files a user saves beside them.
-SOURCES = events projections adapters service tests bench
+SOURCES = events projections adapters service tests bench pyproject.toml
 VENV ?= .venv
 BIN = $(VENV)/bin
 READY = $(VENV)/.ready
