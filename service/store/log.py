@@ -182,8 +182,13 @@ class EventLog:
                 self.check.install(self.recorder.datastore.pool)
             self._sql.create_tables()
         except PersistenceError as error:
+            reason = str(error)
+            if database.kind == "postgres":
+                from ticketsync.service.store.diagnose import why_unreachable
+
+                reason = why_unreachable(database) or reason
             raise StoreUnavailable(
-                f"cannot open the log at {database.describe()}: {error}"
+                f"cannot open the log at {database.describe()}: {reason}"
             ) from error
 
     def close(self) -> None:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 from pathlib import Path
 
+import pytest
+
 from tests.support import ADMIN_TOKEN, CHAT_SECRET
+from ticketsync.events.errors import StoreUnavailable
 from ticketsync.service import bootstrap, config
 from ticketsync.service.http import app as http
+from ticketsync.service.store.log import EventLog
 
 
 def test_start_up_leaves_its_objects_out_of_the_collectors_passes(tmp_path: Path) -> None:
@@ -40,3 +45,26 @@ def test_start_up_leaves_its_objects_out_of_the_collectors_passes(tmp_path: Path
     assert frozen > 10_000
     assert young == http.YOUNG_COLLECTION_EVERY > 700
     assert gc.isenabled()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_that_does_not_exist_is_named_with_how_to_create_it(
+    postgres_server_url: str,
+) -> None:
+    base = postgres_server_url.rsplit("/", 1)[0]
+    with pytest.raises(StoreUnavailable) as refused:
+        EventLog(config.parse_database_url(f"{base}/no_such_database_here"))
+    assert "has no database 'no_such_database_here'" in str(refused.value)
+    assert "createdb" in str(refused.value)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_server_that_is_not_there_is_told_from_a_missing_database(
+    postgres_server_url: str,
+) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(StoreUnavailable) as refused:
+        EventLog(config.parse_database_url(f"postgresql://postgres@127.0.0.1:{port}/test"))
+    assert f"no PostgreSQL server answers at 127.0.0.1:{port}" in str(refused.value)
