@@ -21,6 +21,22 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _existing_store(settings: config.Settings) -> None:
+    """Refuse to read a SQLite store that does not exist: only `serve` makes one. Otherwise a
+    command run in the wrong folder would make an empty one and answer "no events" for a
+    conversation that exists elsewhere.
+
+    Raises ConfigError naming the URL and the folder it was looked for in.
+    """
+    database = settings.database
+    if database.kind != "sqlite" or database.path == ":memory:" or Path(database.path).exists():
+        return
+    raise ConfigError(
+        f"no database at {database.describe()} (looked in {Path.cwd()}): run this where "
+        "`ticketsync serve` runs, or set TICKETSYNC_DATABASE_URL to its database"
+    )
+
+
 def _save_in_env(values: dict[str, str], path: Path) -> None:
     """Set `values` in the .env file at `path`: a variable's line is replaced where it is,
     the others are added at the end; comments and other lines stay as they are."""
@@ -232,6 +248,7 @@ def rebuild_command(args: argparse.Namespace) -> int:
     except RebuildRefused as error:
         return _fail(str(error))
     settings = bootstrap.load_settings()
+    _existing_store(settings)
     container = bootstrap.build(settings, run_workers=False)
     try:
         head = container.log.position()
@@ -334,7 +351,9 @@ def explain_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
     from ticketsync.service.queries import views
 
-    container = bootstrap.build(bootstrap.load_settings(), run_workers=False)
+    settings = bootstrap.load_settings()
+    _existing_store(settings)
+    container = bootstrap.build(settings, run_workers=False)
     try:
         explained = views.explain(container, args.conversation)
     finally:
@@ -377,6 +396,7 @@ def audit_command(args: argparse.Namespace) -> int:
         query = audit.query_from(params)
     except audit.BadQuery as bad:
         return _fail(f"--{bad.field}: {bad.detail}")
+    _existing_store(settings)
     log = EventLog(settings.database)
     try:
         rows = []
@@ -401,7 +421,9 @@ def outbox_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
     from ticketsync.service.queries import views
 
-    container = bootstrap.build(bootstrap.load_settings(), run_workers=False)
+    settings = bootstrap.load_settings()
+    _existing_store(settings)
+    container = bootstrap.build(settings, run_workers=False)
     try:
         if args.action == "list":
             calls = container.store.calls(args.state)

@@ -446,3 +446,26 @@ def test_explain_says_why_and_refuses_an_unknown_conversation(tmp_path: Path) ->
     unknown = run_cli(["explain", "--conversation", "nobody"], tmp_path, env)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "ticketsync: no conversation 'nobody'"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit", "--conversation", "conv_42"],
+        ["outbox", "list"],
+        ["verify"],
+        ["explain", "--conversation", "conv_42"],
+        ["rebuild", "--yes"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_a_command_run_where_there_is_no_database_says_so_and_makes_none(
+    tmp_path: Path, args: list[str]
+) -> None:
+    env = server_env("sqlite:///./ticketsync.db")
+    result = run_cli(args, tmp_path, env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "no database at sqlite:///./ticketsync.db" in result.stderr
+    assert f"(looked in {tmp_path})" in result.stderr
+    assert list(tmp_path.iterdir()) == []
