@@ -296,17 +296,7 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
     if settings.ticketing == "zendesk":
         from ticketsync.adapters.zendesk.api import ZendeskHelpDesk
 
-        missing = [
-            name
-            for name, value in (
-                ("TICKETSYNC_ZENDESK_URL", settings.zendesk_url),
-                ("TICKETSYNC_ZENDESK_EMAIL", settings.zendesk_email),
-                ("TICKETSYNC_ZENDESK_API_TOKEN", settings.zendesk_api_token),
-            )
-            if not value
-        ]
-        if missing:
-            raise ConfigError(f"{', '.join(missing)} must be set when TICKETSYNC_TICKETING=zendesk")
+        config.require_desk(settings)
         return ZendeskHelpDesk(
             settings.zendesk_url or "",
             settings.zendesk_email or "",
@@ -318,15 +308,7 @@ def help_desk_for(settings: Settings, store: Store) -> HelpDesk:
     if settings.ticketing == "jira":
         from ticketsync.adapters.jira.api import JiraHelpDesk, Visibility
 
-        if not (
-            settings.jira_url
-            and settings.jira_email
-            and settings.jira_api_token
-            and settings.jira_project
-        ):
-            raise ConfigError(
-                "the TICKETSYNC_JIRA_* variables must be set when TICKETSYNC_TICKETING=jira"
-            )
+        config.require_desk(settings)
         visibility = settings.jira_internal_visibility
         return JiraHelpDesk(
             settings.jira_url,

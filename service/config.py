@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -228,20 +228,6 @@ def load(
     public_url = get("TICKETSYNC_PUBLIC_URL") or "http://127.0.0.1:8000"
     if not _http_url(public_url):
         raise ConfigError(f"TICKETSYNC_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
-    if ticketing == "jira":
-        # Refused here, before `serve --dev` generates anything for a desk it cannot reach.
-        missing = [
-            name
-            for name in (
-                "TICKETSYNC_JIRA_URL",
-                "TICKETSYNC_JIRA_EMAIL",
-                "TICKETSYNC_JIRA_API_TOKEN",
-                "TICKETSYNC_JIRA_PROJECT",
-            )
-            if not get(name)
-        ]
-        if missing:
-            raise ConfigError(f"{', '.join(missing)} must be set when TICKETSYNC_TICKETING=jira")
 
     def custom_field(name: str) -> str | None:
         value = get(name)
@@ -351,6 +337,37 @@ def parse_database_url(url: str) -> Database:
         dbname=dbname,
         schema=schema,
     )
+
+
+def missing_desk(settings: Settings) -> list[str]:
+    """The variables the help desk needs, have no default and cannot be generated, unset."""
+    needed: tuple[tuple[str, object], ...] = ()
+    if settings.ticketing == "zendesk":
+        needed = (
+            ("TICKETSYNC_ZENDESK_URL", settings.zendesk_url),
+            ("TICKETSYNC_ZENDESK_EMAIL", settings.zendesk_email),
+            ("TICKETSYNC_ZENDESK_API_TOKEN", settings.zendesk_api_token),
+        )
+    elif settings.ticketing == "jira":
+        needed = (
+            ("TICKETSYNC_JIRA_URL", settings.jira_url),
+            ("TICKETSYNC_JIRA_EMAIL", settings.jira_email),
+            ("TICKETSYNC_JIRA_API_TOKEN", settings.jira_api_token),
+            ("TICKETSYNC_JIRA_PROJECT", settings.jira_project),
+        )
+    return [name for name, value in needed if not value]
+
+
+def require_desk(settings: Settings, also: Sequence[str] = ()) -> None:
+    """Refuse, in one message naming every one, the help desk's unset variables (and `also`).
+
+    Raises ConfigError.
+    """
+    missing = [*missing_desk(settings), *also]
+    if missing_desk(settings):
+        raise ConfigError(
+            f"{', '.join(missing)} must be set when TICKETSYNC_TICKETING={settings.ticketing}"
+        )
 
 
 def missing_secrets(settings: Settings) -> list[str]:

@@ -81,6 +81,8 @@ def serve(args: argparse.Namespace) -> int:
             "(use --dev, or set your chat platform's reply URL)"
         )
     missing = config.missing_secrets(settings)
+    # Every variable that is missing, in one message: those --dev cannot generate first.
+    config.require_desk(settings, also=() if args.dev else missing)
     if missing and not args.dev:
         names = " and ".join(missing)
         verb, pronoun = ("is", "it") if len(missing) == 1 else ("are", "them")

@@ -469,3 +469,15 @@ def test_a_command_run_where_there_is_no_database_says_so_and_makes_none(
     assert "no database at sqlite:///./ticketsync.db" in result.stderr
     assert f"(looked in {tmp_path})" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_names_every_missing_variable_of_zendesk_in_one_line(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_TICKETING="zendesk")
+    del env["TICKETSYNC_ADMIN_TOKEN"]
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "ticketsync: TICKETSYNC_ZENDESK_URL, TICKETSYNC_ZENDESK_EMAIL, "
+        "TICKETSYNC_ZENDESK_API_TOKEN, TICKETSYNC_ADMIN_TOKEN, TICKETSYNC_ZENDESK_WEBHOOK_SECRET "
+        "must be set when TICKETSYNC_TICKETING=zendesk"
+    ]

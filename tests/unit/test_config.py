@@ -198,12 +198,26 @@ def test_bad_jira_values_name_the_variable(name: str, value: str) -> None:
 
 
 def test_jira_without_its_variables_is_refused_naming_each() -> None:
+    settings = config.load({"TICKETSYNC_TICKETING": "jira", "TICKETSYNC_JIRA_PROJECT": "OPS"})
     with pytest.raises(ConfigError) as refused:
-        config.load({"TICKETSYNC_TICKETING": "jira", "TICKETSYNC_JIRA_PROJECT": "OPS"})
+        config.require_desk(settings)
     assert str(refused.value) == (
         "TICKETSYNC_JIRA_URL, TICKETSYNC_JIRA_EMAIL, TICKETSYNC_JIRA_API_TOKEN must be set "
         "when TICKETSYNC_TICKETING=jira"
     )
+
+
+def test_zendesk_without_its_variables_is_refused_naming_each_with_what_else_is_missing() -> None:
+    settings = config.load({"TICKETSYNC_TICKETING": "zendesk"})
+    with pytest.raises(ConfigError) as refused:
+        config.require_desk(settings, also=config.missing_secrets(settings))
+    assert str(refused.value) == (
+        "TICKETSYNC_ZENDESK_URL, TICKETSYNC_ZENDESK_EMAIL, TICKETSYNC_ZENDESK_API_TOKEN, "
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET, TICKETSYNC_ADMIN_TOKEN, "
+        "TICKETSYNC_ZENDESK_WEBHOOK_SECRET must be set when TICKETSYNC_TICKETING=zendesk"
+    )
+    # A desk that has what it needs is not refused for the secrets alone.
+    config.require_desk(config.load({}), also=["TICKETSYNC_ADMIN_TOKEN"])
 
 
 @pytest.mark.parametrize(
