@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from ticketsync.adapters.chat import signing  # noqa: E402
 
-ADMIN_TOKEN = "bench-admin-token"
+ADMIN_TOKEN = "bench-admin-token-0123456789abcdefghij"  # serve asks for 32 or more
 POSTGRES_URL = os.environ.get(
     "TICKETSYNC_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
