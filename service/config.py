@@ -101,6 +101,71 @@ class Settings:
     worker_metrics_listen: tuple[str, int] | None = None
 
 
+# Every variable `load` reads (tests/unit/test_config.py holds the list to the code).
+VARIABLES = frozenset(
+    {
+        "TICKETSYNC_ADMIN_TOKEN",
+        "TICKETSYNC_ALERT_AFTER",
+        "TICKETSYNC_ALERT_WEBHOOK_URL",
+        "TICKETSYNC_CHAT_REPLY_SECRET",
+        "TICKETSYNC_CHAT_REPLY_URL",
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET",
+        "TICKETSYNC_DATABASE_URL",
+        "TICKETSYNC_HTTP_TIMEOUT",
+        "TICKETSYNC_JIRA_API_TOKEN",
+        "TICKETSYNC_JIRA_CONVERSATION_FIELD_ID",
+        "TICKETSYNC_JIRA_EMAIL",
+        "TICKETSYNC_JIRA_GROUP_FIELD",
+        "TICKETSYNC_JIRA_INTERNAL_VISIBILITY",
+        "TICKETSYNC_JIRA_ISSUE_TYPE",
+        "TICKETSYNC_JIRA_PROJECT",
+        "TICKETSYNC_JIRA_SUMMARY_FIELD_ID",
+        "TICKETSYNC_JIRA_URL",
+        "TICKETSYNC_JIRA_WEBHOOK_SECRET",
+        "TICKETSYNC_LOG_LEVEL",
+        "TICKETSYNC_OUTBOX_BACKOFF_BASE",
+        "TICKETSYNC_OUTBOX_BACKOFF_MAX",
+        "TICKETSYNC_OUTBOX_CONCURRENCY",
+        "TICKETSYNC_OUTBOX_MAX_AGE",
+        "TICKETSYNC_OUTBOX_MAX_ATTEMPTS",
+        "TICKETSYNC_PUBLIC_URL",
+        "TICKETSYNC_ROUTING_FILE",
+        "TICKETSYNC_TICKETING",
+        "TICKETSYNC_TICKET_POLICY",
+        "TICKETSYNC_WORKER_METRICS_LISTEN",
+        "TICKETSYNC_ZENDESK_API_TOKEN",
+        "TICKETSYNC_ZENDESK_CONVERSATION_FIELD_ID",
+        "TICKETSYNC_ZENDESK_EMAIL",
+        "TICKETSYNC_ZENDESK_SUMMARY_FIELD_ID",
+        "TICKETSYNC_ZENDESK_URL",
+        "TICKETSYNC_ZENDESK_WEBHOOK_SECRET",
+    }
+)
+# Read by the test suite and the benchmarks, not by the service: not worth a warning.
+NOT_SETTINGS = frozenset(
+    {"TICKETSYNC_TEST_POSTGRES_URL", "TICKETSYNC_SCREENSHOTS", "TICKETSYNC_BENCH_SECRET"}
+)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each TICKETSYNC_ variable that is no setting (a typo is silently
+    ignored otherwise), naming the nearest real one."""
+    import difflib
+
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith("TICKETSYNC_") or name in VARIABLES or name in NOT_SETTINGS:
+            continue
+        # Compared without the prefix that every name shares, which would make any two alike.
+        suffixes = {known.removeprefix("TICKETSYNC_"): known for known in VARIABLES}
+        nearest = difflib.get_close_matches(
+            name.removeprefix("TICKETSYNC_"), suffixes, n=1, cutoff=0.6
+        )
+        hint = f"; did you mean {suffixes[nearest[0]]}?" if nearest else ""
+        warnings.append(f"{name} is not a setting of ticketsync and is ignored{hint}")
+    return warnings
+
+
 def _http_url(text: str) -> bool:
     parts = urlsplit(text)
     return parts.scheme in ("http", "https") and bool(parts.netloc)

@@ -608,6 +608,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
+    # Said once, by the command the user ran (not again by serve's worker child).
+    if getattr(args, "watch_fd", None) is None:
+        try:
+            for warning in config.unknown_variables(config.environment()):
+                print(f"ticketsync: warning: {warning}", file=sys.stderr)
+        except ConfigError:
+            pass  # a malformed .env is reported, as the error it is, when settings are read
     try:
         return args.handler(args)
     except ConfigError as error:

@@ -481,3 +481,20 @@ def test_serve_names_every_missing_variable_of_zendesk_in_one_line(tmp_path: Pat
         "TICKETSYNC_ZENDESK_API_TOKEN, TICKETSYNC_ADMIN_TOKEN, TICKETSYNC_ZENDESK_WEBHOOK_SECRET "
         "must be set when TICKETSYNC_TICKETING=zendesk"
     ]
+
+
+def test_serve_warns_once_of_a_misspelt_variable(tmp_path: Path) -> None:
+    server = Server(
+        f"sqlite:///{tmp_path / 't.db'}", tmp_path, env={"TICKETSYNC_TICKET_POLICIES": "always"}
+    )
+    server.start()
+    try:
+        wait_until(lambda: "workers in process" in server.logs())
+    finally:
+        server.stop()
+    warning = (
+        "ticketsync: warning: TICKETSYNC_TICKET_POLICIES is not a setting of ticketsync and is "
+        "ignored; did you mean TICKETSYNC_TICKET_POLICY?"
+    )
+    # serve's worker child reads the same environment and says nothing of it again.
+    assert server.logs().count(warning) == 1

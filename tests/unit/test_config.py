@@ -378,3 +378,29 @@ def test_a_token_shorter_than_32_characters_is_named_with_its_length() -> None:
     ]
     assert config.short_tokens(config.load({"TICKETSYNC_ADMIN_TOKEN": "a" * 32})) == []
     assert config.short_tokens(config.load({})) == []
+
+
+def test_every_variable_the_settings_read_is_known_and_no_other() -> None:
+    import re
+
+    source = Path(config.__file__).read_text(encoding="utf-8")
+    # What the code reads: the names quoted after the lists themselves.
+    code = source.split("def unknown_variables", 1)[1]
+    read = set(re.findall(r'"(TICKETSYNC_[A-Z0-9_]+[A-Z0-9])"', code))
+    assert read == set(config.VARIABLES)
+
+
+def test_a_misspelt_variable_is_named_with_the_nearest_real_one() -> None:
+    assert config.unknown_variables(
+        {
+            "TICKETSYNC_TICKET_POLICIES": "always",
+            "TICKETSYNC_ADMIN_TOKEN": "x",
+            "TICKETSYNC_NOTHING_LIKE_IT_AT_ALL": "1",
+            "TICKETSYNC_TEST_POSTGRES_URL": "postgresql://",
+            "PATH": "/bin",
+        }
+    ) == [
+        "TICKETSYNC_NOTHING_LIKE_IT_AT_ALL is not a setting of ticketsync and is ignored",
+        "TICKETSYNC_TICKET_POLICIES is not a setting of ticketsync and is ignored; "
+        "did you mean TICKETSYNC_TICKET_POLICY?",
+    ]
