@@ -606,8 +606,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return CLOSED_PIPE
 
 
+def _unknown_option(
+    top: argparse.ArgumentParser, argv: Sequence[str]
+) -> tuple[argparse.ArgumentParser, str] | None:
+    """The first `--option` that the chosen command does not take, with the nearest one it
+    does (argparse would first complain of a required option the typo left out), and that
+    command's parser."""
+    import difflib
+
+    current = top
+    for word in argv:
+        if word == "--":
+            break
+        commands = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if commands and word in commands[0].choices:
+            current = commands[0].choices[word]
+            continue
+        if word.startswith("--"):
+            name = word.partition("=")[0]
+            options = sorted({s for action in current._actions for s in action.option_strings})
+            if name not in options:
+                near = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+                hint = f"; did you mean {near[0]}?" if near else ""
+                return current, f"unknown option {name}{hint}"
+    return None
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    unknown = _unknown_option(top, words)
+    if unknown is not None:
+        command, message = unknown
+        command.print_usage(sys.stderr)
+        return _fail(message)
+    args = top.parse_args(words)
     # Said once, by the command the user ran (not again by serve's worker child).
     if getattr(args, "watch_fd", None) is None:
         try:

@@ -498,3 +498,24 @@ def test_serve_warns_once_of_a_misspelt_variable(tmp_path: Path) -> None:
     )
     # serve's worker child reads the same environment and says nothing of it again.
     assert server.logs().count(warning) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["audit", "--conversaton", "conv_42"],
+            "unknown option --conversaton; did you mean --conversation?",
+        ),
+        (["outbox", "list", "--stat=parked"], "unknown option --stat; did you mean --state?"),
+        (["serve", "--prot", "8123"], "unknown option --prot; did you mean --port?"),
+        (["verify", "--zzzzzz"], "unknown option --zzzzzz"),
+    ],
+)
+def test_an_unknown_option_is_named_first_with_the_nearest_real_one(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    result = run_cli(args, tmp_path, server_env(f"sqlite:///{tmp_path / 't.db'}"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"ticketsync: {said}"
+    assert f"usage: ticketsync {args[0]}" in result.stderr
