@@ -68,6 +68,23 @@ def _dev_inbox_url(url: str | None) -> bool:
     return url is not None and urlsplit(url).path == ROUTE
 
 
+def _dev_public_url(settings: config.Settings, host: str, port: int) -> config.Settings:
+    """Where this development service is reached, saved in .env as TICKETSYNC_PUBLIC_URL, so
+    that `simulate`, the README's examples and alert links find it on whatever port it took.
+    A public URL set by hand (any other host than this machine's) is left as it is."""
+    from dataclasses import replace
+    from urllib.parse import urlsplit
+
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    url = f"http://{reachable}:{port}"
+    given = config.environment().get("TICKETSYNC_PUBLIC_URL")
+    if given and urlsplit(given).hostname not in ("127.0.0.1", "localhost", "::1", reachable):
+        return settings
+    if given != url:
+        _save_in_env({"TICKETSYNC_PUBLIC_URL": url}, Path.cwd() / ".env")
+    return replace(settings, public_url=url)
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -99,6 +116,8 @@ def serve(args: argparse.Namespace) -> int:
     if short:
         return _fail(short[0])
     logs.configure(dev=args.dev, level=settings.log_level)
+    if args.dev:
+        settings = _dev_public_url(settings, args.host, args.port)
     inbox = None
     if args.dev and (not settings.chat_reply_url or _dev_inbox_url(settings.chat_reply_url)):
         # No chat platform to reply to in development: replies go to our own stand-in. What

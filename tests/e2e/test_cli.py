@@ -228,8 +228,14 @@ def test_dev_generates_prints_and_keeps_the_secrets(tmp_path: Path) -> None:
     try:
         assert "generated" not in again.logs().split(f"127.0.0.1:{server.port}")[-1]
         now = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().split())
-        assert now == {**saved, "TICKETSYNC_CHAT_REPLY_URL": f"{again.url}/dev/chat-replies"}
+        assert now == {
+            **saved,
+            "TICKETSYNC_CHAT_REPLY_URL": f"{again.url}/dev/chat-replies",
+            "TICKETSYNC_PUBLIC_URL": again.url,
+        }
         assert saved["TICKETSYNC_CHAT_REPLY_URL"] == f"{server.url}/dev/chat-replies"
+        # Where the service is reached, for simulate, the README's examples and alert links.
+        assert saved["TICKETSYNC_PUBLIC_URL"] == server.url
     finally:
         again.stop()
 
@@ -519,3 +525,23 @@ def test_an_unknown_option_is_named_first_with_the_nearest_real_one(
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"ticketsync: {said}"
     assert f"usage: ticketsync {args[0]}" in result.stderr
+
+
+def test_dev_keeps_a_public_url_set_by_hand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ticketsync.service import config
+    from ticketsync.service.cli.main import _dev_public_url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TICKETSYNC_PUBLIC_URL", raising=False)
+    settings = config.load({})
+    env_file = tmp_path / ".env"
+    env_file.write_text("TICKETSYNC_PUBLIC_URL=https://tickets.example.com\n")
+    assert _dev_public_url(settings, "127.0.0.1", 8123) is settings
+    assert env_file.read_text() == "TICKETSYNC_PUBLIC_URL=https://tickets.example.com\n"
+    # One --dev saved for another port follows the service.
+    env_file.write_text("TICKETSYNC_PUBLIC_URL=http://127.0.0.1:8000\n")
+    moved = _dev_public_url(settings, "0.0.0.0", 8123)  # noqa: S104
+    assert moved.public_url == "http://127.0.0.1:8123"
+    assert env_file.read_text() == "TICKETSYNC_PUBLIC_URL=http://127.0.0.1:8123\n"
