@@ -1,0 +1,184 @@
+"""ticketsync.client against a running `ticketsync serve`: the agent's events in, and what
+ticketsync tells the chat checked with verify_event."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.emulators.chat_receiver import Attempt, ChatReceiver
+from tests.emulators.chat_receiver import serve as serve_chat
+from tests.support import CHAT_SECRET, OTHER_SECRET, Server, quiet, running, wait_until
+from ticketsync.client import ChatClient, InvalidSignature, Refused, verify_event
+
+# Another secret than the chat webhook's: what the chat is told is signed with the reply secret.
+REPLY_SECRET = OTHER_SECRET
+
+
+@pytest.fixture(scope="module")
+def chat_receiver(database: tuple[str, Any]) -> Iterator[tuple[ChatReceiver, str]]:
+    # One receiver per service: the built-in desk numbers tickets from 1 in each store, so
+    # two services' replies share webhook-ids, which one receiver would take for retries.
+    receiver = ChatReceiver(REPLY_SECRET)
+    with serve_chat(receiver) as url:
+        yield receiver, url
+
+
+@pytest.fixture(scope="module")
+def server(chat_receiver: tuple[ChatReceiver, str], database: tuple[str, Any]) -> Iterator[Server]:
+    url, folder = database
+    env = {
+        "TICKETSYNC_CHAT_REPLY_URL": chat_receiver[1],
+        "TICKETSYNC_CHAT_REPLY_SECRET": REPLY_SECRET,
+        "TICKETSYNC_OUTBOX_BACKOFF_BASE": "0.05",
+        "TICKETSYNC_OUTBOX_BACKOFF_MAX": "0.3",
+    }
+    with running(url, folder, env=env) as started:
+        yield started
+
+
+@pytest.fixture
+def chat(server: Server) -> Iterator[ChatClient]:
+    with ChatClient(server.url, CHAT_SECRET, timeout=10) as client:
+        yield client
+
+
+def conversation() -> str:
+    return f"conv_{uuid.uuid4().hex[:8]}"
+
+
+def audit(server: Server, conversation_id: str) -> list[dict[str, Any]]:
+    with server.admin() as admin:
+        answer = admin.get("/audit", params={"conversation_id": conversation_id, "limit": 1000})
+    return [event for event in answer.json()["events"] if event["source"] == "chat"]
+
+
+def test_every_method_is_accepted_and_stored(server: Server, chat: ChatClient) -> None:
+    cid = conversation()
+    customer = {"id": "c1", "email": "ann@example.com", "name": "Ann"}
+    answers = [
+        chat.started(cid, customer=customer, subject="Refund", channel="web"),
+        chat.message(cid, "user", "I was charged twice"),
+        chat.message(cid, "assistant", "Let me look", message_id="m2", event_id=f"{cid}-m2"),
+        chat.tool(cid, "lookup_invoice", input={"id": "INV-1"}, output={"paid": True}, status="ok"),
+        chat.intents(cid, ["billing_problem"]),
+        chat.note(cid, "Customer is a reseller"),
+        chat.escalate(cid, reason="customer asked for a human"),
+        chat.resolve(cid, "resolved"),
+    ]
+    assert [answer["status"] for answer in answers] == ["accepted"] * len(answers)
+    assert answers[2]["event_id"] == f"{cid}-m2"
+    positions = [answer["position"] for answer in answers]
+    assert positions == sorted(positions)
+    assert len(set(positions)) == len(answers)
+    stored = audit(server, cid)
+    assert [event["type"] for event in stored] == [
+        "conversation.started",
+        "message.created",
+        "message.created",
+        "tool.executed",
+        "intents.detected",
+        "note.added",
+        "conversation.escalated",
+        "conversation.resolved",
+    ]
+    assert [event["id"] for event in stored] == [answer["event_id"] for answer in answers]
+    with server.admin() as admin:
+        quiet(admin)
+        view = admin.get(f"/conversations/{cid}").json()
+    assert view["customer"]["email"] == "ann@example.com"
+    assert view["message_count"] == 2
+    assert view["tools"] == ["lookup_invoice"]
+    assert view["intents"] == ["billing_problem"]
+    assert view["escalation_reason"] == "customer asked for a human"
+    assert view["status"] == "resolved"
+    assert view["ticket"] is not None
+
+
+def test_the_same_event_sent_again_is_answered_duplicate(server: Server, chat: ChatClient) -> None:
+    cid = conversation()
+    at = datetime.now(UTC)
+    first = chat.message(cid, "user", "hello", message_id="m1", event_id=f"{cid}-1", occurred_at=at)
+    again = chat.message(cid, "user", "hello", message_id="m1", event_id=f"{cid}-1", occurred_at=at)
+    assert first["status"] == "accepted"
+    assert again == {**first, "status": "duplicate"}
+    # The same id on another event is a conflict, refused, and stores nothing.
+    with pytest.raises(Refused) as raised:
+        chat.message(cid, "user", "other", message_id="m1", event_id=f"{cid}-1", occurred_at=at)
+    assert (raised.value.status, raised.value.code) == (409, "conflict")
+    assert [event["id"] for event in audit(server, cid)] == [f"{cid}-1"]
+
+
+def test_a_refusal_names_the_field(server: Server, chat: ChatClient) -> None:
+    cid = conversation()
+    with pytest.raises(Refused) as raised:
+        chat.message(cid, "robot", "hi")
+    refused = raised.value
+    assert (refused.status, refused.code, refused.field) == (422, "invalid_data", "data.role")
+    assert "user, assistant" in refused.detail
+    assert audit(server, cid) == []
+
+
+def test_a_wrong_secret_is_refused_as_the_signature(server: Server) -> None:
+    cid = conversation()
+    with ChatClient(server.url, OTHER_SECRET) as stranger, pytest.raises(Refused) as raised:
+        stranger.intents(cid, ["billing_problem"])
+    assert (raised.value.status, raised.value.code) == (401, "invalid_signature")
+    assert audit(server, cid) == []
+
+
+def _replies(receiver: ChatReceiver, conversation_id: str) -> list[Attempt]:
+    return [
+        attempt
+        for attempt in receiver.attempts()
+        if attempt.outcome == "accepted"
+        and isinstance(attempt.json, dict)
+        and attempt.json["data"]["conversation_id"] == conversation_id
+    ]
+
+
+def _forged(headers: Mapping[str, str]) -> str:
+    """The delivery's signature with one bit of its digest flipped."""
+    digest = bytearray(base64.b64decode(headers["webhook-signature"].removeprefix("v1,")))
+    digest[-1] ^= 1
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def test_verify_event_accepts_what_ticketsync_sends_the_chat_and_nothing_else(
+    server: Server, chat: ChatClient, chat_receiver: tuple[ChatReceiver, str]
+) -> None:
+    receiver = chat_receiver[0]
+    cid = conversation()
+    chat.started(cid, customer={"id": "c9", "name": "Bo"}, subject="Locked out")
+    chat.message(cid, "user", "I cannot sign in")
+    chat.escalate(cid, "locked out")
+    with server.admin() as admin:
+        ticket = wait_until(lambda: admin.get(f"/conversations/{cid}").json()["ticket"])
+        answer = admin.post(
+            f"/tickets/local/{ticket['id']}/comments",
+            json={"author": "Dana", "body": "Unlocked, try again.", "public": True},
+        )
+        assert answer.status_code == 201
+    (delivery,) = wait_until(lambda: _replies(receiver, cid), timeout=15)
+
+    event = verify_event(delivery.headers, delivery.body, secret=REPLY_SECRET)
+    assert event == delivery.json
+    assert event["type"] == "agent.replied"
+    assert event["data"]["body"] == "Unlocked, try again."
+    assert event["data"]["author"] == {"name": "Dana"}
+
+    tampered = delivery.body.replace(b"Unlocked", b"Unlucked")
+    with pytest.raises(InvalidSignature) as raised:
+        verify_event(delivery.headers, tampered, secret=REPLY_SECRET)
+    assert raised.value.code == "invalid_signature"
+    forged = {**delivery.headers, "webhook-signature": _forged(delivery.headers)}
+    with pytest.raises(InvalidSignature):
+        verify_event(forged, delivery.body, secret=REPLY_SECRET)
+    # Signed with the reply secret, not the chat webhook's: the other one does not match.
+    with pytest.raises(InvalidSignature):
+        verify_event(delivery.headers, delivery.body, secret=CHAT_SECRET)
