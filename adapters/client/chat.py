@@ -1,4 +1,4 @@
-"""ChatClient: the chat events of docs/behaviour.md section 2, signed and sent to ticketsync.
+"""ChatClient: the chat webhook's events (docs/behaviour.md), signed and sent to ticketsync.
 
 Each method builds one Standard Webhooks payload (`type`, `timestamp`, `data` with
 `conversation_id`), signs it with adapters/chat/signing.py, POSTs it to
@@ -137,7 +137,7 @@ class ChatClient:
         conversation_id: str,
         tool: str,
         *,
-        input: dict[str, Any],  # section 2's name, though it shadows the builtin
+        input: dict[str, Any],  # the webhook's name for it, builtin or not
         output: Any,
         status: str,
         event_id: str | None = None,
@@ -269,7 +269,7 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
 
 
 def _error_of(response: httpx.Response) -> tuple[str | None, str, str | None]:
-    """The `error`, `detail` and `field` of an error body (docs/behaviour.md section 2)."""
+    """The `error`, `detail` and `field` of an error body (docs/behaviour.md, the chat webhook)."""
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:

@@ -1,4 +1,4 @@
-"""verify_event: check a delivery ticketsync POSTed to the chat (docs/behaviour.md section 5).
+"""verify_event: check what ticketsync POSTs to the chat (docs/behaviour.md, what the chat is told).
 
 ticketsync signs what it tells the chat as Standard Webhooks 1.0 says
 (https://www.standardwebhooks.com/), with TICKETSYNC_CHAT_REPLY_SECRET; this checks it

@@ -4,9 +4,14 @@ ticketsync tells the chat checked with verify_event."""
 from __future__ import annotations
 
 import base64
+import os
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,3 +187,57 @@ def test_verify_event_accepts_what_ticketsync_sends_the_chat_and_nothing_else(
     # Signed with the reply secret, not the chat webhook's: the other one does not match.
     with pytest.raises(InvalidSignature):
         verify_event(delivery.headers, delivery.body, secret=CHAT_SECRET)
+
+
+DOC = Path(__file__).parents[2] / "docs" / "client.md"
+# Appended to the example: the handler it defines, given one signed delivery and one forged.
+HANDLER_CALLS = """
+import time
+from ticketsync.adapters.chat import signing
+body = b'{"type": "agent.replied", "timestamp": "2026-11-25T10:00:00Z", "data": {"conversation_id": "conv_1"}}'
+headers = signing.signed_headers(os.environ["TICKETSYNC_CHAT_REPLY_SECRET"], "r1", body, time.time())
+print(on_reply(headers, body))
+print(on_reply(headers, body.replace(b"conv_1", b"conv_2")))
+"""
+
+
+def test_the_docs_example_runs_as_written(server: Server, tmp_path: Path) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    match = re.search(r"^```python\n(.*?)^```$", text, re.DOTALL | re.MULTILINE)
+    assert match, "no python block in docs/client.md"
+    example = match.group(1)
+    assert "http://127.0.0.1:8000" in example
+    script = tmp_path / "agent.py"
+    script.write_text(
+        example.replace("http://127.0.0.1:8000", server.url) + HANDLER_CALLS, encoding="utf-8"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TICKETSYNC_")}
+    env |= {
+        "TICKETSYNC_CHAT_WEBHOOK_SECRET": CHAT_SECRET,
+        "TICKETSYNC_CHAT_REPLY_SECRET": REPLY_SECRET,
+    }
+    ran = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        "accepted",
+        "422 invalid_data data.role",
+        "agent.replied conv_1",
+        "204",
+        "401",
+    ]
+    assert [event["type"] for event in audit(server, "conv_1")] == [
+        "conversation.started",
+        "message.created",
+        "intents.detected",
+        "tool.executed",
+        "note.added",
+        "conversation.escalated",
+    ]

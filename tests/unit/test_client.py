@@ -149,7 +149,7 @@ EVENTS = [
 
 
 @pytest.mark.parametrize(("call", "event_type", "data"), EVENTS)
-def test_each_method_posts_its_section_2_payload(
+def test_each_method_posts_its_webhook_payload(
     call: Callable[[ChatClient], dict[str, Any]], event_type: str, data: dict[str, Any]
 ) -> None:
     recorder = Recorder()
