@@ -4,6 +4,8 @@ verify_event on what the reply sender signs."""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -492,3 +494,22 @@ def test_a_signed_body_that_is_no_payload_is_refused(body: bytes) -> None:
 def test_a_wrong_secret_is_a_value_error(delivery: httpx.Request, secret: Any) -> None:
     with pytest.raises(ValueError, match="secret"):
         verify_event(delivery.headers, delivery.content, secret, now=NOW)
+
+
+def test_importing_the_client_loads_none_of_the_servers_stack() -> None:
+    """An agent's process loads httpx, orjson and the signing code, not the service."""
+    probe = (
+        "import sys, ticketsync.client\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
+        "print(' '.join(sorted(n for n in sys.modules if n.startswith('ticketsync.'))))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    top, ours = (set(line.split()) for line in ran.stdout.splitlines())
+    assert {"httpx", "orjson"} <= top
+    assert not top & {"starlette", "uvicorn", "eventsourcing", "psycopg", "prometheus_client"}
+    assert {name.split(".")[1] for name in ours} == {"adapters", "client", "events"}
+    assert not any(
+        name.startswith(("ticketsync.service", "ticketsync.projections")) for name in ours
+    )
