@@ -126,7 +126,7 @@ class ChatClient:
     ) -> dict[str, Any]:
         """`message.created`: a `user` or `assistant` message; a message_id is made when none is given."""
         data = {
-            "message_id": message_id or f"msg_{uuid.uuid4().hex}",
+            "message_id": f"msg_{uuid.uuid4().hex}" if message_id is None else message_id,
             "role": role,
             "content": content,
         }
@@ -208,8 +208,15 @@ class ChatClient:
 
         `event_id` is the webhook-id (made when None); `occurred_at` the payload's
         `timestamp` (now when None; an aware datetime). Raises Refused or Unavailable;
-        ValueError for a naive `occurred_at`; TypeError when `data` is not JSON.
+        ValueError, before sending, for an `event_id` that cannot be a header or a naive
+        `occurred_at`; TypeError when `data` is not JSON.
         """
+        if event_id is None:
+            event_id = f"evt_{uuid.uuid4().hex}"
+        elif not event_id or not event_id.isascii() or not event_id.isprintable():
+            # It travels as the webhook-id header, which carries printable ASCII only;
+            # how long it may be is ticketsync's to say (a 401 naming webhook-id).
+            raise ValueError(f"event_id must be printable ASCII, not {event_id!r}")
         body = orjson.dumps(
             {
                 "type": event_type,
@@ -218,7 +225,7 @@ class ChatClient:
             },
             option=orjson.OPT_SORT_KEYS,
         )
-        return self._deliver(event_id or f"evt_{uuid.uuid4().hex}", body)
+        return self._deliver(event_id, body)
 
     def _deliver(self, webhook_id: str, body: bytes) -> dict[str, Any]:
         """POST `body` until ticketsync answers other than 5xx, or the attempts run out."""

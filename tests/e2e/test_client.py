@@ -129,6 +129,41 @@ def test_a_refusal_names_the_field(server: Server, chat: ChatClient) -> None:
     assert audit(server, cid) == []
 
 
+HOSTILE = [
+    pytest.param(
+        lambda chat, cid: chat.message(cid, "user", "hi", message_id=""),
+        (422, "invalid_data", "data.message_id"),
+        id="empty-message-id",
+    ),
+    pytest.param(
+        lambda chat, cid: chat.note(cid, "a note", event_id="e" * 256),
+        (401, "malformed_signature", "webhook-id"),
+        id="event-id-over-255",
+    ),
+    pytest.param(
+        lambda chat, cid: chat.message(cid, "user", "x" * (1024 * 1024)),
+        (413, "payload_too_large", None),
+        id="over-1-MiB",
+    ),
+    pytest.param(
+        lambda chat, cid: chat.tool(cid, "lookup", input=["not", "an", "object"], output=1, status="ok"),
+        (422, "invalid_data", "data.input"),
+        id="tool-input-not-an-object",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("send", "expected"), HOSTILE)
+def test_a_refused_event_raises_what_ticketsync_answered_and_stores_nothing(
+    server: Server, chat: ChatClient, send: Any, expected: tuple[int, str, str | None]
+) -> None:
+    cid = conversation()
+    with pytest.raises(Refused) as raised:
+        send(chat, cid)
+    assert (raised.value.status, raised.value.code, raised.value.field) == expected
+    assert audit(server, cid) == []
+
+
 def test_a_wrong_secret_is_refused_as_the_signature(server: Server) -> None:
     cid = conversation()
     with ChatClient(server.url, OTHER_SECRET) as stranger, pytest.raises(Refused) as raised:

@@ -234,6 +234,21 @@ def test_a_naive_time_is_refused_before_anything_is_sent() -> None:
     assert recorder.requests == []
 
 
+@pytest.mark.parametrize("event_id", ["", "évt", "evt\n1", "evt\x00"])
+def test_an_event_id_no_header_can_carry_is_refused_before_sending(event_id: str) -> None:
+    recorder = Recorder()
+    with client(recorder) as chat, pytest.raises(ValueError, match="event_id"):
+        chat.note("conv_1", "a note", event_id=event_id)
+    assert recorder.requests == []
+
+
+def test_an_empty_message_id_is_sent_for_ticketsync_to_judge() -> None:
+    recorder = Recorder()
+    with client(recorder) as chat:
+        chat.message("conv_1", "user", "hi", message_id="")
+    assert recorder.bodies()[0]["data"]["message_id"] == ""
+
+
 # ---------------------------------------------------------------------- retries
 
 
