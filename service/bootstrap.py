@@ -213,11 +213,6 @@ def webhook_sources(
     }
 
 
-def sign_chat_delivery(secret: str, webhook_id: str, body: bytes, now: float) -> dict[str, str]:
-    """The headers the chat signs a delivery with, for `simulate`, which plays the chat."""
-    return signing.signed_headers(secret, webhook_id, body, now)
-
-
 def dev_inbox(secret: str) -> DevInbox:
     """The stand-in chat of `serve --dev`, checking replies' signatures as the chat would.
 

@@ -360,9 +360,7 @@ def simulate_command(args: argparse.Namespace) -> int:
     from ticketsync.service.cli import simulate
 
     try:
-        simulate.run(
-            args.url, args.scenario, bootstrap.load_settings(), bootstrap.sign_chat_delivery
-        )
+        simulate.run(args.url, args.scenario, bootstrap.load_settings())
     except simulate.SimulationFailed as error:
         return _fail(str(error), 1)
     return 0

@@ -1,8 +1,8 @@
 """`ticketsync simulate`: a signed example conversation sent to a running service, narrated.
 
-It plays the AI agent's chat platform (signed webhooks) and, on the built-in help desk, the
-human agent (the local ticket API), then reads back what ticketsync did: the conversation,
-its ticket, and the audit trail.
+It plays the AI agent's chat platform (signed webhooks, sent with ticketsync.client as an
+agent sends them) and, on the built-in help desk, the human agent (the local ticket API),
+then reads back what ticketsync did: the conversation, its ticket, and the audit trail.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import orjson
 
+from ticketsync.client import ChatClient, Refused, Unavailable
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.service.config import Settings
 
@@ -28,14 +28,8 @@ class SimulationFailed(TicketsyncError):
     """The service did not do what the scenario expects in time."""
 
 
-# (secret, webhook id, body, now) -> the headers that sign a chat delivery.
-Signer = Callable[[str, str, bytes, float], dict[str, str]]
-
-
 class Simulation:
-    def __init__(
-        self, url: str, settings: Settings, sign: Signer, say: Callable[[str], None] = print
-    ):
+    def __init__(self, url: str, settings: Settings, say: Callable[[str], None] = print):
         if not settings.chat_webhook_secrets:
             raise SimulationFailed(
                 "TICKETSYNC_CHAT_WEBHOOK_SECRET is not set here (run where `serve --dev` wrote .env)"
@@ -45,8 +39,11 @@ class Simulation:
                 "TICKETSYNC_ADMIN_TOKEN is not set here (run where `serve --dev` wrote .env)"
             )
         self.url = url.rstrip("/")
-        self.secret = settings.chat_webhook_secrets[0]
-        self.sign = sign
+        # The chat's side sends as an AI agent does, through the client it would use.
+        try:
+            self.chat = ChatClient(self.url, settings.chat_webhook_secrets[0])
+        except ValueError as error:
+            raise SimulationFailed(f"cannot send to {self.url}: {error}") from None
         self.http = httpx.Client(
             base_url=self.url,
             timeout=10,
@@ -57,62 +54,91 @@ class Simulation:
         self.steps = 0
 
     def close(self) -> None:
+        self.chat.close()
         self.http.close()
 
     # The chat platform's side.
 
-    def send(self, event_type: str, **data: Any) -> None:
-        body = orjson.dumps(
-            {
-                "type": event_type,
-                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "data": {"conversation_id": self.conversation_id, **data},
-            }
-        )
-        headers = self.sign(self.secret, f"evt_{uuid.uuid4().hex}", body, time.time())
+    def told(self, event_type: str, shown: object, send: Callable[[], dict[str, Any]]) -> None:
+        """Send one chat event (`send` calls the client) and narrate ticketsync's answer."""
         try:
-            answer = self.http.post(
-                "/webhooks/chat",
-                content=body,
-                headers={**headers, "content-type": "application/json"},
-            )
-        except httpx.TransportError as error:
-            raise SimulationFailed(
-                f"cannot reach {self.url}: {error} (is `make run` running?)"
-            ) from None
-        if answer.status_code != 202:
-            raise SimulationFailed(f"{event_type} answered {answer.status_code}: {answer.text}")
+            answer = send()
+        except Unavailable as error:
+            if error.status is None:
+                raise SimulationFailed(
+                    f"cannot reach {self.url}: {error} (is `make run` running?)"
+                ) from None
+            raise SimulationFailed(f"{event_type} answered {error.status}: {error}") from None
+        except Refused as error:
+            raise SimulationFailed(f"{event_type} answered {error.status}: {error}") from None
         self.steps += 1
-        shown = (
-            data.get("content")
-            or data.get("subject")
-            or data.get("reason")
-            or data.get("tool")
-            or data.get("resolution")
-            or ""
-        )
-        shown = ", ".join(data["intents"]) if "intents" in data else shown
+        # A retry of an event already stored is answered 200 duplicate: stored all the same.
+        status = 202 if answer.get("status") == "accepted" else 200
         self.say(
-            f"  chat -> {event_type:24} {str(shown)[:60]!r:64} 202, position {answer.json()['position']}"
+            f"  chat -> {event_type:24} {str(shown)[:60]!r:64} {status}, position {answer['position']}"
         )
 
     def user(self, text: str) -> None:
-        self.send("message.created", message_id=f"m{self.steps}", role="user", content=text)
+        message_id = f"m{self.steps}"
+        self.told(
+            "message.created",
+            text,
+            lambda: self.chat.message(self.conversation_id, "user", text, message_id=message_id),
+        )
 
     def assistant(self, text: str) -> None:
-        self.send("message.created", message_id=f"m{self.steps}", role="assistant", content=text)
+        message_id = f"m{self.steps}"
+        self.told(
+            "message.created",
+            text,
+            lambda: self.chat.message(
+                self.conversation_id, "assistant", text, message_id=message_id
+            ),
+        )
 
     def start(self, subject: str) -> None:
         self.say(f"Conversation {self.conversation_id}:")
-        self.send(
+        customer = {
+            "id": "sim_customer",
+            "email": "sim.customer@example.com",
+            "name": "Sam Customer",
+        }
+        self.told(
             "conversation.started",
-            customer={
-                "id": "sim_customer",
-                "email": "sim.customer@example.com",
-                "name": "Sam Customer",
-            },
-            subject=subject,
-            channel="web",
+            subject,
+            lambda: self.chat.started(
+                self.conversation_id, customer=customer, subject=subject, channel="web"
+            ),
+        )
+
+    def intents(self, intents: list[str]) -> None:
+        self.told(
+            "intents.detected",
+            ", ".join(intents),
+            lambda: self.chat.intents(self.conversation_id, intents),
+        )
+
+    def tool(self, name: str, *, input: dict[str, Any], output: Any, status: str) -> None:
+        self.told(
+            "tool.executed",
+            name,
+            lambda: self.chat.tool(
+                self.conversation_id, name, input=input, output=output, status=status
+            ),
+        )
+
+    def escalate(self, reason: str) -> None:
+        self.told(
+            "conversation.escalated",
+            reason,
+            lambda: self.chat.escalate(self.conversation_id, reason),
+        )
+
+    def resolve(self, resolution: str) -> None:
+        self.told(
+            "conversation.resolved",
+            resolution,
+            lambda: self.chat.resolve(self.conversation_id, resolution),
         )
 
     # Reading back.
@@ -198,9 +224,9 @@ class Simulation:
 def escalation(sim: Simulation) -> None:
     sim.start("Charged twice this month")
     sim.user("Hi, I was charged twice for my November invoice.")
-    sim.send("intents.detected", intents=["billing_problem"])
+    sim.intents(["billing_problem"])
     sim.assistant("I can see two charges of $49. Refunds need a person, let me get one.")
-    sim.send("conversation.escalated", reason="refund requested above the agent's limit")
+    sim.escalate("refund requested above the agent's limit")
     sim.show_ticket(sim.settled("the ticket", lambda v: v["ticket"]))
 
 
@@ -221,13 +247,7 @@ def long(sim: Simulation) -> None:
 def tool(sim: Simulation) -> None:
     sim.start("Order not delivered")
     sim.user("My order #1042 never arrived.")
-    sim.send(
-        "tool.executed",
-        tool="order_lookup",
-        input={"order": "1042"},
-        output={"status": "lost"},
-        status="ok",
-    )
+    sim.tool("order_lookup", input={"order": "1042"}, output={"status": "lost"}, status="ok")
     sim.say("  (a tool ran: the conversation now needs a ticket)")
     sim.show_ticket(sim.settled("the ticket", lambda v: v["ticket"]))
 
@@ -238,7 +258,7 @@ def tool(sim: Simulation) -> None:
 
 def follow_up(sim: Simulation) -> None:
     escalation(sim)
-    sim.send("conversation.resolved", resolution="resolved")
+    sim.resolve("resolved")
     view = sim.settled("the ticket to be solved", lambda v: v["status"] == "resolved")
     ticket = view["ticket"]
     sim.say(f"  ticketsync set ticket {ticket['system']}:{ticket['id']} to {ticket['status']}")
@@ -253,7 +273,7 @@ def follow_up(sim: Simulation) -> None:
 
 def follow_up_closed(sim: Simulation) -> None:
     escalation(sim)
-    sim.send("conversation.resolved", resolution="duplicate")
+    sim.resolve("duplicate")
     first = sim.settled("the ticket to close", lambda v: v["status"] == "duplicate")["ticket"]
     sim.say(f"  ticketsync closed ticket {first['system']}:{first['id']} ({first['status']})")
     sim.user("Sorry, one more question about this.")
@@ -312,16 +332,10 @@ RUNS = {
 }
 
 
-def run(
-    url: str,
-    scenario: str,
-    settings: Settings,
-    sign: Signer,
-    say: Callable[[str], None] = print,
-) -> str:
-    """Play one scenario against the service at `url`, signing as the chat with `sign`
-    (bootstrap.sign_chat_delivery); returns the conversation id."""
-    sim = Simulation(url, settings, sign, say)
+def run(url: str, scenario: str, settings: Settings, say: Callable[[str], None] = print) -> str:
+    """Play one scenario against the service at `url`, sending as the chat with
+    ticketsync.client; returns the conversation id."""
+    sim = Simulation(url, settings, say)
     try:
         say(f"Scenario {scenario}, against {url}")
         RUNS[scenario](sim)

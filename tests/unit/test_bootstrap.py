@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes import FakeHelpDesk
 from tests.support import CHAT_SECRET, OTHER_SECRET
+from ticketsync.adapters.chat import signing
 from ticketsync.adapters.local import LocalHelpDesk
 from ticketsync.adapters.ports import AgentDesk
 from ticketsync.adapters.zendesk.api import ZendeskHelpDesk
@@ -26,9 +27,9 @@ def test_the_dev_inbox_keeps_only_replies_signed_with_its_secret() -> None:
     inbox = bootstrap.dev_inbox(CHAT_SECRET)
     body = b'{"data": {"conversation_id": "c1"}}'
     now = time.time()
-    assert inbox.receive(body, bootstrap.sign_chat_delivery(CHAT_SECRET, "r1", body, now), now)
+    assert inbox.receive(body, signing.signed_headers(CHAT_SECRET, "r1", body, now), now)
     with pytest.raises(Refused):
-        inbox.receive(body, bootstrap.sign_chat_delivery(OTHER_SECRET, "r2", body, now), now)
+        inbox.receive(body, signing.signed_headers(OTHER_SECRET, "r2", body, now), now)
     assert [reply["webhook_id"] for reply in inbox.replies("c1")] == ["r1"]
 
 

@@ -8,6 +8,10 @@
     service/      the wiring: anything, but only service/bootstrap.py, the composition
                   root, imports a concrete adapter (anything in adapters/ but the shared
                   modules)
+    the client    adapters/client/, installed as ticketsync.client: the AI agent's side.
+                  events/, the shared modules and the chat adapter (its signing), never
+                  service/, projections/ or a help desk's adapter; service/ may use it
+                  (it is no adapter behind a port), adapters/ may not
 
 and no module of ours is part of an import cycle. The rules are checked by `violations`,
 which a test also runs on a small tree that breaks each of them on purpose.
@@ -16,6 +20,7 @@ which a test also runs on a small tree that breaks each of them on purpose.
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +57,11 @@ SHARED_ADAPTERS = frozenset(
     {"http_answers", "payload_fields", "ports", "retry_after", "signature_headers"}
 )
 COMPOSITION_ROOT = "ticketsync.service.bootstrap"
+# Folders installed under another name than their path says (pyproject.toml package-dir).
+RENAMED = {("adapters", "client"): "ticketsync.client"}
+CLIENT = "ticketsync.client"
+# The one system the client may import: it signs and verifies as the chat adapter does.
+CLIENT_MAY_USE = "chat"
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -59,6 +69,9 @@ def module_name(root: Path, path: Path) -> str:
     parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
+    for folder, name in RENAMED.items():
+        if tuple(parts[: len(folder)]) == folder:
+            return ".".join([name, *parts[len(folder) :]])
     return ".".join(["ticketsync", *parts])
 
 
@@ -96,6 +109,10 @@ def imports(name: str, path: Path, known: set[str]) -> Iterator[str]:
 
 def layer(module: str) -> str | None:
     parts = module.split(".")
+    if module == CLIENT or module.startswith(CLIENT + "."):
+        return "client"
+    if any(tuple(parts[1 : 1 + len(folder)]) == folder for folder in RENAMED):
+        return "bare"  # `ticketsync.adapters.client`: the folder's name, a second copy
     if parts[0] == "ticketsync" and len(parts) > 1 and parts[1] in LAYERS:
         return parts[1]
     if parts[0] in LAYERS:
@@ -115,16 +132,23 @@ def _check(module: str, imported: str) -> str | None:
     """What is wrong with `module` importing `imported`, if anything."""
     own, theirs = layer(module), layer(imported)
     if theirs == "bare":
-        return "imports our code by a bare name; use the installed name ticketsync.*"
+        return "imports our code by a bare name or its folder's; use the installed name"
     if own in ("events", "projections"):
         allowed = {"events"} if own == "events" else {"events", "projections"}
         if theirs is None and imported.split(".")[0] not in PURE_STDLIB:
             return f"{own}/ is pure: it may import only pure standard modules"
         if theirs is not None and theirs not in allowed:
             return f"{own}/ may import only {', '.join(sorted(allowed))}/"
+    if own == "client" and theirs is not None:
+        if theirs in ("service", "projections"):
+            return f"the client never imports {theirs}/: an agent runs it without the server"
+        if theirs == "adapters" and system(imported) not in (None, CLIENT_MAY_USE):
+            return f"the client imports no adapter but {CLIENT_MAY_USE}'s"
     if own == "adapters" and theirs is not None:
         if theirs in ("service", "projections"):
             return f"adapters/ never imports {theirs}/"
+        if theirs == "client":
+            return "adapters/ never imports the client, which speaks to ticketsync from outside"
         if theirs == "adapters" and system(imported) not in (None, system(module)):
             return "an adapter never imports another system's adapter"
     if (
@@ -234,6 +258,13 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
         ("service/cli/bad.py", "from ticketsync.adapters import local\n", "concrete adapter"),
         ("service/bad.py", "import service.config\n", "bare name"),
         ("service/workers/a.py", "from ticketsync.service.workers import b\n", "import cycle"),
+        ("adapters/client/bad.py", "from ticketsync.service import config\n", "never imports"),
+        ("adapters/client/bad.py", "from ticketsync.projections import notes\n", "never"),
+        ("adapters/client/bad.py", "from ticketsync.adapters import local\n", "no adapter but"),
+        ("adapters/client/bad.py", "from ticketsync.adapters.zendesk import y\n", "no adapter"),
+        ("adapters/zendesk/bad.py", "from ticketsync.client import chat\n", "the client"),
+        ("events/bad.py", "from ticketsync.client import chat\n", "events/ may import"),
+        ("service/cli/bad.py", "from ticketsync.adapters.client import chat\n", "folder's"),
     ],
 )
 def test_a_deliberate_violation_is_reported(
@@ -254,6 +285,12 @@ def test_a_deliberate_violation_is_reported(
         "service/__init__.py": "",
         "service/config.py": "import os\n",
         "service/bootstrap.py": "from ticketsync.adapters.chat import x\n",
+        "adapters/client/__init__.py": "from ticketsync.client.chat import ChatClient\n",
+        "adapters/client/chat.py": (
+            "from ticketsync.adapters.chat import x\nfrom ticketsync.adapters import ports\n"
+            "from ticketsync.events import chat\n"
+        ),
+        "service/simulate.py": "from ticketsync.client import ChatClient\n",
         "service/workers/__init__.py": "",
         "service/workers/b.py": "from ticketsync.service.workers import a\n",
     }
@@ -261,6 +298,19 @@ def test_a_deliberate_violation_is_reported(
     broken = _tree(tmp_path / "broken", {**sound, "service/workers/a.py": "", relative: source})
     problems = violations(broken)
     assert any(expected in problem for problem in problems), problems
+
+
+def test_renamed_folders_are_installed_as_the_rules_read_them() -> None:
+    """The rules name the client by the package-dir of pyproject.toml; were the two to part,
+    the client's imports would go unchecked."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        package_dir = tomllib.load(file)["tool"]["setuptools"]["package-dir"]
+    renamed = {
+        name: folder for name, folder in package_dir.items() if name != f"ticketsync.{folder}"
+    }
+    assert renamed == {name: "/".join(folder) for folder, name in RENAMED.items()}
+    assert module_name(ROOT, ROOT / "adapters" / "client" / "chat.py") == "ticketsync.client.chat"
+    assert any(layer(module) == "client" for module in modules(ROOT))
 
 
 def test_tests_and_benchmarks_import_our_code_by_its_installed_name() -> None:
