@@ -5,10 +5,11 @@ Facts relied on are in reference/jira.md, "Webhooks". An admin webhook posts JSO
 `X-Atlassian-Webhook-Identifier` header, the same on every retry. Understood:
 
 - `jira:issue_updated`: its `changelog.items` (status, assignee, priority), the actor in
-  `user`. One delivery becomes one event: a status change if the update has one, else an
-  assignee change, else a priority change; the whole payload stays in `data`. A status is
-  read by the category of the issue's status after the update
-  (`issue.fields.status.statusCategory.key`): `done` is `solved`, any other `open`.
+  `user`, the changelog's `id` as the event's `change_id`. One delivery becomes one event: a
+  status change if the update has one, else an assignee change, else a priority change; the
+  whole payload stays in `data`. A status is read by the category of the issue's status
+  after the update (`issue.fields.status.statusCategory.key`): `done` is `solved`, any other
+  `open`.
 - `comment_created`: the top-level `comment`, its body a wiki-markup string (or ADF, which
   some senders use), read as plain text.
 
@@ -192,6 +193,9 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
     actor_id = _account_id(f.optional_object("user"))
     changelog = f.optional_object("changelog")
     items = changelog.list("items") if changelog is not None else []
+    # Signed, unlike the identifier header, and increasing: what a replay or an overtaken
+    # retry is told by (projections/ordering.py).
+    change_id = changelog.optional_id("id") if changelog is not None else None
     by_field: dict[str, _Fields] = {}
     for item in items:
         name = item.data.get("fieldId") or item.data.get("field")
@@ -209,6 +213,7 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
             external_id=context.external_id,
             occurred_at=context.occurred_at,
             status_name=name if isinstance(name := status.data.get("name"), str) else None,
+            change_id=change_id,
         )
     if "assignee" in by_field:
         item = by_field["assignee"]
@@ -220,6 +225,7 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
             actor_id=actor_id,
             external_id=context.external_id,
             occurred_at=context.occurred_at,
+            change_id=change_id,
         )
     if "priority" in by_field:
         name = by_field["priority"].optional_text("toString")
@@ -234,6 +240,7 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
             actor_id=actor_id,
             external_id=context.external_id,
             occurred_at=context.occurred_at,
+            change_id=change_id,
         )
     return None
 

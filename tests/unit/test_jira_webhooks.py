@@ -123,7 +123,7 @@ def updated(*items: dict[str, Any], actor: str = AGENT, **issue_fields: Any) -> 
         "issue_event_type_name": "issue_generic",
         "user": {"accountId": actor, "displayName": "Avery Agent"},
         "issue": issue(**issue_fields),
-        "changelog": {"id": "1", "items": list(items)},
+        "changelog": {"id": "10071", "items": list(items)},
     }
 
 
@@ -174,6 +174,7 @@ def test_status_change_by_category(category: str, status: str) -> None:
         external_id="conv_42",
         occurred_at=AT,
         status_name="Done",
+        change_id="10071",
     )
     assert (delivery.delivery_id, delivery.type, delivery.ticket_id, delivery.external_id) == (
         "wh-1",
@@ -194,11 +195,34 @@ def test_assignee_and_priority_changes() -> None:
         actor_id=AGENT,
         external_id="conv_42",
         occurred_at=AT,
+        change_id="10071",
     )
     priority = {"field": "priority", "to": "1", "toString": "Highest"}
     event = parse(updated(priority)).event
     assert isinstance(event, TicketPriorityChanged)
-    assert event.priority == "urgent"
+    assert (event.priority, event.change_id) == ("urgent", "10071")
+
+
+CHANGE_IDS = [
+    pytest.param({"id": "10071"}, "10071", id="string"),
+    pytest.param({"id": 10071}, "10071", id="number"),
+    pytest.param({}, None, id="none"),
+]
+
+
+@pytest.mark.parametrize("changelog, change_id", CHANGE_IDS)
+def test_the_signed_changelog_id_names_the_change(changelog: dict, change_id: str | None) -> None:
+    """What a replay under a new identifier header is told by (projections/ordering.py)."""
+    payload = {**updated(), "changelog": {**changelog, "items": [STATUS_ITEM]}}
+    event = parse(payload).event
+    assert isinstance(event, TicketStatusChanged)
+    assert event.change_id == change_id
+
+
+def test_a_malformed_changelog_id_is_422() -> None:
+    payload = {**updated(), "changelog": {"id": {"n": 1}, "items": [STATUS_ITEM]}}
+    error = refused(parse, payload)
+    assert (ANSWERED[error.code], error.code, error.field) == (422, "invalid_data", "changelog.id")
 
 
 def test_status_wins_when_one_update_changes_several_fields() -> None:
