@@ -142,7 +142,7 @@ PARSE_STORED: dict[str, ParseStored] = {
 }
 
 
-def _ticket_side(parsed: Any) -> Delivery:
+def _ticket_side(parsed: Any, content_key: str | None = None) -> Delivery:
     """A help desk's parsed delivery (Zendesk's, Jira's): the ticket's external id is the
     conversation's id."""
     return Delivery(
@@ -152,6 +152,7 @@ def _ticket_side(parsed: Any) -> Delivery:
         event=parsed.event,
         conversation_id=parsed.external_id,
         ticket_id=parsed.ticket_id,
+        content_key=content_key,
     )
 
 
@@ -200,7 +201,8 @@ def webhook_sources(
         parsed = jira_webhooks.parse(
             body, headers, own_account_id=own_account, own_comment_ids=own_comments
         )
-        return _ticket_side(parsed)
+        # Jira's identifier header is not signed; what the signed body names is.
+        return _ticket_side(parsed, content_key=parsed.content_key)
 
     return {
         "/webhooks/chat": WebhookSource("chat", signing.read_headers, chat_verify, chat_parse),

@@ -2,7 +2,11 @@
 
 Facts relied on are in reference/jira.md, "Webhooks". An admin webhook posts JSON with
 `webhookEvent`, `timestamp` (epoch milliseconds) and the `issue`; the dedup key is the
-`X-Atlassian-Webhook-Identifier` header, the same on every retry. Understood:
+`X-Atlassian-Webhook-Identifier` header, the same on every retry. The signature covers the
+body only, so a captured delivery can be sent again under a new identifier: `content_key`
+names what the signed body is (`changelog:<id>` for an update, `comment_created:<id>` for a
+comment), and the log takes a second delivery naming the same one as a duplicate
+(docs/behaviour.md, "Limits"). Understood:
 
 - `jira:issue_updated`: its `changelog.items` (status, assignee, priority), the actor in
   `user`, the changelog's `id` as the event's `change_id`. One delivery becomes one event: a
@@ -75,6 +79,7 @@ class JiraDelivery:
     external_id: str | None  # ticketsync's conversation id, from the issue's label
     event: TicketEvent | None  # None: a well-formed payload ticketsync does not act on
     data: dict[str, Any]  # what the audit trail shows
+    content_key: str | None = None  # what the signed body names: changelog:10071
 
 
 def _bad_request(code: str, detail: str, field: str | None = None) -> Refused:
@@ -150,7 +155,20 @@ def parse(
         external_id=context.external_id,
         event=builder(fields, issue, context),
         data=payload,
+        content_key=_content_key(event_type, fields),
     )
+
+
+def _content_key(event_type: str, f: _Fields) -> str | None:
+    """What the signed body names: an update's changelog, a new comment. The builders read
+    these ids and refuse a malformed one first."""
+    if event_type == ISSUE_UPDATED:
+        changelog = f.optional_object("changelog")
+        change_id = changelog.optional_id("id") if changelog is not None else None
+        return None if change_id is None else f"changelog:{change_id}"
+    if event_type == COMMENT_CREATED:
+        return f"{COMMENT_CREATED}:{f.object('comment').id('id')}"
+    return None
 
 
 def _epoch_ms(value: object) -> datetime | None:

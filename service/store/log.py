@@ -9,7 +9,11 @@ the log never passes an entry that commits later. Positions may have gaps (rolle
 inserts).
 
 Beside the recorder's table, `ticketsync_audit` indexes each entry by conversation,
-ticket and type. It is written in the same transaction as the entry.
+ticket and type, and `ticketsync_content_keys` holds the content key of each delivery that
+names one (`NewEntry.content_key`), unique: a source whose delivery id is not signed (Jira's
+identifier header) is also deduplicated by what its signed body names, so a captured
+delivery sent again under a new id is a duplicate of the first (docs/behaviour.md,
+"Limits"). Both are written in the same transaction as the entry.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 APP_NAME = "ticketsync"
 AUDIT_TABLE = "ticketsync_audit"
+CONTENT_TABLE = "ticketsync_content_keys"
 # How often to retry a batch that lost a race with another writer of the same delivery.
 MAX_CONFLICT_ROUNDS = 5
 
@@ -93,6 +98,8 @@ def decode(position: int, state: bytes) -> LogEntry:
 
 # Stored entries by key: their position and the body they carried.
 Found = dict[str, tuple[int, str]]
+# Stored content keys (`NewEntry.named`): the position of the entry that named each.
+Named = dict[str, int]
 
 
 def _fingerprint(entry: NewEntry) -> bytes:
@@ -250,18 +257,40 @@ class EventLog:
         first_index: dict[str, int] = {}
         for index, entry in enumerate(entries):
             first_index.setdefault(entry.key, index)
-        existing, fresh, positions = self._sql.find_then_insert(
-            list(first_index),
-            lambda found: [entries[i] for key, i in first_index.items() if key not in found],
+        named = sorted({entry.named for entry in entries if entry.named is not None})
+
+        def pick(found: Found, seen: Named) -> list[NewEntry]:
+            """The entries to insert: new keys, each naming content nothing else holds."""
+            taken: set[str] = set()
+            fresh = []
+            for key, index in first_index.items():
+                entry = entries[index]
+                if key in found or entry.named in seen or entry.named in taken:
+                    continue
+                if entry.named is not None:
+                    taken.add(entry.named)
+                fresh.append(entry)
+            return fresh
+
+        existing, seen, fresh, positions = self._sql.find_then_insert(
+            list(first_index), named, pick
         )
         stored: dict[str, tuple[int, bytes]] = {
             key: (position, hashlib.sha256(raw.encode()).digest())
             for key, (position, raw) in existing.items()
         }
+        holders = dict(seen)
         for entry, position in zip(fresh, positions, strict=True):
             stored[entry.key] = (position, _fingerprint(entry))
+            if entry.named is not None:
+                holders[entry.named] = position
         outcomes = []
         for index, entry in enumerate(entries):
+            if entry.key not in stored:
+                # Not stored: another delivery that names the same content holds it.
+                assert entry.named is not None
+                outcomes.append(Appended(status="duplicate", position=holders[entry.named]))
+                continue
             position, fingerprint = stored[entry.key]
             if first_index[entry.key] == index and entry.key not in existing:
                 outcomes.append(Appended(status="accepted", position=position))
@@ -330,6 +359,14 @@ def _audit_row(entry: NewEntry, position: int) -> tuple[Any, ...]:
     )
 
 
+def _named_rows(entries: Sequence[NewEntry], positions: Sequence[int]) -> list[tuple[str, int]]:
+    return [
+        (entry.named, position)
+        for entry, position in zip(entries, positions, strict=True)
+        if entry.named is not None
+    ]
+
+
 def _audit_where(query: AuditQuery, placeholder: str) -> tuple[str, list[Any]]:
     clauses = ["a.position > " + placeholder]
     params: list[Any] = [query.after]
@@ -371,11 +408,15 @@ class _SQLite:
                     f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_{column} "
                     f"ON {AUDIT_TABLE} ({column}, position)"
                 )
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {CONTENT_TABLE} ("
+                "content_key TEXT PRIMARY KEY, position INTEGER NOT NULL)"
+            )
 
     def find_then_insert(
-        self, keys: list[str], pick: Callable[[Found], list[NewEntry]]
-    ) -> tuple[Found, list[NewEntry], list[int]]:
-        """Look `keys` up, then insert what `pick` chooses of the rest.
+        self, keys: list[str], named: list[str], pick: Callable[[Found, Named], list[NewEntry]]
+    ) -> tuple[Found, Named, list[NewEntry], list[int]]:
+        """Look `keys` and the content keys `named` up, then insert what `pick` chooses.
 
         Two transactions: SQLite cannot turn a read that another writer has overtaken into
         a write (it answers "database is locked" at once), while a lost race on the insert
@@ -383,11 +424,25 @@ class _SQLite:
         """
         with self.datastore.transaction(commit=False) as c:
             existing = self.find_with(c, keys)
-        fresh = pick(existing)
+            seen = self.named_with(c, named)
+        fresh = pick(existing, seen)
         if not fresh:
-            return existing, fresh, []
+            return existing, seen, fresh, []
         with self.datastore.transaction(commit=True) as c:
-            return existing, fresh, self.insert_with(c, fresh)
+            return existing, seen, fresh, self.insert_with(c, fresh)
+
+    def named_with(self, c: Any, named: list[str]) -> Named:
+        """The position of the entry holding each of the content keys `named`."""
+        seen: Named = {}
+        for start in range(0, len(named), 500):
+            chunk = named[start : start + 500]
+            c.execute(
+                f"SELECT content_key, position FROM {CONTENT_TABLE} "
+                f"WHERE content_key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            seen.update((row[0], row[1]) for row in c.fetchall())
+        return seen
 
     def find_with(self, c: Any, keys: list[str]) -> Found:
         """Position and body of each of `keys` already stored."""
@@ -413,6 +468,9 @@ class _SQLite:
             f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
             [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
         )
+        named = _named_rows(entries, positions)
+        if named:
+            c.executemany(f"INSERT INTO {CONTENT_TABLE} VALUES (?, ?)", named)
         return positions
 
     def read_with(self, c: Any, after: int, limit: int) -> list[LogEntry]:
@@ -476,6 +534,7 @@ class _Postgres:
         self.schema = self.datastore.schema
         self.table = f'"{self.schema}".{recorder.events_table_name}'
         self.audit_table = f'"{self.schema}".{AUDIT_TABLE}'
+        self.content_table = f'"{self.schema}".{CONTENT_TABLE}'
 
     def create_tables(self) -> None:
         # Processes starting together would race on the library's DDL (CREATE TYPE,
@@ -496,22 +555,38 @@ class _Postgres:
                         f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_{column} "
                         f"ON {self.audit_table} ({column}, position)"
                     )
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self.content_table} ("
+                    "content_key text PRIMARY KEY, position bigint NOT NULL)"
+                )
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (self.SCHEMA_LOCK,))
 
     def find_then_insert(
-        self, keys: list[str], pick: Callable[[Found], list[NewEntry]]
-    ) -> tuple[Found, list[NewEntry], list[int]]:
-        """Look `keys` up, then insert what `pick` chooses of the rest, in one transaction."""
+        self, keys: list[str], named: list[str], pick: Callable[[Found, Named], list[NewEntry]]
+    ) -> tuple[Found, Named, list[NewEntry], list[int]]:
+        """Look `keys` and the content keys `named` up, then insert what `pick` chooses, in
+        one transaction."""
         with self.datastore.transaction(commit=True) as curs:
             existing = self.find_with(curs, keys)
-            fresh = pick(existing)
+            seen = self.named_with(curs, named)
+            fresh = pick(existing, seen)
             if not fresh:
-                return existing, fresh, []
+                return existing, seen, fresh, []
             # The log's lock, notification and insert go to the server together: webhooks
             # wait for this lock, so it is held for fewer round trips.
             with curs.connection.pipeline():
-                return existing, fresh, self.insert_with(curs, fresh)
+                return existing, seen, fresh, self.insert_with(curs, fresh)
+
+    def named_with(self, curs: Any, named: list[str]) -> Named:
+        """The position of the entry holding each of the content keys `named`."""
+        if not named:
+            return {}
+        curs.execute(
+            f"SELECT content_key, position FROM {self.content_table} WHERE content_key = ANY(%s)",
+            (named,),
+        )
+        return {row["content_key"]: row["position"] for row in curs.fetchall()}
 
     def find_with(self, curs: Any, keys: list[str]) -> Found:
         """Position and body of each of `keys` already stored."""
@@ -542,6 +617,9 @@ class _Postgres:
             f"INSERT INTO {self.audit_table} VALUES (%s, %s, %s, %s, %s, %s)",
             [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
         )
+        named = _named_rows(entries, positions)
+        if named:
+            curs.executemany(f"INSERT INTO {self.content_table} VALUES (%s, %s)", named)
         return positions
 
     def read_with(self, curs: Any, after: int, limit: int) -> list[LogEntry]:

@@ -219,6 +219,22 @@ def test_the_signed_changelog_id_names_the_change(changelog: dict, change_id: st
     assert event.change_id == change_id
 
 
+CONTENT_KEYS = [
+    pytest.param(updated(STATUS_ITEM), "changelog:10071", id="status-change"),
+    pytest.param(updated({"field": "summary", "toString": "x"}), "changelog:10071", id="ignored"),
+    pytest.param({**updated(), "changelog": {"items": []}}, None, id="changelog-without-id"),
+    pytest.param({**updated(), "changelog": None}, None, id="no-changelog"),
+    pytest.param(commented(), "comment_created:10100", id="comment"),
+    pytest.param({**commented(), "webhookEvent": "comment_updated"}, None, id="other-type"),
+]
+
+
+@pytest.mark.parametrize("payload, key", CONTENT_KEYS)
+def test_the_signed_body_names_what_the_delivery_is(payload: dict, key: str | None) -> None:
+    """A second dedup key beside the unsigned identifier header (service/store/log.py)."""
+    assert parse(payload).content_key == key
+
+
 def test_a_malformed_changelog_id_is_422() -> None:
     payload = {**updated(), "changelog": {"id": {"n": 1}, "items": [STATUS_ITEM]}}
     error = refused(parse, payload)
