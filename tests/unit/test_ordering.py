@@ -12,6 +12,8 @@ from datetime import datetime
 from operator import attrgetter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.test_reconcile import CID, escalated, fold, later, resolved, started, user
 from tests.unit.test_ticket_side import AGENT, OWN, show
@@ -317,3 +319,49 @@ def test_what_is_known_survives_the_stored_read_model() -> None:
     ]
     replayed = dataclasses.replace(SOLVED, occurred_at=later())
     assert apply(stored, replayed, POLICY) == (stored, [])
+
+
+# -- however Jira orders and repeats its deliveries -------------------------------------------
+
+FIELD_VALUES = {
+    "status": ("solved", "open"),
+    "priority": ("urgent", "high", "low"),
+    "assignee": ("Al", "Bo"),
+}
+CHANGES = st.lists(
+    st.sampled_from([(field, value) for field, values in FIELD_VALUES.items() for value in values]),
+    min_size=1,
+    max_size=8,
+)
+
+
+def change(field: str, value: str, change_id: str) -> Event:
+    if field == "status":
+        return status(value, change=change_id)
+    if field == "priority":
+        return priority(value, change=change_id)
+    return assignee(value, change=change_id)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=CHANGES, data=st.data())
+def test_the_newest_change_of_each_field_wins_whatever_the_delivery_order(changes, data) -> None:
+    """Agents' changes, delivered in any order, each at least once and some again: the
+    ticket ends as the newest change of each field left it."""
+    made = [change(field, value, str(30_000 + n)) for n, (field, value) in enumerate(changes)]
+    order = data.draw(st.permutations(made), label="delivery order")
+    again = data.draw(st.lists(st.sampled_from(made), max_size=6), label="replays")
+    at = data.draw(st.lists(st.integers(0, len(order)), min_size=len(again), max_size=len(again)))
+    deliveries = list(order)
+    for event, index in sorted(zip(again, at, strict=True), key=lambda pair: -pair[1]):
+        deliveries.insert(index, event)
+    view, _ = fold(jira_ticketed(), POLICY)
+    assert view.ticket is not None
+    start = {"status": view.ticket.status, "priority": view.ticket.priority, "assignee": None}
+    for event in deliveries:
+        view, _ = apply(view, event, POLICY)
+
+    newest = {**start, **dict(changes)}  # a later (newer) change of a field overwrites
+    assert view.ticket is not None
+    ended = {"status": view.ticket.status, "priority": view.ticket.priority}
+    assert {**ended, "assignee": view.ticket.assignee} == newest
