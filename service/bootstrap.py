@@ -366,6 +366,9 @@ def build(
     policy(settings)  # a bad routing file stops here, before the database is touched
     keys = chat_webhook_keys(settings)
     log = EventLog(settings.database)
+    # Jira deliveries stored before the log kept content keys get theirs, once per database,
+    # so a replay of one of them is a duplicate too.
+    log.backfill_content_keys("jira", jira_webhooks.KEYED_TYPES, jira_webhooks.stored_content_key)
     store = Store(log)
     store.register([NAME])
     desk = help_desk or help_desk_for(settings, store)

@@ -159,6 +159,10 @@ def parse(
     )
 
 
+# The delivery types whose bodies name a content key.
+KEYED_TYPES = (ISSUE_UPDATED, COMMENT_CREATED)
+
+
 def _content_key(event_type: str, f: _Fields) -> str | None:
     """What the signed body names: an update's changelog, a new comment. The builders read
     these ids and refuse a malformed one first."""
@@ -169,6 +173,16 @@ def _content_key(event_type: str, f: _Fields) -> str | None:
     if event_type == COMMENT_CREATED:
         return f"{COMMENT_CREATED}:{f.object('comment').id('id')}"
     return None
+
+
+def stored_content_key(event_type: str, raw: str) -> str | None:
+    """The content key of a delivery stored before ingest kept one; None when its body
+    names none, or no longer reads (the log keeps what it accepted then)."""
+    try:
+        payload = orjson.loads(raw)
+        return _content_key(event_type, _Fields(payload, "")) if isinstance(payload, dict) else None
+    except (orjson.JSONDecodeError, Refused):
+        return None
 
 
 def _epoch_ms(value: object) -> datetime | None:

@@ -300,6 +300,17 @@ class EventLog:
                 outcomes.append(Appended(status="conflict", position=position))
         return outcomes
 
+    def backfill_content_keys(
+        self, source: str, types: Sequence[str], key_of: Callable[[str, str], str | None]
+    ) -> int:
+        """Give `source`'s entries of `types` that were stored before content keys were kept
+        their keys (`key_of(type, raw body)`), the earliest holding each; once per database.
+        Returns how many keys were added (0 when done before)."""
+        with self._store_errors():
+            return self._sql.backfill(
+                source, list(types), key_of, f"ticketsync:backfilled:{source}"
+            )
+
     def position(self) -> int:
         """The position of the newest entry (0 when the log is empty)."""
         with self._store_errors():
@@ -357,6 +368,19 @@ def _audit_row(entry: NewEntry, position: int) -> tuple[Any, ...]:
         entry.source,
         entry.recorded_at.timestamp(),
     )
+
+
+def _stored_keys(
+    source: str, rows: Sequence[Any], key_of: Callable[[str, str], str | None]
+) -> list[tuple[str, int]]:
+    """The content keys of stored entries, as (key, position) rows: (position, type, state)."""
+    keyed = []
+    for position, kind, state in rows:
+        raw = orjson.loads(state)["raw"]
+        key = key_of(kind, raw) if raw is not None else None
+        if key is not None:
+            keyed.append((f"{source}:{key}", position))
+    return keyed
 
 
 def _named_rows(entries: Sequence[NewEntry], positions: Sequence[int]) -> list[tuple[str, int]]:
@@ -430,6 +454,46 @@ class _SQLite:
             return existing, seen, fresh, []
         with self.datastore.transaction(commit=True) as c:
             return existing, seen, fresh, self.insert_with(c, fresh)
+
+    def backfill(
+        self,
+        source: str,
+        types: list[str],
+        key_of: Callable[[str, str], str | None],
+        marker: str,
+    ) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            if self.named_with(c, [marker]):
+                return 0
+        added = 0
+        # One write transaction: a second process doing the same waits, then finds the marker.
+        with self.datastore.transaction(commit=True) as c:
+            if self.named_with(c, [marker]):
+                return 0
+            after = 0
+            while True:
+                c.execute(
+                    f"SELECT a.position, a.type, e.state FROM {AUDIT_TABLE} a "
+                    f"JOIN {self.table} e ON e.rowid = a.position "
+                    f"WHERE a.type IN ({','.join('?' * len(types))}) AND a.source = ? "
+                    "AND a.position > ? ORDER BY a.position LIMIT 500",
+                    [*types, source, after],
+                )
+                rows = c.fetchall()
+                if not rows:
+                    break
+                keyed = _stored_keys(source, rows, key_of)
+                before = self.changes_with(c)
+                # The earliest entry naming a key holds it: rows come in log order.
+                c.executemany(f"INSERT OR IGNORE INTO {CONTENT_TABLE} VALUES (?, ?)", keyed)
+                added += self.changes_with(c) - before
+                after = rows[-1][0]
+            c.execute(f"INSERT OR IGNORE INTO {CONTENT_TABLE} VALUES (?, 0)", (marker,))
+        return added
+
+    def changes_with(self, c: Any) -> int:
+        c.execute("SELECT total_changes()")
+        return c.fetchone()[0]
 
     def named_with(self, c: Any, named: list[str]) -> Named:
         """The position of the entry holding each of the content keys `named`."""
@@ -577,6 +641,52 @@ class _Postgres:
             # wait for this lock, so it is held for fewer round trips.
             with curs.connection.pipeline():
                 return existing, seen, fresh, self.insert_with(curs, fresh)
+
+    def backfill(
+        self,
+        source: str,
+        types: list[str],
+        key_of: Callable[[str, str], str | None],
+        marker: str,
+    ) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            if self.named_with(curs, [marker]):
+                return 0
+        added = 0
+        with self.datastore.transaction(commit=True) as curs:
+            # Processes starting together: one fills, the others wait here, then find the marker.
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.SCHEMA_LOCK + 1,))
+            if self.named_with(curs, [marker]):
+                return 0
+            after = 0
+            while True:
+                curs.execute(
+                    f"SELECT a.position, a.type, e.state FROM {self.audit_table} a "
+                    f"JOIN {self.table} e ON e.notification_id = a.position "
+                    "WHERE a.type = ANY(%s) AND a.source = %s AND a.position > %s "
+                    "ORDER BY a.position LIMIT 500",
+                    (types, source, after),
+                )
+                rows = [(r["position"], r["type"], bytes(r["state"])) for r in curs.fetchall()]
+                if not rows:
+                    break
+                keyed = _stored_keys(source, rows, key_of)
+                if keyed:
+                    # The earliest entry naming a key holds it: rows come in log order.
+                    curs.execute(
+                        f"INSERT INTO {self.content_table} "
+                        "SELECT k, p FROM unnest(%s::text[], %s::bigint[]) "
+                        "WITH ORDINALITY AS t(k, p, n) ORDER BY n "
+                        "ON CONFLICT (content_key) DO NOTHING",
+                        ([key for key, _ in keyed], [position for _, position in keyed]),
+                    )
+                    added += curs.rowcount
+                after = rows[-1][0]
+            curs.execute(
+                f"INSERT INTO {self.content_table} VALUES (%s, 0) ON CONFLICT DO NOTHING",
+                (marker,),
+            )
+        return added
 
     def named_with(self, curs: Any, named: list[str]) -> Named:
         """The position of the entry holding each of the content keys `named`."""

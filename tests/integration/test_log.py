@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from tests.support import wait_until
+from ticketsync.adapters.jira.webhooks import KEYED_TYPES, stored_content_key
 from ticketsync.service.config import parse_database_url
 from ticketsync.service.store.entries import NewEntry
 from ticketsync.service.store.log import AuditQuery, EventLog
@@ -149,6 +152,34 @@ def test_content_keys_in_one_batch_and_per_source(log: EventLog) -> None:
     assert [o.status for o in outcomes] == ["accepted", "duplicate", *["accepted"] * 4]
     assert outcomes[1].position == outcomes[0].position
     assert [e.delivery_id for e in log.read(0, 10)] == ["wh-1", "wh-3", "wh-4", "wh-5", "e1"]
+
+
+def test_deliveries_stored_before_content_keys_get_theirs_once(log: EventLog) -> None:
+    """A log written before content keys were kept: its Jira deliveries, a replay among them,
+    are keyed when the service starts, so a replay of one now is a duplicate of the first."""
+    update = orjson.dumps({"webhookEvent": "jira:issue_updated", "changelog": {"id": "10071"}})
+    comment = orjson.dumps({"webhookEvent": "comment_created", "comment": {"id": "10100"}})
+    old = [
+        jira("wh-1", None, update.decode()),
+        jira("wh-2", None, update.decode()),  # replayed then, stored as a new delivery
+        dataclasses.replace(jira("wh-3", None, comment.decode()), type="comment_created"),
+        dataclasses.replace(jira("wh-4", None, "{}"), type="jira:issue_created"),
+        entry("e1", raw=update.decode()),  # another source's, whatever its body says
+    ]
+    first, _, commented, _, _ = log.append(old)
+
+    assert log.backfill_content_keys("jira", KEYED_TYPES, stored_content_key) == 2
+    assert log.backfill_content_keys("jira", KEYED_TYPES, stored_content_key) == 0
+
+    replayed, replayed_comment = log.append(
+        [jira("wh-5", "changelog:10071"), jira("wh-6", "comment_created:10100")]
+    )
+    assert (replayed.status, replayed.position) == ("duplicate", first.position)
+    assert (replayed_comment.status, replayed_comment.position) == (
+        "duplicate",
+        commented.position,
+    )
+    assert len(log.read(0, 10)) == len(old)
 
 
 def _race(log: EventLog, barrier: threading.Barrier, new: NewEntry, outcomes: list[str]) -> None:

@@ -235,6 +235,21 @@ def test_the_signed_body_names_what_the_delivery_is(payload: dict, key: str | No
     assert parse(payload).content_key == key
 
 
+STORED_KEYS = [
+    pytest.param("jira:issue_updated", orjson.dumps(updated(STATUS_ITEM)), "changelog:10071"),
+    pytest.param("comment_created", orjson.dumps(commented()), "comment_created:10100"),
+    pytest.param("jira:issue_updated", b'{"changelog": {"id": {"n": 1}}}', None),
+    pytest.param("comment_created", b"[1]", None),
+    pytest.param("comment_created", b"not json", None),
+]
+
+
+@pytest.mark.parametrize("event_type, raw, key", STORED_KEYS)
+def test_stored_deliveries_name_their_content_key(event_type: str, raw: bytes, key: str | None):
+    """For deliveries stored before ingest kept content keys: what they name, or None."""
+    assert jw.stored_content_key(event_type, raw.decode()) == key
+
+
 def test_a_malformed_changelog_id_is_422() -> None:
     payload = {**updated(), "changelog": {"id": {"n": 1}, "items": [STATUS_ITEM]}}
     error = refused(parse, payload)
