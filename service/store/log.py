@@ -466,9 +466,13 @@ class _SQLite:
             if self.named_with(c, [marker]):
                 return 0
         added = 0
-        # One write transaction: a second process doing the same waits, then finds the marker.
         with self.datastore.transaction(commit=True) as c:
-            if self.named_with(c, [marker]):
+            # A write first, so the transaction holds the write lock from its start: a read
+            # overtaken by another writer could not become a write later ("database is
+            # locked"). A second process doing the same waits here, then finds the marker.
+            c.execute(f"INSERT OR IGNORE INTO {CONTENT_TABLE} VALUES (?, 0)", (marker,))
+            c.execute("SELECT changes()")
+            if c.fetchone()[0] == 0:
                 return 0
             after = 0
             while True:
@@ -488,7 +492,6 @@ class _SQLite:
                 c.executemany(f"INSERT OR IGNORE INTO {CONTENT_TABLE} VALUES (?, ?)", keyed)
                 added += self.changes_with(c) - before
                 after = rows[-1][0]
-            c.execute(f"INSERT OR IGNORE INTO {CONTENT_TABLE} VALUES (?, 0)", (marker,))
         return added
 
     def changes_with(self, c: Any) -> int:

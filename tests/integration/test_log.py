@@ -182,6 +182,31 @@ def test_deliveries_stored_before_content_keys_get_theirs_once(log: EventLog) ->
     assert len(log.read(0, 10)) == len(old)
 
 
+def test_processes_starting_together_backfill_once(database_url: str) -> None:
+    logs = [EventLog(parse_database_url(database_url)) for _ in range(2)]
+    try:
+        raws = [{"webhookEvent": "jira:issue_updated", "changelog": {"id": n}} for n in range(50)]
+        logs[0].append(
+            [jira(f"wh-{n}", None, orjson.dumps(r).decode()) for n, r in enumerate(raws)]
+        )
+        barrier = threading.Barrier(2)
+        added: list[int] = []
+
+        def start(log: EventLog) -> None:
+            barrier.wait()
+            added.append(log.backfill_content_keys("jira", KEYED_TYPES, stored_content_key))
+
+        threads = [threading.Thread(target=start, args=(log,)) for log in logs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(added) == [0, 50]
+    finally:
+        for log in logs:
+            log.close()
+
+
 def _race(log: EventLog, barrier: threading.Barrier, new: NewEntry, outcomes: list[str]) -> None:
     barrier.wait()
     outcomes.extend(o.status for o in log.append([new]))
