@@ -1,12 +1,13 @@
 """Whether a change the help desk tells of is news for ticketsync, or one it knows already.
 
 Jira deduplicates its deliveries by `X-Atlassian-Webhook-Identifier`, which its signature
-does not cover, so a captured delivery sent again under a new identifier reaches the log as
-a new one (docs/behaviour.md, "Limits"). What the signed body names decides instead. A
-change's own id (`change_id`: Jira's changelog `id`, which grows across a site) is
-remembered per field of the ticket once the change is applied (`Ticket.known`), and a later
-change of that field whose id is not newer is not applied: the same change replayed, or an
-older one that Jira's retries delivered after a newer one.
+does not cover, so a captured delivery can be sent again under a new identifier
+(docs/behaviour.md, "Limits"). Ingest answers such a replay as a duplicate by the changelog
+or comment id its signed body names; this rule is the second layer, pure and rebuilt with
+the read models, and it also covers what ingest cannot: an older change that Jira's retries
+delivered after a newer one. A change's own id (`change_id`: Jira's changelog `id`, which
+grows across a site) is remembered per field of the ticket once the change is applied
+(`Ticket.known`), and a later change of that field whose id is not newer is not applied.
 
 What ticketsync "knows" is only what the help desk said, by its own ids and its own clock.
 A change ticketsync makes itself (the status a resolution sets) is known to this rule once

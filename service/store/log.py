@@ -13,7 +13,8 @@ ticket and type, and `ticketsync_content_keys` holds the content key of each del
 names one (`NewEntry.content_key`), unique: a source whose delivery id is not signed (Jira's
 identifier header) is also deduplicated by what its signed body names, so a captured
 delivery sent again under a new id is a duplicate of the first (docs/behaviour.md,
-"Limits"). Both are written in the same transaction as the entry.
+"Limits"); entries stored before content keys were kept get theirs once per database
+(`backfill_content_keys`). Both are written in the same transaction as the entry.
 """
 
 from __future__ import annotations
