@@ -180,6 +180,10 @@ def test_a_captured_status_change_and_comment_replayed_under_new_ids_change_noth
         # Jira's own retry of the first delivery is still a duplicate of it.
         assert deliver(server, captured).json()["status"] == "duplicate"
 
+    # The first delivery's identifier with another (signed) body is a conflict, as ever.
+    other = deliver(server, (urgent[0], {**urgent[1], IDENTIFIER: solved[1][IDENTIFIER]}))
+    assert (other.status_code, other.json()["error"]) == (409, "conflict")
+
     # A later reply: once it reaches the chat, everything before it was projected.
     marker = agent(jira, key, comment="Anything else?")
     assert deliver(server, marker).status_code == 202
