@@ -164,18 +164,17 @@ def test_a_captured_status_change_and_comment_replayed_under_new_ids_change_noth
         "In Progress",
         "low",
     )
-    positions = {}
-    for name, captured in (("solved", solved), ("urgent", urgent), ("reply", reply)):
-        with server.admin() as admin:
-            trail = admin.get("/audit", params={"ticket": f"jira:{key}"}).json()["events"]
-        positions[name] = next(e["position"] for e in trail if e["id"] == captured[1][IDENTIFIER])
+    with server.admin() as admin:
+        trail = admin.get("/audit", params={"ticket": f"jira:{key}"}).json()["events"]
+    stored_at = {e["id"]: e["position"] for e in trail}
 
     for name, captured in (("solved", solved), ("urgent", urgent), ("reply", reply)):
         identifier = f"replayed-{uuid.uuid4().hex}"
         answer = deliver(server, captured, identifier)
+        first_position = stored_at[captured[1][IDENTIFIER]]
         assert (answer.status_code, answer.json()) == (
             200,
-            {"status": "duplicate", "event_id": identifier, "position": positions[name]},
+            {"status": "duplicate", "event_id": identifier, "position": first_position},
         ), name
         # Jira's own retry of the first delivery is still a duplicate of it.
         assert deliver(server, captured).json()["status"] == "duplicate"
