@@ -169,6 +169,9 @@ class Delivery:
     event: object | None  # the typed event; None: a type ticketsync does not act on
     conversation_id: str | None  # None when a ticket-side delivery does not name it
     ticket_id: str | None = None  # the help desk's id of the ticket (ticket side only)
+    # What the signed body says this delivery is, where the dedup key is not signed: a
+    # delivery naming content stored already is its duplicate (service/store/log.py).
+    content_key: str | None = None
 
 
 @dataclass(frozen=True)

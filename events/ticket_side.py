@@ -2,7 +2,9 @@
 
 Zendesk webhooks, Jira webhooks and the built-in help desk's agent actions all become
 these events. `actor_id` is the help-desk user who made the change, so ticketsync can tell
-its own changes (which come back as webhooks) from people's.
+its own changes (which come back as webhooks) from people's. `change_id` is the help desk's
+own id of a change where it names one that orders its changes (Jira's changelog `id`), so a
+replayed or overtaken change can be told from a new one; None where it names none.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class TicketStatusChanged:
     external_id: str | None
     occurred_at: datetime
     status_name: str | None = None  # the help desk's own name (see TicketRef.status_name)
+    change_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +50,7 @@ class TicketPriorityChanged:
     actor_id: str | None
     external_id: str | None
     occurred_at: datetime
+    change_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +62,7 @@ class TicketGroupChanged:
     actor_id: str | None
     external_id: str | None
     occurred_at: datetime
+    change_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +74,7 @@ class TicketAssigneeChanged:
     actor_id: str | None
     external_id: str | None
     occurred_at: datetime
+    change_id: str | None = None
 
 
 TicketEvent = (

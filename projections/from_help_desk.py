@@ -1,8 +1,10 @@
 """What a change on the help desk's side (events/ticket_side.py) means for the conversation.
 
-Only the conversation's current ticket counts. A change ticketsync asked for comes back as
-an echo and is used up; a change by ticketsync's own help-desk user is ignored; an agent's
-public comment becomes a reply to the chat.
+Only the conversation's current ticket counts. A change the help desk orders by its own ids
+(Jira's changelog) is applied only when it is newer than the last one applied to that field
+(projections/ordering.py), though an echo it matches is still used up. A change ticketsync
+asked for comes back as an echo and is used up; a change by ticketsync's own help-desk user
+is ignored; an agent's public comment becomes a reply to the chat, once per comment id.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ticketsync.events.ticket_side import (
     TicketPriorityChanged,
     TicketStatusChanged,
 )
+from ticketsync.projections import ordering
 from ticketsync.projections.policy import Policy
 from ticketsync.projections.view import Conversation, with_changes
 
@@ -35,6 +38,15 @@ def ticket_changed(
     ticket = view.ticket
     if ticket is None or ticket.system != event.system or ticket.id != event.ticket_id:
         return view, []  # not this conversation's current ticket: kept in the log, no more
+    news = True
+    if not isinstance(event, TicketCommentAdded):
+        order = ordering.decide_order(ticket, event)
+        if order == "replayed":
+            return view, []  # applied already; its echo, if it was one, was used up then
+        news = ordering.applies(order)
+        if news and event.change_id is not None:
+            ticket = ordering.remember(ticket, event)
+            view = with_changes(view, ticket=ticket)
     echo = (
         f"status:{event.status}"
         if isinstance(event, TicketStatusChanged)
@@ -47,9 +59,11 @@ def ticket_changed(
         # actor: a leftover would swallow an agent's later change to the same value.
         index = view.expected.index(echo)
         view = with_changes(view, expected=view.expected[:index] + view.expected[index + 1 :])
-        if isinstance(event, TicketStatusChanged) and event.status_name is not None:
+        if news and isinstance(event, TicketStatusChanged) and event.status_name is not None:
             view = with_changes(view, ticket=with_changes(ticket, status_name=event.status_name))
         return view, []
+    if not news:
+        return view, []  # replayed, or overtaken by a newer change of the same field
     actor = event.author_id if isinstance(event, TicketCommentAdded) else event.actor_id
     if actor is not None and actor in policy.own_user_ids:
         return view, []  # ticketsync's own change coming back: no echo

@@ -27,6 +27,16 @@ class Item:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Known:
+    """The newest change of one field of a ticket that the help desk told of, by its own id
+    and clock (projections/ordering.py)."""
+
+    field: str  # status | priority | group | assignee
+    change_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class Ticket:
     system: str
     id: str
@@ -37,6 +47,7 @@ class Ticket:
     priority: str | None = None
     group: str | None = None
     assignee: str | None = None
+    known: tuple[Known, ...] = ()  # per field, the newest change applied that named an id
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -142,7 +142,7 @@ PARSE_STORED: dict[str, ParseStored] = {
 }
 
 
-def _ticket_side(parsed: Any) -> Delivery:
+def _ticket_side(parsed: Any, content_key: str | None = None) -> Delivery:
     """A help desk's parsed delivery (Zendesk's, Jira's): the ticket's external id is the
     conversation's id."""
     return Delivery(
@@ -152,6 +152,7 @@ def _ticket_side(parsed: Any) -> Delivery:
         event=parsed.event,
         conversation_id=parsed.external_id,
         ticket_id=parsed.ticket_id,
+        content_key=content_key,
     )
 
 
@@ -200,7 +201,8 @@ def webhook_sources(
         parsed = jira_webhooks.parse(
             body, headers, own_account_id=own_account, own_comment_ids=own_comments
         )
-        return _ticket_side(parsed)
+        # Jira's identifier header is not signed; what the signed body names is.
+        return _ticket_side(parsed, content_key=parsed.content_key)
 
     return {
         "/webhooks/chat": WebhookSource("chat", signing.read_headers, chat_verify, chat_parse),
@@ -341,6 +343,9 @@ def build(
     policy(settings)  # a bad routing file stops here, before the database is touched
     keys = chat_webhook_keys(settings)
     log = EventLog(settings.database)
+    # Jira deliveries stored before the log kept content keys get theirs, once per database,
+    # so a replay of one of them is a duplicate too.
+    log.backfill_content_keys("jira", jira_webhooks.KEYED_TYPES, jira_webhooks.stored_content_key)
     store = Store(log)
     store.register([NAME])
     desk = help_desk or help_desk_for(settings, store)

@@ -2,13 +2,18 @@
 
 Facts relied on are in reference/jira.md, "Webhooks". An admin webhook posts JSON with
 `webhookEvent`, `timestamp` (epoch milliseconds) and the `issue`; the dedup key is the
-`X-Atlassian-Webhook-Identifier` header, the same on every retry. Understood:
+`X-Atlassian-Webhook-Identifier` header, the same on every retry. The signature covers the
+body only, so a captured delivery can be sent again under a new identifier: `content_key`
+names what the signed body is (`changelog:<id>` for an update, `comment_created:<id>` for a
+comment), and the log takes a second delivery naming the same one as a duplicate
+(docs/behaviour.md, "Limits"). Understood:
 
 - `jira:issue_updated`: its `changelog.items` (status, assignee, priority), the actor in
-  `user`. One delivery becomes one event: a status change if the update has one, else an
-  assignee change, else a priority change; the whole payload stays in `data`. A status is
-  read by the category of the issue's status after the update
-  (`issue.fields.status.statusCategory.key`): `done` is `solved`, any other `open`.
+  `user`, the changelog's `id` as the event's `change_id`. One delivery becomes one event: a
+  status change if the update has one, else an assignee change, else a priority change; the
+  whole payload stays in `data`. A status is read by the category of the issue's status
+  after the update (`issue.fields.status.statusCategory.key`): `done` is `solved`, any other
+  `open`.
 - `comment_created`: the top-level `comment`, its body a wiki-markup string (or ADF, which
   some senders use), read as plain text.
 
@@ -74,6 +79,7 @@ class JiraDelivery:
     external_id: str | None  # ticketsync's conversation id, from the issue's label
     event: TicketEvent | None  # None: a well-formed payload ticketsync does not act on
     data: dict[str, Any]  # what the audit trail shows
+    content_key: str | None = None  # what the signed body names: changelog:10071
 
 
 def _bad_request(code: str, detail: str, field: str | None = None) -> Refused:
@@ -149,7 +155,34 @@ def parse(
         external_id=context.external_id,
         event=builder(fields, issue, context),
         data=payload,
+        content_key=_content_key(event_type, fields),
     )
+
+
+# The delivery types whose bodies name a content key.
+KEYED_TYPES = (ISSUE_UPDATED, COMMENT_CREATED)
+
+
+def _content_key(event_type: str, f: _Fields) -> str | None:
+    """What the signed body names: an update's changelog, a new comment. The builders read
+    these ids and refuse a malformed one first."""
+    if event_type == ISSUE_UPDATED:
+        changelog = f.optional_object("changelog")
+        change_id = changelog.optional_id("id") if changelog is not None else None
+        return None if change_id is None else f"changelog:{change_id}"
+    if event_type == COMMENT_CREATED:
+        return f"{COMMENT_CREATED}:{f.object('comment').id('id')}"
+    return None
+
+
+def stored_content_key(event_type: str, raw: str) -> str | None:
+    """The content key of a delivery stored before ingest kept one; None when its body
+    names none, or no longer reads (the log keeps what it accepted then)."""
+    try:
+        payload = orjson.loads(raw)
+        return _content_key(event_type, _Fields(payload, "")) if isinstance(payload, dict) else None
+    except (orjson.JSONDecodeError, Refused):
+        return None
 
 
 def _epoch_ms(value: object) -> datetime | None:
@@ -192,6 +225,9 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
     actor_id = _account_id(f.optional_object("user"))
     changelog = f.optional_object("changelog")
     items = changelog.list("items") if changelog is not None else []
+    # Signed, unlike the identifier header, and increasing: what a replay or an overtaken
+    # retry is told by (projections/ordering.py).
+    change_id = changelog.optional_id("id") if changelog is not None else None
     by_field: dict[str, _Fields] = {}
     for item in items:
         name = item.data.get("fieldId") or item.data.get("field")
@@ -209,6 +245,7 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
             external_id=context.external_id,
             occurred_at=context.occurred_at,
             status_name=name if isinstance(name := status.data.get("name"), str) else None,
+            change_id=change_id,
         )
     if "assignee" in by_field:
         item = by_field["assignee"]
@@ -220,6 +257,7 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
             actor_id=actor_id,
             external_id=context.external_id,
             occurred_at=context.occurred_at,
+            change_id=change_id,
         )
     if "priority" in by_field:
         name = by_field["priority"].optional_text("toString")
@@ -234,6 +272,7 @@ def _issue_updated(f: _Fields, issue: _Fields, context: _Context) -> TicketEvent
             actor_id=actor_id,
             external_id=context.external_id,
             occurred_at=context.occurred_at,
+            change_id=change_id,
         )
     return None
 

@@ -226,7 +226,10 @@ COMPONENTS: dict[str, Any] = {
             "description": (
                 "A Jira Cloud admin webhook delivery: `jira:issue_updated` (its changelog's "
                 "status, priority and assignee) and `comment_created` are acted on; other "
-                "events are stored and answered `ignored`."
+                "events are stored and answered `ignored`. A delivery whose changelog `id` "
+                "or comment `id` was stored already, under any identifier header, is "
+                "answered 200 `duplicate` with the first delivery's position; a change "
+                "older than one already applied to its field is stored and not applied."
             ),
             "type": "object",
             "required": ["webhookEvent", "timestamp"],

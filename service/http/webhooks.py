@@ -119,6 +119,7 @@ class Webhooks:
             raw=text,
             # What was understood now is what the projection reads: it never parses again.
             data=codec.dump_event(delivery.event),
+            content_key=delivery.content_key,
         )
         return await self._store(entry, ignored=delivery.event is None, facts=facts)
 

@@ -30,11 +30,19 @@ class NewEntry:
     caused_by: str | None = None
     raw: str | None = None  # the request body, for deliveries from outside
     data: str | None = None  # JSON text: a delivery's typed event, or ticketsync's own facts
+    # What the delivery's signed body says it is (Jira: "changelog:10071"), for a source
+    # whose dedup id is not signed: a delivery naming one stored already is its duplicate.
+    content_key: str | None = None
 
     @property
     def key(self) -> str:
         """The log-wide identity of this entry, used to deduplicate."""
         return f"{self.source}:{self.delivery_id}"
+
+    @property
+    def named(self) -> str | None:
+        """The log-wide identity of what the body names, when it names one."""
+        return None if self.content_key is None else f"{self.source}:{self.content_key}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +56,9 @@ class LogEntry(NewEntry):
 class Appended:
     """The outcome of appending one entry.
 
-    `status` is "accepted" (stored now), "duplicate" (stored before with the same body)
-    or "conflict" (stored before with another body; nothing stored now).
+    `status` is "accepted" (stored now), "duplicate" (stored before with the same body, or
+    another delivery naming the same content key was) or "conflict" (stored before with
+    another body; nothing stored now). `position` is the stored entry's.
     """
 
     status: Literal["accepted", "duplicate", "conflict"]

@@ -9,7 +9,12 @@ the log never passes an entry that commits later. Positions may have gaps (rolle
 inserts).
 
 Beside the recorder's table, `ticketsync_audit` indexes each entry by conversation,
-ticket and type. It is written in the same transaction as the entry.
+ticket and type, and `ticketsync_content_keys` holds the content key of each delivery that
+names one (`NewEntry.content_key`), unique: a source whose delivery id is not signed (Jira's
+identifier header) is also deduplicated by what its signed body names, so a captured
+delivery sent again under a new id is a duplicate of the first (docs/behaviour.md,
+"Limits"); entries stored before content keys were kept get theirs once per database
+(`backfill_content_keys`). Both are written in the same transaction as the entry.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 APP_NAME = "ticketsync"
 AUDIT_TABLE = "ticketsync_audit"
+CONTENT_TABLE = "ticketsync_content_keys"
 # How often to retry a batch that lost a race with another writer of the same delivery.
 MAX_CONFLICT_ROUNDS = 5
 
@@ -93,6 +99,8 @@ def decode(position: int, state: bytes) -> LogEntry:
 
 # Stored entries by key: their position and the body they carried.
 Found = dict[str, tuple[int, str]]
+# Stored content keys (`NewEntry.named`): the position of the entry that named each.
+Named = dict[str, int]
 
 
 def _fingerprint(entry: NewEntry) -> bytes:
@@ -255,18 +263,40 @@ class EventLog:
         first_index: dict[str, int] = {}
         for index, entry in enumerate(entries):
             first_index.setdefault(entry.key, index)
-        existing, fresh, positions = self._sql.find_then_insert(
-            list(first_index),
-            lambda found: [entries[i] for key, i in first_index.items() if key not in found],
+        named = sorted({entry.named for entry in entries if entry.named is not None})
+
+        def pick(found: Found, seen: Named) -> list[NewEntry]:
+            """The entries to insert: new keys, each naming content nothing else holds."""
+            taken: set[str] = set()
+            fresh = []
+            for key, index in first_index.items():
+                entry = entries[index]
+                if key in found or entry.named in seen or entry.named in taken:
+                    continue
+                if entry.named is not None:
+                    taken.add(entry.named)
+                fresh.append(entry)
+            return fresh
+
+        existing, seen, fresh, positions = self._sql.find_then_insert(
+            list(first_index), named, pick
         )
         stored: dict[str, tuple[int, bytes]] = {
             key: (position, hashlib.sha256(raw.encode()).digest())
             for key, (position, raw) in existing.items()
         }
+        holders = dict(seen)
         for entry, position in zip(fresh, positions, strict=True):
             stored[entry.key] = (position, _fingerprint(entry))
+            if entry.named is not None:
+                holders[entry.named] = position
         outcomes = []
         for index, entry in enumerate(entries):
+            if entry.key not in stored:
+                # Not stored: another delivery that names the same content holds it.
+                assert entry.named is not None
+                outcomes.append(Appended(status="duplicate", position=holders[entry.named]))
+                continue
             position, fingerprint = stored[entry.key]
             if first_index[entry.key] == index and entry.key not in existing:
                 outcomes.append(Appended(status="accepted", position=position))
@@ -275,6 +305,17 @@ class EventLog:
             else:
                 outcomes.append(Appended(status="conflict", position=position))
         return outcomes
+
+    def backfill_content_keys(
+        self, source: str, types: Sequence[str], key_of: Callable[[str, str], str | None]
+    ) -> int:
+        """Give `source`'s entries of `types` that were stored before content keys were kept
+        their keys (`key_of(type, raw body)`), the earliest holding each; once per database.
+        Returns how many keys were added (0 when done before)."""
+        with self._store_errors():
+            return self._sql.backfill(
+                source, list(types), key_of, f"ticketsync:backfilled:{source}"
+            )
 
     def position(self) -> int:
         """The position of the newest entry (0 when the log is empty)."""
@@ -335,6 +376,27 @@ def _audit_row(entry: NewEntry, position: int) -> tuple[Any, ...]:
     )
 
 
+def _stored_keys(
+    source: str, rows: Sequence[Any], key_of: Callable[[str, str], str | None]
+) -> list[tuple[str, int]]:
+    """The content keys of stored entries, as (key, position) rows: (position, type, state)."""
+    keyed = []
+    for position, kind, state in rows:
+        raw = orjson.loads(state)["raw"]
+        key = key_of(kind, raw) if raw is not None else None
+        if key is not None:
+            keyed.append((f"{source}:{key}", position))
+    return keyed
+
+
+def _named_rows(entries: Sequence[NewEntry], positions: Sequence[int]) -> list[tuple[str, int]]:
+    return [
+        (entry.named, position)
+        for entry, position in zip(entries, positions, strict=True)
+        if entry.named is not None
+    ]
+
+
 def _audit_where(query: AuditQuery, placeholder: str) -> tuple[str, list[Any]]:
     clauses = ["a.position > " + placeholder]
     params: list[Any] = [query.after]
@@ -376,11 +438,15 @@ class _SQLite:
                     f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_{column} "
                     f"ON {AUDIT_TABLE} ({column}, position)"
                 )
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {CONTENT_TABLE} ("
+                "content_key TEXT PRIMARY KEY, position INTEGER NOT NULL)"
+            )
 
     def find_then_insert(
-        self, keys: list[str], pick: Callable[[Found], list[NewEntry]]
-    ) -> tuple[Found, list[NewEntry], list[int]]:
-        """Look `keys` up, then insert what `pick` chooses of the rest.
+        self, keys: list[str], named: list[str], pick: Callable[[Found, Named], list[NewEntry]]
+    ) -> tuple[Found, Named, list[NewEntry], list[int]]:
+        """Look `keys` and the content keys `named` up, then insert what `pick` chooses.
 
         Two transactions: SQLite cannot turn a read that another writer has overtaken into
         a write (it answers "database is locked" at once), while a lost race on the insert
@@ -388,11 +454,68 @@ class _SQLite:
         """
         with self.datastore.transaction(commit=False) as c:
             existing = self.find_with(c, keys)
-        fresh = pick(existing)
+            seen = self.named_with(c, named)
+        fresh = pick(existing, seen)
         if not fresh:
-            return existing, fresh, []
+            return existing, seen, fresh, []
         with self.datastore.transaction(commit=True) as c:
-            return existing, fresh, self.insert_with(c, fresh)
+            return existing, seen, fresh, self.insert_with(c, fresh)
+
+    def backfill(
+        self,
+        source: str,
+        types: list[str],
+        key_of: Callable[[str, str], str | None],
+        marker: str,
+    ) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            if self.named_with(c, [marker]):
+                return 0
+        added = 0
+        with self.datastore.transaction(commit=True) as c:
+            # A write first, so the transaction holds the write lock from its start: a read
+            # overtaken by another writer could not become a write later ("database is
+            # locked"). A second process doing the same waits here, then finds the marker.
+            c.execute(f"INSERT OR IGNORE INTO {CONTENT_TABLE} VALUES (?, 0)", (marker,))
+            c.execute("SELECT changes()")
+            if c.fetchone()[0] == 0:
+                return 0
+            after = 0
+            while True:
+                c.execute(
+                    f"SELECT a.position, a.type, e.state FROM {AUDIT_TABLE} a "
+                    f"JOIN {self.table} e ON e.rowid = a.position "
+                    f"WHERE a.type IN ({','.join('?' * len(types))}) AND a.source = ? "
+                    "AND a.position > ? ORDER BY a.position LIMIT 500",
+                    [*types, source, after],
+                )
+                rows = c.fetchall()
+                if not rows:
+                    break
+                keyed = _stored_keys(source, rows, key_of)
+                before = self.changes_with(c)
+                # The earliest entry naming a key holds it: rows come in log order.
+                c.executemany(f"INSERT OR IGNORE INTO {CONTENT_TABLE} VALUES (?, ?)", keyed)
+                added += self.changes_with(c) - before
+                after = rows[-1][0]
+        return added
+
+    def changes_with(self, c: Any) -> int:
+        c.execute("SELECT total_changes()")
+        return c.fetchone()[0]
+
+    def named_with(self, c: Any, named: list[str]) -> Named:
+        """The position of the entry holding each of the content keys `named`."""
+        seen: Named = {}
+        for start in range(0, len(named), 500):
+            chunk = named[start : start + 500]
+            c.execute(
+                f"SELECT content_key, position FROM {CONTENT_TABLE} "
+                f"WHERE content_key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            seen.update((row[0], row[1]) for row in c.fetchall())
+        return seen
 
     def find_with(self, c: Any, keys: list[str]) -> Found:
         """Position and body of each of `keys` already stored."""
@@ -418,6 +541,9 @@ class _SQLite:
             f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
             [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
         )
+        named = _named_rows(entries, positions)
+        if named:
+            c.executemany(f"INSERT INTO {CONTENT_TABLE} VALUES (?, ?)", named)
         return positions
 
     def read_with(self, c: Any, after: int, limit: int) -> list[LogEntry]:
@@ -481,6 +607,7 @@ class _Postgres:
         self.schema = self.datastore.schema
         self.table = f'"{self.schema}".{recorder.events_table_name}'
         self.audit_table = f'"{self.schema}".{AUDIT_TABLE}'
+        self.content_table = f'"{self.schema}".{CONTENT_TABLE}'
 
     def create_tables(self) -> None:
         # Processes starting together would race on the library's DDL (CREATE TYPE,
@@ -501,22 +628,84 @@ class _Postgres:
                         f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_{column} "
                         f"ON {self.audit_table} ({column}, position)"
                     )
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self.content_table} ("
+                    "content_key text PRIMARY KEY, position bigint NOT NULL)"
+                )
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (self.SCHEMA_LOCK,))
 
     def find_then_insert(
-        self, keys: list[str], pick: Callable[[Found], list[NewEntry]]
-    ) -> tuple[Found, list[NewEntry], list[int]]:
-        """Look `keys` up, then insert what `pick` chooses of the rest, in one transaction."""
+        self, keys: list[str], named: list[str], pick: Callable[[Found, Named], list[NewEntry]]
+    ) -> tuple[Found, Named, list[NewEntry], list[int]]:
+        """Look `keys` and the content keys `named` up, then insert what `pick` chooses, in
+        one transaction."""
         with self.datastore.transaction(commit=True) as curs:
             existing = self.find_with(curs, keys)
-            fresh = pick(existing)
+            seen = self.named_with(curs, named)
+            fresh = pick(existing, seen)
             if not fresh:
-                return existing, fresh, []
+                return existing, seen, fresh, []
             # The log's lock, notification and insert go to the server together: webhooks
             # wait for this lock, so it is held for fewer round trips.
             with curs.connection.pipeline():
-                return existing, fresh, self.insert_with(curs, fresh)
+                return existing, seen, fresh, self.insert_with(curs, fresh)
+
+    def backfill(
+        self,
+        source: str,
+        types: list[str],
+        key_of: Callable[[str, str], str | None],
+        marker: str,
+    ) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            if self.named_with(curs, [marker]):
+                return 0
+        added = 0
+        with self.datastore.transaction(commit=True) as curs:
+            # Processes starting together: one fills, the others wait here, then find the marker.
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.SCHEMA_LOCK + 1,))
+            if self.named_with(curs, [marker]):
+                return 0
+            after = 0
+            while True:
+                curs.execute(
+                    f"SELECT a.position, a.type, e.state FROM {self.audit_table} a "
+                    f"JOIN {self.table} e ON e.notification_id = a.position "
+                    "WHERE a.type = ANY(%s) AND a.source = %s AND a.position > %s "
+                    "ORDER BY a.position LIMIT 500",
+                    (types, source, after),
+                )
+                rows = [(r["position"], r["type"], bytes(r["state"])) for r in curs.fetchall()]
+                if not rows:
+                    break
+                keyed = _stored_keys(source, rows, key_of)
+                if keyed:
+                    # The earliest entry naming a key holds it: rows come in log order.
+                    curs.execute(
+                        f"INSERT INTO {self.content_table} "
+                        "SELECT k, p FROM unnest(%s::text[], %s::bigint[]) "
+                        "WITH ORDINALITY AS t(k, p, n) ORDER BY n "
+                        "ON CONFLICT (content_key) DO NOTHING",
+                        ([key for key, _ in keyed], [position for _, position in keyed]),
+                    )
+                    added += curs.rowcount
+                after = rows[-1][0]
+            curs.execute(
+                f"INSERT INTO {self.content_table} VALUES (%s, 0) ON CONFLICT DO NOTHING",
+                (marker,),
+            )
+        return added
+
+    def named_with(self, curs: Any, named: list[str]) -> Named:
+        """The position of the entry holding each of the content keys `named`."""
+        if not named:
+            return {}
+        curs.execute(
+            f"SELECT content_key, position FROM {self.content_table} WHERE content_key = ANY(%s)",
+            (named,),
+        )
+        return {row["content_key"]: row["position"] for row in curs.fetchall()}
 
     def find_with(self, curs: Any, keys: list[str]) -> Found:
         """Position and body of each of `keys` already stored."""
@@ -547,6 +736,9 @@ class _Postgres:
             f"INSERT INTO {self.audit_table} VALUES (%s, %s, %s, %s, %s, %s)",
             [_audit_row(e, p) for e, p in zip(entries, positions, strict=True)],
         )
+        named = _named_rows(entries, positions)
+        if named:
+            curs.executemany(f"INSERT INTO {self.content_table} VALUES (%s, %s)", named)
         return positions
 
     def read_with(self, curs: Any, after: int, limit: int) -> list[LogEntry]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from tests.support import wait_until
+from ticketsync.adapters.jira.webhooks import KEYED_TYPES, stored_content_key
 from ticketsync.service.config import parse_database_url
 from ticketsync.service.store.entries import NewEntry
 from ticketsync.service.store.log import AuditQuery, EventLog
@@ -102,6 +105,108 @@ def test_sources_have_separate_id_spaces(log: EventLog) -> None:
     assert [o.status for o in outcomes] == ["accepted", "accepted"]
 
 
+def jira(
+    delivery_id: str, content_key: str | None, raw: str = '{"changelog":{"id":"1"}}'
+) -> NewEntry:
+    """A Jira delivery: its identifier header unsigned, its changelog or comment id signed."""
+    return NewEntry(
+        source="jira",
+        delivery_id=delivery_id,
+        type="jira:issue_updated",
+        occurred_at=T0,
+        recorded_at=T0,
+        ticket="jira:OPS-12",
+        raw=raw,
+        content_key=content_key,
+    )
+
+
+def test_a_new_id_naming_stored_content_is_a_duplicate_of_it(log: EventLog) -> None:
+    """A captured delivery sent again under a new identifier (docs/behaviour.md, Limits)."""
+    [first] = log.append([jira("wh-1", "changelog:10071")])
+    [replayed] = log.append([jira("wh-2", "changelog:10071")])
+    [retried] = log.append([jira("wh-1", "changelog:10071")])
+    [other_body] = log.append([jira("wh-1", "changelog:10071", raw="{}")])
+    assert (first.status, replayed.status, retried.status, other_body.status) == (
+        "accepted",
+        "duplicate",
+        "duplicate",
+        "conflict",
+    )
+    assert first.position == replayed.position == retried.position
+    assert [e.delivery_id for e in log.read(0, 10)] == ["wh-1"]
+
+
+def test_content_keys_in_one_batch_and_per_source(log: EventLog) -> None:
+    chat_entry = entry("e1", content_key="changelog:10071")
+    outcomes = log.append(
+        [
+            jira("wh-1", "changelog:10071"),
+            jira("wh-2", "changelog:10071"),
+            jira("wh-3", "comment_created:10100"),
+            jira("wh-4", None),
+            jira("wh-5", None),
+            chat_entry,
+        ]
+    )
+    assert [o.status for o in outcomes] == ["accepted", "duplicate", *["accepted"] * 4]
+    assert outcomes[1].position == outcomes[0].position
+    assert [e.delivery_id for e in log.read(0, 10)] == ["wh-1", "wh-3", "wh-4", "wh-5", "e1"]
+
+
+def test_deliveries_stored_before_content_keys_get_theirs_once(log: EventLog) -> None:
+    """A log written before content keys were kept: its Jira deliveries, a replay among them,
+    are keyed when the service starts, so a replay of one now is a duplicate of the first."""
+    update = orjson.dumps({"webhookEvent": "jira:issue_updated", "changelog": {"id": "10071"}})
+    comment = orjson.dumps({"webhookEvent": "comment_created", "comment": {"id": "10100"}})
+    old = [
+        jira("wh-1", None, update.decode()),
+        jira("wh-2", None, update.decode()),  # replayed then, stored as a new delivery
+        dataclasses.replace(jira("wh-3", None, comment.decode()), type="comment_created"),
+        dataclasses.replace(jira("wh-4", None, "{}"), type="jira:issue_created"),
+        entry("e1", raw=update.decode()),  # another source's, whatever its body says
+    ]
+    first, _, commented, _, _ = log.append(old)
+
+    assert log.backfill_content_keys("jira", KEYED_TYPES, stored_content_key) == 2
+    assert log.backfill_content_keys("jira", KEYED_TYPES, stored_content_key) == 0
+
+    replayed, replayed_comment = log.append(
+        [jira("wh-5", "changelog:10071"), jira("wh-6", "comment_created:10100")]
+    )
+    assert (replayed.status, replayed.position) == ("duplicate", first.position)
+    assert (replayed_comment.status, replayed_comment.position) == (
+        "duplicate",
+        commented.position,
+    )
+    assert len(log.read(0, 10)) == len(old)
+
+
+def test_processes_starting_together_backfill_once(database_url: str) -> None:
+    logs = [EventLog(parse_database_url(database_url)) for _ in range(2)]
+    try:
+        raws = [{"webhookEvent": "jira:issue_updated", "changelog": {"id": n}} for n in range(50)]
+        logs[0].append(
+            [jira(f"wh-{n}", None, orjson.dumps(r).decode()) for n, r in enumerate(raws)]
+        )
+        barrier = threading.Barrier(2)
+        added: list[int] = []
+
+        def start(log: EventLog) -> None:
+            barrier.wait()
+            added.append(log.backfill_content_keys("jira", KEYED_TYPES, stored_content_key))
+
+        threads = [threading.Thread(target=start, args=(log,)) for log in logs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(added) == [0, 50]
+    finally:
+        for log in logs:
+            log.close()
+
+
 def _race(log: EventLog, barrier: threading.Barrier, new: NewEntry, outcomes: list[str]) -> None:
     barrier.wait()
     outcomes.extend(o.status for o in log.append([new]))
@@ -119,6 +224,35 @@ def test_racing_writers_store_one_event(database_url: str) -> None:
                     target=_race, args=(log, barrier, entry(f"race{round_number}"), outcomes)
                 )
                 for log in logs
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(outcomes) == ["accepted", "duplicate"]
+        assert len(logs[0].read(0, 100)) == 15
+    finally:
+        for log in logs:
+            log.close()
+
+
+def test_racing_writers_of_one_content_under_two_ids_store_it_once(database_url: str) -> None:
+    logs = [EventLog(parse_database_url(database_url)) for _ in range(2)]
+    try:
+        for round_number in range(15):
+            barrier = threading.Barrier(2)
+            outcomes: list[str] = []
+            threads = [
+                threading.Thread(
+                    target=_race,
+                    args=(
+                        log,
+                        barrier,
+                        jira(f"wh-{round_number}-{n}", f"changelog:{round_number}"),
+                        outcomes,
+                    ),
+                )
+                for n, log in enumerate(logs)
             ]
             for thread in threads:
                 thread.start()

@@ -72,9 +72,14 @@ SAMPLES = [
         **TICKET,
     ),
     TicketStatusChanged(
-        status="solved", previous="open", actor_id="99", status_name="Done", **TICKET
+        status="solved",
+        previous="open",
+        actor_id="99",
+        status_name="Done",
+        change_id="10071",
+        **TICKET,
     ),
-    TicketPriorityChanged(priority="high", actor_id=None, **TICKET),
+    TicketPriorityChanged(priority="high", actor_id=None, change_id="10072", **TICKET),
     TicketGroupChanged(group="Billing Team", group_id="5", actor_id="99", **TICKET),
     TicketAssigneeChanged(assignee="Dana", assignee_id="99", actor_id="99", **TICKET),
     TicketCreated(
@@ -118,6 +123,17 @@ def test_every_event_reads_back_as_it_was_stored(event: object) -> None:
     stored = codec.dump_event(event)
     assert orjson.loads(stored)["event"] == registry.EVENT_NAMES[type(event)]
     assert codec.load_event(stored) == event
+
+
+def test_a_change_stored_before_change_ids_reads_as_naming_none() -> None:
+    stored = codec.dump_event(
+        TicketStatusChanged(status="open", previous=None, actor_id=None, **TICKET)
+    )
+    older = orjson.loads(stored)
+    del older["data"]["change_id"]
+    event = codec.load_event(orjson.dumps(older).decode())
+    assert isinstance(event, TicketStatusChanged)
+    assert event.change_id is None
 
 
 def test_a_delivery_ticketsync_does_not_act_on_stores_no_event() -> None:

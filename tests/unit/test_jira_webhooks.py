@@ -123,7 +123,7 @@ def updated(*items: dict[str, Any], actor: str = AGENT, **issue_fields: Any) -> 
         "issue_event_type_name": "issue_generic",
         "user": {"accountId": actor, "displayName": "Avery Agent"},
         "issue": issue(**issue_fields),
-        "changelog": {"id": "1", "items": list(items)},
+        "changelog": {"id": "10071", "items": list(items)},
     }
 
 
@@ -174,6 +174,7 @@ def test_status_change_by_category(category: str, status: str) -> None:
         external_id="conv_42",
         occurred_at=AT,
         status_name="Done",
+        change_id="10071",
     )
     assert (delivery.delivery_id, delivery.type, delivery.ticket_id, delivery.external_id) == (
         "wh-1",
@@ -194,11 +195,65 @@ def test_assignee_and_priority_changes() -> None:
         actor_id=AGENT,
         external_id="conv_42",
         occurred_at=AT,
+        change_id="10071",
     )
     priority = {"field": "priority", "to": "1", "toString": "Highest"}
     event = parse(updated(priority)).event
     assert isinstance(event, TicketPriorityChanged)
-    assert event.priority == "urgent"
+    assert (event.priority, event.change_id) == ("urgent", "10071")
+
+
+CHANGE_IDS = [
+    pytest.param({"id": "10071"}, "10071", id="string"),
+    pytest.param({"id": 10071}, "10071", id="number"),
+    pytest.param({}, None, id="none"),
+]
+
+
+@pytest.mark.parametrize("changelog, change_id", CHANGE_IDS)
+def test_the_signed_changelog_id_names_the_change(changelog: dict, change_id: str | None) -> None:
+    """What a replay under a new identifier header is told by (projections/ordering.py)."""
+    payload = {**updated(), "changelog": {**changelog, "items": [STATUS_ITEM]}}
+    event = parse(payload).event
+    assert isinstance(event, TicketStatusChanged)
+    assert event.change_id == change_id
+
+
+CONTENT_KEYS = [
+    pytest.param(updated(STATUS_ITEM), "changelog:10071", id="status-change"),
+    pytest.param(updated({"field": "summary", "toString": "x"}), "changelog:10071", id="ignored"),
+    pytest.param({**updated(), "changelog": {"items": []}}, None, id="changelog-without-id"),
+    pytest.param({**updated(), "changelog": None}, None, id="no-changelog"),
+    pytest.param(commented(), "comment_created:10100", id="comment"),
+    pytest.param({**commented(), "webhookEvent": "comment_updated"}, None, id="other-type"),
+]
+
+
+@pytest.mark.parametrize("payload, key", CONTENT_KEYS)
+def test_the_signed_body_names_what_the_delivery_is(payload: dict, key: str | None) -> None:
+    """A second dedup key beside the unsigned identifier header (service/store/log.py)."""
+    assert parse(payload).content_key == key
+
+
+STORED_KEYS = [
+    pytest.param("jira:issue_updated", orjson.dumps(updated(STATUS_ITEM)), "changelog:10071"),
+    pytest.param("comment_created", orjson.dumps(commented()), "comment_created:10100"),
+    pytest.param("jira:issue_updated", b'{"changelog": {"id": {"n": 1}}}', None),
+    pytest.param("comment_created", b"[1]", None),
+    pytest.param("comment_created", b"not json", None),
+]
+
+
+@pytest.mark.parametrize("event_type, raw, key", STORED_KEYS)
+def test_stored_deliveries_name_their_content_key(event_type: str, raw: bytes, key: str | None):
+    """For deliveries stored before ingest kept content keys: what they name, or None."""
+    assert jw.stored_content_key(event_type, raw.decode()) == key
+
+
+def test_a_malformed_changelog_id_is_422() -> None:
+    payload = {**updated(), "changelog": {"id": {"n": 1}, "items": [STATUS_ITEM]}}
+    error = refused(parse, payload)
+    assert (ANSWERED[error.code], error.code, error.field) == (422, "invalid_data", "changelog.id")
 
 
 def test_status_wins_when_one_update_changes_several_fields() -> None:
