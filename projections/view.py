@@ -37,6 +37,9 @@ class Ticket:
     priority: str | None = None
     group: str | None = None
     assignee: str | None = None
+    # The help desk's time of the ticket's last change, as the latest read of it showed:
+    # a read showing an older state is not applied (projections/from_reads.py).
+    read_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
