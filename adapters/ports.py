@@ -102,9 +102,12 @@ class TicketReader(Protocol):
     """A help desk whose tickets ticketsync reads back: where its webhooks are notices to be
     checked against its API (Zendesk's trigger deliveries), not the truth."""
 
-    def read_ticket(self, ticket_id: str) -> TicketSnapshot | None:
-        """The ticket's fields and latest comments, with each author's role as the desk
-        records it; None when the desk has no such ticket. Raises CallFailed."""
+    def read_ticket(
+        self, ticket_id: str, *, since: datetime | None = None
+    ) -> TicketSnapshot | None:
+        """The ticket's fields and latest comments (those made at or after `since`, when
+        given), with each author's role as the desk records it; None when the desk has no
+        such ticket. Raises CallFailed."""
         ...
 
 

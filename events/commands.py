@@ -61,12 +61,15 @@ class ReadTicket:
 
     `awaited` is the conversation's `expected` when the read was decided: the changes
     ticketsync asked for before it, which the read shows done (or undone by a person).
-    Changes asked for later go out after the read, which cannot show them.
+    Changes asked for later go out after the read, which cannot show them. `since` is the
+    help desk's time of the ticket's state the last read showed: comments made before it
+    were in that read, and are not fetched into the log again.
     """
 
     conversation_id: str
     ticket_id: str
     awaited: tuple[str, ...] = ()
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -51,7 +51,12 @@ def noticed(
     if ticket is None or ticket.system != event.system or ticket.id != event.ticket_id:
         return view, []  # not this conversation's current ticket: kept in the log, no more
     return view, [
-        ReadTicket(conversation_id=view.conversation_id, ticket_id=ticket.id, awaited=view.expected)
+        ReadTicket(
+            conversation_id=view.conversation_id,
+            ticket_id=ticket.id,
+            awaited=view.expected,
+            since=ticket.read_at,
+        )
     ]
 
 

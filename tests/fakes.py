@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from ticketsync.adapters.ports import CallFailed, NotFound, TicketClosed
@@ -99,8 +100,10 @@ class FakeHelpDesk:
             ticket.ticket = replace(ticket.ticket, requester=change.requester)
         return self._ref(ticket)
 
-    def read_ticket(self, ticket_id: str) -> TicketSnapshot | None:
-        self.calls.append(("read_ticket", ticket_id))
+    def read_ticket(
+        self, ticket_id: str, *, since: datetime | None = None
+    ) -> TicketSnapshot | None:
+        self.calls.append(("read_ticket", (ticket_id, since)))
         self._maybe_fail("read_ticket", self.failures)
         return self.snapshots.get(ticket_id)
 

@@ -230,10 +230,12 @@ class ZendeskHelpDesk:
         )
         return ref
 
-    def read_ticket(self, ticket_id: str) -> TicketSnapshot | None:
-        """The ticket and its latest comments (up to a page, oldest first) as Zendesk's API
-        shows them, each comment's author's role read from the users Zendesk sideloads; None
-        when Zendesk has no such ticket. Raises CallFailed.
+    def read_ticket(
+        self, ticket_id: str, *, since: datetime | None = None
+    ) -> TicketSnapshot | None:
+        """The ticket and its latest comments (up to a page, oldest first, none made before
+        `since`) as Zendesk's API shows them, each comment's author's role read from the
+        users Zendesk sideloads; None when Zendesk has no such ticket. Raises CallFailed.
 
         The ticket is read first: every comment made before its `updated_at` is then in the
         comments read after it, so a later read need not look at them again.
@@ -261,6 +263,11 @@ class ZendeskHelpDesk:
         if not isinstance(ticket, dict) or not isinstance(comments, list):
             raise Retryable(f"Zendesk's answer for ticket {number} has no ticket or comments")
         users = {**_by_id(shown.get("users")), **_by_id(listed.get("users"))}
+        read = [
+            _desk_comment(comment, users)
+            for comment in comments
+            if isinstance(comment, dict) and _is_id(comment.get("id"))
+        ]
         groups = _by_id(shown.get("groups"))
         group_id, assignee_id = ticket.get("group_id"), ticket.get("assignee_id")
         priority = ticket.get("priority")
@@ -272,14 +279,12 @@ class ZendeskHelpDesk:
             assignee_id=str(assignee_id) if _is_id(assignee_id) else None,
             assignee=_text(users.get(assignee_id, {}).get("name")),
             updated_at=_time(ticket.get("updated_at")),
+            # Oldest first, as the help desk's events come; comments made before `since`
+            # were in the read that showed the ticket at that time.
             comments=tuple(
-                reversed(
-                    [
-                        _desk_comment(comment, users)
-                        for comment in comments
-                        if isinstance(comment, dict) and _is_id(comment.get("id"))
-                    ]
-                )
+                comment
+                for comment in reversed(read)
+                if since is None or comment.created_at is None or comment.created_at >= since
             ),
         )
         logger.info(

@@ -369,7 +369,7 @@ class Dispatcher:
             if not isinstance(self.help_desk, TicketReader):
                 raise Permanent(f"{self.help_desk.system} tickets cannot be read back")
             # A read changes nothing, so sending it again is always safe.
-            return self.help_desk.read_ticket(command.ticket_id)
+            return self.help_desk.read_ticket(command.ticket_id, since=command.since)
         if isinstance(command, SendReply):
             if self.chat_replies is None:
                 raise Permanent("no TICKETSYNC_CHAT_REPLY_URL is configured")

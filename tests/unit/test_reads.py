@@ -248,6 +248,13 @@ def test_a_notice_changes_nothing_but_asks_for_a_read() -> None:
     assert commands == [ReadTicket(conversation_id=CID, ticket_id="42")]
 
 
+def test_a_notice_after_a_read_asks_only_for_comments_since_it() -> None:
+    shown_at = T0 + timedelta(days=3)
+    view, _ = fold(ticketed(read_of(FIRST, updated_at=shown_at)), POLICY)
+    _, commands = apply(view, notice(), POLICY)
+    assert commands == [ReadTicket(conversation_id=CID, ticket_id="42", since=shown_at)]
+
+
 def test_a_replayed_read_changes_nothing() -> None:
     """A replayed notice reads the ticket again: the same answer, later. Only the time of
     the state last read moves."""

@@ -652,6 +652,30 @@ def test_read_ticket_shows_what_the_api_says(make_desk: Any) -> None:
     )
 
 
+def test_a_read_since_a_time_leaves_out_older_comments(make_desk: Any) -> None:
+    desk = make_desk(
+        Step("GET", "/api/v2/tickets/42", params=SHOW, answer=shown_ticket()),
+        Step(
+            "GET",
+            "/api/v2/tickets/42/comments",
+            params=LIST,
+            answer=listed(
+                listed_comment(4, 10004),
+                listed_comment(3, 10003),
+                listed_comment(2, 10002, created_at=None),
+                listed_comment(1, 10001),
+            ),
+        ),
+    )
+
+    snapshot = desk.read_ticket("42", since=datetime(2026, 11, 25, 10, 3, tzinfo=UTC))
+
+    assert snapshot is not None
+    # 10:03 is kept (the same second as the state last read), 10:01 left out; a comment
+    # without a readable time is kept rather than lost.
+    assert [c.id for c in snapshot.comments] == ["2", "3", "4"]
+
+
 def test_an_author_zendesk_does_not_show_is_no_agent(make_desk: Any) -> None:
     desk = make_desk(
         Step("GET", "/api/v2/tickets/42", params=SHOW, answer=shown_ticket(group_id=None)),
