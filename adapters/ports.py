@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from ticketsync.events.commands import SendAlert, SendReply
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.events.outcomes import Refusal
-from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef, TicketSnapshot
 
 
 class CallFailed(TicketsyncError):
@@ -94,6 +94,20 @@ class HelpDesk(Protocol):
 
     def change_ticket(self, ticket_id: str, change: TicketChange) -> TicketRef:
         """Change status, priority, group, assignee or add tags; returns the ticket after."""
+        ...
+
+
+@runtime_checkable
+class TicketReader(Protocol):
+    """A help desk whose tickets ticketsync reads back: where its webhooks are notices to be
+    checked against its API (Zendesk's trigger deliveries), not the truth."""
+
+    def read_ticket(
+        self, ticket_id: str, *, since: datetime | None = None
+    ) -> TicketSnapshot | None:
+        """The ticket's fields and latest comments (those made at or after `since`, when
+        given), with each author's role as the desk records it; None when the desk has no
+        such ticket. Raises CallFailed."""
         ...
 
 

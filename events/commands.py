@@ -55,6 +55,24 @@ class SendReply:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReadTicket:
+    """Read a ticket and its latest comments from the help desk's API, after a notice
+    (events.ticket_side.TicketChangeNoticed) that it changed.
+
+    `awaited` is the conversation's `expected` when the read was decided: the changes
+    ticketsync asked for before it, which the read shows done (or undone by a person).
+    Changes asked for later go out after the read, which cannot show them. `since` is the
+    help desk's time of the ticket's state the last read showed: comments made before it
+    were in that read, and are not fetched into the log again.
+    """
+
+    conversation_id: str
+    ticket_id: str
+    awaited: tuple[str, ...] = ()
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class SendAlert:
     """Tell an admin about an incident (a call parked, a help desk failing) or its end.
 
@@ -70,7 +88,7 @@ class SendAlert:
 
 
 # What the conversation's decisions ask for; alerts are decided apart (projections/alerts.py).
-Command = CreateTicket | AddComment | ChangeTicket | SendReply
+Command = CreateTicket | AddComment | ChangeTicket | SendReply | ReadTicket
 
 COMMAND_KINDS: dict[type, str] = {
     CreateTicket: "create_ticket",
@@ -78,5 +96,6 @@ COMMAND_KINDS: dict[type, str] = {
     ChangeTicket: "change_ticket",
     SendReply: "send_reply",
     SendAlert: "send_alert",
+    ReadTicket: "read_ticket",
 }
 COMMAND_TYPES: dict[str, type] = {kind: command for command, kind in COMMAND_KINDS.items()}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ticketsync.events.tickets import TicketRef
+from ticketsync.events.tickets import TicketRef, TicketSnapshot
 
 # What a help desk's refusal of a call means, whatever words and status it used. Each
 # adapter sorts its system's answers into these (its own table); the reconciliation
@@ -58,3 +58,17 @@ class TicketFoundGone:
     ticket_id: str
     occurred_at: datetime
     item: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketRead:
+    """A ReadTicket call's answer: the ticket as the help desk's API showed it, or None
+    when the desk has no such ticket. `awaited` is the read's own (commands.ReadTicket)."""
+
+    conversation_id: str
+    call_id: str
+    system: str
+    ticket_id: str
+    snapshot: TicketSnapshot | None
+    awaited: tuple[str, ...] = ()
+    occurred_at: datetime

@@ -9,9 +9,15 @@ part of the stored format: a class may be renamed, its name here may not.
 from __future__ import annotations
 
 from ticketsync.events.chat import CHAT_EVENT_TYPES
-from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
+from ticketsync.events.outcomes import (
+    TicketCreated,
+    TicketFoundClosed,
+    TicketFoundGone,
+    TicketRead,
+)
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
+    TicketChangeNoticed,
     TicketCommentAdded,
     TicketGroupChanged,
     TicketPriorityChanged,
@@ -19,19 +25,23 @@ from ticketsync.events.ticket_side import (
 )
 
 # The help desk's side: from Zendesk's and Jira's webhooks and the built-in desk's agents.
+# A notice (Zendesk's trigger deliveries) says only which ticket changed.
 TICKET_SIDE_TYPES: dict[str, type] = {
     "ticket.comment_added": TicketCommentAdded,
     "ticket.status_changed": TicketStatusChanged,
     "ticket.priority_changed": TicketPriorityChanged,
     "ticket.group_changed": TicketGroupChanged,
     "ticket.assignee_changed": TicketAssigneeChanged,
+    "ticket.change_noticed": TicketChangeNoticed,
 }
 
-# What the outbox records of a call's outcome that the conversation must know.
+# What the outbox records of a call's outcome that the conversation must know, and what a
+# read of a ticket found.
 OUTCOME_TYPES: dict[str, type] = {
     "ticket.created": TicketCreated,
     "ticket.found_closed": TicketFoundClosed,
     "ticket.found_gone": TicketFoundGone,
+    "ticket.read": TicketRead,
 }
 
 EVENT_TYPES: dict[str, type] = {**CHAT_EVENT_TYPES, **TICKET_SIDE_TYPES, **OUTCOME_TYPES}

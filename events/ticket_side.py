@@ -77,6 +77,24 @@ class TicketAssigneeChanged:
     change_id: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class TicketChangeNoticed:
+    """The help desk said that a ticket changed, and nothing more that ticketsync believes.
+
+    A Zendesk trigger's body is a template into which Zendesk pastes what people wrote, so
+    whatever else it says (which comment, whose, the ticket's fields) may be a customer's
+    text. ticketsync reads the ticket from the help desk's API instead (commands.ReadTicket)
+    and acts on that (outcomes.TicketRead). `comment_id` is the comment the body named,
+    kept for the audit trail only.
+    """
+
+    system: str
+    ticket_id: str
+    comment_id: str | None
+    external_id: str | None
+    occurred_at: datetime
+
+
 TicketEvent = (
     TicketCommentAdded
     | TicketStatusChanged

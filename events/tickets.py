@@ -7,6 +7,7 @@ and statuses are ticketsync's own words; each adapter maps them to its system's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -76,3 +77,35 @@ class TicketChange:
     assignee: str | None = None
     add_tags: tuple[str, ...] = ()
     requester: Requester | None = None  # set on a ticket that was made without one
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeskComment:
+    """A comment as the help desk's API shows it; whether its author is an agent is the
+    desk's own record of that user, not anything a webhook said."""
+
+    id: str
+    body: str
+    public: bool
+    author_id: str | None
+    author_name: str | None
+    author_is_agent: bool
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketSnapshot:
+    """A ticket as the help desk's API showed it when ticketsync read it.
+
+    `comments` are its latest comments, oldest first; `updated_at` is the desk's time of
+    the ticket's last change, which orders one snapshot against another.
+    """
+
+    status: TicketStatus | None
+    priority: Priority | None
+    group_id: str | None
+    group: str | None  # the group's name, where the desk gave it
+    assignee_id: str | None
+    assignee: str | None  # the assignee's name, where the desk gave it
+    updated_at: datetime | None
+    comments: tuple[DeskComment, ...] = ()

@@ -14,6 +14,7 @@ Where the parts live, all in projections/:
     from_chat.py       what each chat event does
     from_outcomes.py   a ticket created, or found closed or gone
     from_help_desk.py  a change on the help desk's side
+    from_reads.py      a notice that a ticket changed, and what reading the ticket found
     ticket_sync.py     the ticket to create, and the comments, tags and requester it gets
     settle.py          the status a resolution asks for, and the echoes awaited
 """
@@ -30,22 +31,36 @@ from ticketsync.events.chat import (
     ToolExecuted,
 )
 from ticketsync.events.commands import Command
-from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
+from ticketsync.events.outcomes import (
+    TicketCreated,
+    TicketFoundClosed,
+    TicketFoundGone,
+    TicketRead,
+)
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
+    TicketChangeNoticed,
     TicketCommentAdded,
     TicketEvent,
     TicketGroupChanged,
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from ticketsync.projections import from_chat, from_help_desk, from_outcomes
+from ticketsync.projections import from_chat, from_help_desk, from_outcomes, from_reads
 from ticketsync.projections.policy import Policy
 from ticketsync.projections.view import Conversation, with_changes
 
 __all__ = ["Conversation", "Event", "Policy", "apply"]
 
-Event = ChatEvent | TicketCreated | TicketFoundClosed | TicketFoundGone | TicketEvent
+Event = (
+    ChatEvent
+    | TicketCreated
+    | TicketFoundClosed
+    | TicketFoundGone
+    | TicketEvent
+    | TicketChangeNoticed
+    | TicketRead
+)
 
 
 def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversation, list[Command]]:
@@ -85,4 +100,8 @@ def _apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversati
         return from_help_desk.ticket_changed(view, event, policy)
     if isinstance(event, TicketFoundClosed | TicketFoundGone):
         return from_outcomes.refused(view, event, policy)
+    if isinstance(event, TicketChangeNoticed):
+        return from_reads.noticed(view, event, policy)
+    if isinstance(event, TicketRead):
+        return from_reads.read(view, event, policy)
     raise TypeError(f"unknown event {type(event).__name__}")

@@ -48,6 +48,9 @@ class Ticket:
     group: str | None = None
     assignee: str | None = None
     known: tuple[Known, ...] = ()  # per field, the newest change applied that named an id
+    # The help desk's time of the ticket's last change, as the latest read of it showed:
+    # a read showing an older state is not applied (projections/from_reads.py).
+    read_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from ticketsync.adapters.ports import CallFailed, NotFound, TicketClosed
-from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef, TicketSnapshot
 
 
 @dataclass
@@ -33,6 +34,8 @@ class FakeHelpDesk:
         self.failures: dict[str, list[CallFailed]] = {}
         self.apply_then_fail: dict[str, list[CallFailed]] = {}
         self._ids = itertools.count(1)  # ids are never reused, even after a ticket is deleted
+        # What read_ticket answers for a ticket, as a test sets it (None: not on the desk).
+        self.snapshots: dict[str, TicketSnapshot] = {}
 
     def fail(
         self, method: str, error: CallFailed, times: int = 1, *, after_applying: bool = False
@@ -96,6 +99,13 @@ class FakeHelpDesk:
         if change.requester is not None:
             ticket.ticket = replace(ticket.ticket, requester=change.requester)
         return self._ref(ticket)
+
+    def read_ticket(
+        self, ticket_id: str, *, since: datetime | None = None
+    ) -> TicketSnapshot | None:
+        self.calls.append(("read_ticket", (ticket_id, since)))
+        self._maybe_fail("read_ticket", self.failures)
+        return self.snapshots.get(ticket_id)
 
     def count(self, method: str) -> int:
         return sum(1 for name, _ in self.calls if name == method)

@@ -23,6 +23,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -42,11 +43,13 @@ from ticketsync.adapters.retry_after import parse_retry_after
 from ticketsync.events.tickets import (
     TICKET_STATUSES,
     Comment,
+    DeskComment,
     NewTicket,
     Priority,
     Requester,
     TicketChange,
     TicketRef,
+    TicketSnapshot,
     TicketStatus,
 )
 
@@ -61,6 +64,11 @@ PRIORITY_TO_ZENDESK: Mapping[Priority, str] = {
     "urgent": "urgent",
 }
 PAGE_SIZE = 100  # ref §7: the largest cursor page.
+PRIORITY_FROM_ZENDESK: Mapping[str, Priority] = {
+    zendesk: ours for ours, zendesk in PRIORITY_TO_ZENDESK.items()
+}
+# Users whose comments are staff's: Zendesk's roles are end-user, agent and admin (ref §4).
+STAFF_ROLES = frozenset({"agent", "admin"})
 # ref §5: Zendesk sends Retry-After on 429; without a readable one, wait a minute.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 # ref §3: the refusal of any update to a closed ticket. The key under `details` varies
@@ -221,6 +229,69 @@ class ZendeskHelpDesk:
             },
         )
         return ref
+
+    def read_ticket(
+        self, ticket_id: str, *, since: datetime | None = None
+    ) -> TicketSnapshot | None:
+        """The ticket and its latest comments (up to a page, oldest first, none made before
+        `since`) as Zendesk's API shows them, each comment's author's role read from the
+        users Zendesk sideloads; None when Zendesk has no such ticket. Raises CallFailed.
+
+        The ticket is read first: every comment made before its `updated_at` is then in the
+        comments read after it, so a later read need not look at them again.
+        """
+        if not (ticket_id.isascii() and ticket_id.isdecimal()):
+            return None  # not an id Zendesk can have
+        number = int(ticket_id)
+        try:
+            # ref §8: `include` sideloads the users and groups a ticket names.
+            shown = _json(
+                self._call("GET", f"/api/v2/tickets/{number}", params={"include": "users,groups"})
+            )
+            # ref §8: newest first, so one page holds the latest; its users are the authors.
+            listed = _json(
+                self._call(
+                    "GET",
+                    f"/api/v2/tickets/{number}/comments",
+                    params={"include": "users", "sort": "-created_at", "page[size]": PAGE_SIZE},
+                )
+            )
+        except NotFound:
+            return None
+        ticket = shown.get("ticket")
+        comments = listed.get("comments")
+        if not isinstance(ticket, dict) or not isinstance(comments, list):
+            raise Retryable(f"Zendesk's answer for ticket {number} has no ticket or comments")
+        users = {**_by_id(shown.get("users")), **_by_id(listed.get("users"))}
+        read = [
+            _desk_comment(comment, users)
+            for comment in comments
+            if isinstance(comment, dict) and _is_id(comment.get("id"))
+        ]
+        groups = _by_id(shown.get("groups"))
+        group_id, assignee_id = ticket.get("group_id"), ticket.get("assignee_id")
+        priority = ticket.get("priority")
+        snapshot = TicketSnapshot(
+            status=_status(ticket.get("status")),
+            priority=PRIORITY_FROM_ZENDESK.get(priority) if isinstance(priority, str) else None,
+            group_id=str(group_id) if _is_id(group_id) else None,
+            group=_text(groups.get(group_id, {}).get("name")),
+            assignee_id=str(assignee_id) if _is_id(assignee_id) else None,
+            assignee=_text(users.get(assignee_id, {}).get("name")),
+            updated_at=_time(ticket.get("updated_at")),
+            # Oldest first, as the help desk's events come; comments made before `since`
+            # were in the read that showed the ticket at that time.
+            comments=tuple(
+                comment
+                for comment in reversed(read)
+                if since is None or comment.created_at is None or comment.created_at >= since
+            ),
+        )
+        logger.info(
+            "zendesk.ticket_read",
+            extra={"zendesk_ticket_id": str(number), "comments": len(snapshot.comments)},
+        )
+        return snapshot
 
     def api_user_id(self) -> str:
         """The id of the user the API token belongs to, whose comments are ticketsync's own.
@@ -549,3 +620,45 @@ def _person(requester: Requester) -> dict[str, str]:
 
 def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _by_id(items: Any) -> dict[int, dict[str, Any]]:
+    """A sideloaded list (`users`, `groups`) by id; anything malformed is left out."""
+    if not isinstance(items, list):
+        return {}
+    return {item["id"]: item for item in items if isinstance(item, dict) and _is_id(item.get("id"))}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _time(value: Any) -> datetime | None:
+    """Zendesk's times (`2026-11-25T10:00:05Z`, ref §1) as aware UTC; None when unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _desk_comment(
+    comment: Mapping[str, Any], users: Mapping[int, Mapping[str, Any]]
+) -> DeskComment:
+    """A comment as Zendesk lists it. Whether its author is staff is their role among the
+    sideloaded users; an author Zendesk did not show is taken for no agent, so that nothing
+    unknown reaches the chat as an agent's reply."""
+    author_id = comment.get("author_id")
+    author = users.get(author_id, {}) if _is_id(author_id) else {}
+    body = comment.get("body")
+    return DeskComment(
+        id=str(comment["id"]),
+        body=body if isinstance(body, str) else "",
+        public=comment.get("public") is True,
+        author_id=str(author_id) if _is_id(author_id) else None,
+        author_name=_text(author.get("name")),
+        author_is_agent=author.get("role") in STAFF_ROLES,
+        created_at=_time(comment.get("created_at")),
+    )

@@ -6,8 +6,12 @@ docs/zendesk-webhooks.md. Two payload families reach `POST /webhooks/zendesk`:
 - Event-subscription webhooks: Zendesk's fixed envelope (`"type": "zen:event-type:ticket.…"`,
   `id`, `time`, `subject`, `detail`, `event`). The dedup key is the payload's `id`.
 - Trigger webhooks: the JSON body ticketsync publishes for trigger-based accounts
-  (trigger.TRIGGER_BODY), marked `"ticketsync": "trigger/1"`. Zendesk applies no envelope,
-  so the dedup key is the `x-zendesk-webhook-invocation-id` header.
+  (trigger.TRIGGER_BODY), marked `"ticketsync": "trigger/2"` (or `trigger/1`, the body
+  published before). Zendesk applies no envelope, so the dedup key is the
+  `x-zendesk-webhook-invocation-id` header. Zendesk renders the body from a template into
+  which it pastes what people wrote, so a delivery is believed for one thing only: that the
+  ticket it names changed. It becomes a TicketChangeNoticed, on which the projection reads
+  the ticket from the API (projections/from_reads.py); nothing else in the body is used.
 
 Both are signed alike; signature.py checks that before `parse` sees the body. `parse` is a
 pure function of its arguments; it raises Refused with the stable error code of
@@ -27,14 +31,14 @@ import orjson
 from ticketsync.adapters.payload_fields import Fields
 from ticketsync.adapters.zendesk.signature import INVOCATION_HEADER, TIMESTAMP_HEADER
 from ticketsync.adapters.zendesk.trigger import (
-    TRIGGER_COMMENT_TYPE,
     TRIGGER_MARKER,
-    TRIGGER_STATUS_TYPE,
-    TRIGGER_VERSION,
+    TRIGGER_NOTICE_TYPE,
+    TRIGGER_VERSIONS,
 )
 from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
+    TicketChangeNoticed,
     TicketCommentAdded,
     TicketEvent,
     TicketGroupChanged,
@@ -61,8 +65,6 @@ _PRIORITY_FROM_ZENDESK: Mapping[str, Priority] = {
     "urgent": "urgent",
 }
 assert set(_PRIORITY_FROM_ZENDESK.values()) == set(PRIORITIES)
-_AGENT_ROLES = frozenset({"agent", "admin", "administrator"})
-_END_USER_ROLES = frozenset({"end-user", "end user", "end_user", "enduser"})
 
 # Payload times: RFC 3339 with up to nanoseconds (`time`), or minutes only
 # ({{ticket.updated_at_with_timestamp}}).
@@ -81,7 +83,8 @@ class ZendeskDelivery:
     occurred_at: datetime
     ticket_id: str | None
     external_id: str | None  # the ticket's external_id: ticketsync's conversation id
-    event: TicketEvent | None  # None: a well-formed payload ticketsync does not act on
+    # None: a well-formed payload ticketsync does not act on; a notice for a trigger body.
+    event: TicketEvent | TicketChangeNoticed | None
     data: dict[str, Any]  # what the audit trail shows
 
 
@@ -106,7 +109,7 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ZendeskDelivery:
     `invalid_payload` when it is not an object or its envelope is missing or mistyped
     (event subscriptions: `id`, `type`, `time`, `detail`, `detail.id`; triggers: the
     version, `ticket_id`, `updated_at`, the invocation-id header), 422 `invalid_data` when
-    a type ticketsync acts on carries an invalid field.
+    a type ticketsync acts on carries an invalid field (a trigger body's `external_id`).
     """
     try:
         payload = orjson.loads(body)
@@ -348,20 +351,21 @@ def _blank_to_none(value: Any) -> Any:
 
 
 def _parse_trigger(payload: dict[str, Any], headers: Mapping[str, str]) -> ZendeskDelivery:
-    """A delivery of TRIGGER_BODY, as Zendesk rendered it.
+    """A delivery of TRIGGER_BODY, as Zendesk rendered it: a notice that a ticket changed.
 
-    One update can change several things at once (a comment and a status, say), and the
-    body describes the whole ticket rather than what changed, so a delivery yields one event:
-    TicketCommentAdded when the body carries a comment, else TicketStatusChanged with the
-    ticket's current status (`previous` unknown). The comment wins because it is the one
-    thing a later delivery cannot restate: the status, priority, group and assignee are
-    repeated in full on every delivery and stay in `data`. The setup (two triggers, only
-    the comment one sending `comment`) keeps a status change from re-sending an old comment,
-    and a status event may repeat the status the ticket already had.
+    Only what comes before any text a person wrote is read: the ticket's id, its external
+    id (which routes the notice to its conversation) and when it was updated. Even those
+    may have been written by a customer's comment that closed its string (a later key wins
+    in a JSON object), which is why a notice asks only for the ticket it names to be read,
+    and the conversation applies the read only to its own current ticket. The comment's id
+    is kept for the audit trail. The rest (a trigger/1 body's comment text, author, role and
+    the ticket's fields) is neither checked nor used: the API is the truth.
     """
-    if payload.get(TRIGGER_MARKER) != TRIGGER_VERSION:
+    if payload.get(TRIGGER_MARKER) not in TRIGGER_VERSIONS:
         raise _bad_request(
-            "invalid_payload", f"{TRIGGER_MARKER} must be {TRIGGER_VERSION!r}", TRIGGER_MARKER
+            "invalid_payload",
+            f"{TRIGGER_MARKER} must be one of " + ", ".join(map(repr, TRIGGER_VERSIONS)),
+            TRIGGER_MARKER,
         )
     # Zendesk adds no envelope to a trigger body, so a retry is recognised by its
     # invocation id (docs/zendesk.md §1).
@@ -379,34 +383,22 @@ def _parse_trigger(payload: dict[str, Any], headers: Mapping[str, str]) -> Zende
             "invalid_payload", "ticket_id must be a ticket id ({{ticket.id}})", "ticket_id"
         )
     occurred_at = _trigger_time(data.get("updated_at"), headers)
-    fields = _Fields(data, "")
-    external_id = fields.optional_id("external_id")
-    actor_id = fields.optional_id("actor_id")
+    external_id = _Fields(data, "").optional_id("external_id")
     comment = data.get("comment")
-    if comment is not None and not isinstance(comment, dict):
-        raise _invalid("comment must be an object", "comment")
-    event: TicketEvent
-    if comment and any(value is not None for value in comment.values()):
-        event_type = TRIGGER_COMMENT_TYPE
-        event = _trigger_comment(_Fields(comment, "comment"), ticket_id, external_id, occurred_at)
-    else:
-        event_type = TRIGGER_STATUS_TYPE
-        event = TicketStatusChanged(
-            system=SYSTEM,
-            ticket_id=ticket_id,
-            status=fields.status("status"),
-            previous=None,
-            actor_id=actor_id,
-            external_id=external_id,
-            occurred_at=occurred_at,
-        )
+    named = comment.get("id") if isinstance(comment, dict) else data.get("comment_id")
     return ZendeskDelivery(
         delivery_id=delivery_id,
-        type=event_type,
+        type=TRIGGER_NOTICE_TYPE,
         occurred_at=occurred_at,
         ticket_id=ticket_id,
         external_id=external_id,
-        event=event,
+        event=TicketChangeNoticed(
+            system=SYSTEM,
+            ticket_id=ticket_id,
+            comment_id=_id_text(named),
+            external_id=external_id,
+            occurred_at=occurred_at,
+        ),
         data=data,
     )
 
@@ -427,51 +419,14 @@ def _trigger_time(value: object, headers: Mapping[str, str]) -> datetime:
     return parsed
 
 
-def _trigger_comment(
-    f: _Fields, ticket_id: str, external_id: str | None, occurred_at: datetime
-) -> TicketCommentAdded:
-    return TicketCommentAdded(
-        system=SYSTEM,
-        ticket_id=ticket_id,
-        comment_id=f.id("id"),
-        body=f.optional_text("body") or "",  # a comment may be attachments only
-        public=_rendered_boolean(f, "public"),
-        author_id=f.optional_id("author_id"),
-        author_name=f.optional_text("author_name"),
-        author_is_agent=_is_agent(f, "author_role"),
-        external_id=external_id,
-        occurred_at=occurred_at,
-    )
-
-
-def _rendered_boolean(f: _Fields, name: str) -> bool:
-    # Liquid renders booleans as `true` / `false`; an unquoted placeholder arrives as JSON.
-    value = f.data.get(name)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise f.fail(name, "true or false")
-
-
-def _is_agent(f: _Fields, name: str) -> bool:
-    # {{current_user.role}} renders `End-user`, `Agent` or `Admin`. A role we cannot read
-    # is refused: guessing would either echo the customer's own words back to the chat
-    # or keep an agent's reply from it.
-    value = f.data.get(name)
-    role = value.strip().lower() if isinstance(value, str) else None
-    if role in _AGENT_ROLES:
-        return True
-    if role in _END_USER_ROLES:
-        return False
-    raise f.fail(name, "a user role: End-user, Agent or Admin")
-
-
-def parse_stored(raw: str, delivery_id: str, recorded_at: datetime) -> TicketEvent | None:
+def parse_stored(
+    raw: str, delivery_id: str, recorded_at: datetime
+) -> TicketEvent | TicketChangeNoticed | None:
     """The event of a delivery stored before its typed event was kept beside it.
 
     A trigger's body does not carry its delivery id or time: they came in headers, of which
-    the log kept the invocation id (the delivery id) and the time it was recorded.
+    the log kept the invocation id (the delivery id) and the time it was recorded. It reads
+    as the notice it is, like every trigger delivery.
     """
     headers = {
         INVOCATION_HEADER: delivery_id,

@@ -245,8 +245,10 @@ COMPONENTS: dict[str, Any] = {
         "ZendeskPayload": {
             "description": (
                 "A Zendesk event-subscription payload (deduplicated by `id`), or the "
-                "trigger body of docs/zendesk-webhooks.md (`ticketsync: trigger/1`, "
-                "deduplicated by X-Zendesk-Webhook-Invocation-Id)."
+                "trigger body of docs/zendesk-webhooks.md (`ticketsync: trigger/2`, or the "
+                "earlier `trigger/1`; deduplicated by X-Zendesk-Webhook-Invocation-Id). A "
+                "trigger body is a notice that the ticket changed: what changed is read "
+                "from Zendesk's API."
             ),
             "anyOf": [
                 {
@@ -274,9 +276,10 @@ COMPONENTS: dict[str, Any] = {
                     "type": "object",
                     "required": ["ticketsync", "ticket_id", "updated_at"],
                     "properties": {
-                        "ticketsync": {"const": "trigger/1"},
+                        "ticketsync": {"enum": ["trigger/1", "trigger/2"]},
                         "ticket_id": {"type": "string"},
                         "updated_at": {"type": "string"},
+                        "comment_id": {"type": "string"},
                         "comment": {"type": "object"},
                     },
                 },

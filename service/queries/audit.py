@@ -236,17 +236,10 @@ def _desk(kind: str, data: Mapping[str, Any]) -> str | None:
         if what == "agent_assignment_changed":
             return f"assigned to agent #{current}" if current else "unassigned"
         return None
-    if kind == "trigger.comment_added" and isinstance(data.get("comment"), dict):
-        comment = data["comment"]
-        role = str(comment.get("author_role") or "agent").lower()
-        return _commented(
-            comment.get("author_name"),
-            comment.get("public"),
-            comment.get("body"),
-            agent=role != "end-user",
-        )
-    if kind == "trigger.status_changed":
-        return _status(None, _lower(data.get("status")))
+    if kind.startswith("trigger."):
+        # A trigger body is a template filled with what people wrote: whatever else it says
+        # is not repeated here as if it were so. What the API said is the `ticket.read`.
+        return f"ticket {data.get('ticket_id')} changed: a notice, read from the help desk"
     return None
 
 
@@ -288,4 +281,13 @@ def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -
         return f"{where.strip()} is closed"
     if kind == "ticket.found_gone":
         return f"{where.strip()} is gone from the help desk"
+    if kind == "ticket.read":
+        snapshot = data.get("snapshot")
+        if not isinstance(snapshot, dict):
+            return f"read{where}: not on the help desk"
+        comments = snapshot.get("comments") if isinstance(snapshot.get("comments"), list) else []
+        return (
+            f"read{where}: status {snapshot.get('status')}, priority {snapshot.get('priority')},"
+            f" {len(comments)} comment{'' if len(comments) == 1 else 's'}"
+        )
     return orjson.dumps(dict(data)).decode()

@@ -37,19 +37,26 @@ from ticketsync.adapters.ports import (
     OutcomeUnknown,
     Permanent,
     Retryable,
+    TicketReader,
 )
 from ticketsync.events.commands import (
     COMMAND_TYPES,
     AddComment,
     ChangeTicket,
     CreateTicket,
+    ReadTicket,
     SendAlert,
     SendReply,
 )
 from ticketsync.events.errors import StoreUnavailable
-from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
+from ticketsync.events.outcomes import (
+    TicketCreated,
+    TicketFoundClosed,
+    TicketFoundGone,
+    TicketRead,
+)
 from ticketsync.events.registry import EVENT_NAMES
-from ticketsync.events.tickets import TicketRef
+from ticketsync.events.tickets import TicketRef, TicketSnapshot
 from ticketsync.projections.refusals import NEXT, Recovery, decide_refusal
 from ticketsync.service.metrics import instruments
 from ticketsync.service.store import codec
@@ -331,7 +338,7 @@ class Dispatcher:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def _send(self, call: Call, command: object) -> TicketRef | None:
+    def _send(self, call: Call, command: object) -> TicketRef | TicketSnapshot | None:
         if isinstance(command, CreateTicket):
             if call.uncertain:
                 existing = self._created_before(command)
@@ -358,6 +365,11 @@ class Dispatcher:
                 raise Permanent("no TICKETSYNC_ALERT_WEBHOOK_URL is configured")
             self.alerts.send(command)
             return None
+        if isinstance(command, ReadTicket):
+            if not isinstance(self.help_desk, TicketReader):
+                raise Permanent(f"{self.help_desk.system} tickets cannot be read back")
+            # A read changes nothing, so sending it again is always safe.
+            return self.help_desk.read_ticket(command.ticket_id, since=command.since)
         if isinstance(command, SendReply):
             if self.chat_replies is None:
                 raise Permanent("no TICKETSYNC_CHAT_REPLY_URL is configured")
@@ -449,11 +461,29 @@ class Dispatcher:
         return f"{system}:{ticket_id}"
 
     def _done(
-        self, call: Call, command: object, attempt: int, outcome: TicketRef | None
+        self,
+        call: Call,
+        command: object,
+        attempt: int,
+        outcome: TicketRef | TicketSnapshot | None,
     ) -> dict[str, object]:
         now = self.clock()
-        if isinstance(command, CreateTicket):
-            assert outcome is not None
+        if isinstance(command, ReadTicket):
+            # What the help desk said is recorded as a fact, so a rebuild needs no call.
+            read = TicketRead(
+                conversation_id=call.conversation_id,
+                call_id=call.call_id,
+                system=self.help_desk.system,
+                ticket_id=command.ticket_id,
+                snapshot=outcome if isinstance(outcome, TicketSnapshot) else None,
+                awaited=command.awaited,
+                occurred_at=datetime.fromtimestamp(now, UTC),
+            )
+            entry = self._outcome(
+                call, read, {"attempt": attempt}, ticket=self._ticket_key(command.ticket_id)
+            )
+        elif isinstance(command, CreateTicket):
+            assert isinstance(outcome, TicketRef)
             created = TicketCreated(
                 conversation_id=call.conversation_id,
                 call_id=call.call_id,

@@ -1,7 +1,9 @@
-"""A harness per help desk: the built-in desk and Zendesk (Jira's is in jira_harness.py)."""
+"""A harness per help desk: the built-in desk and Zendesk, on event subscriptions or on
+trigger webhooks (Jira's is in jira_harness.py)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from tests.emulators.zendesk import DEFAULT_GROUPS, ZendeskEmulator
 from ticketsync.adapters.local import TICKETS
 from ticketsync.adapters.ports import HelpDesk
 from ticketsync.adapters.zendesk import signature as zendesk_signature
+from ticketsync.adapters.zendesk import trigger as zendesk_trigger
 
 ZENDESK_SECRET = "zendesk-conformance-secret"
 
@@ -250,3 +253,42 @@ class ZendeskHarness:
 
     def outage(self, calls: int) -> None:
         self.emulator.fail_next(calls, 503)
+
+
+class ZendeskTriggerHarness(ZendeskHarness):
+    """Zendesk on an account that sends trigger webhooks: each delivery is the published
+    body (a notice naming the ticket), and ticketsync reads what changed from the emulator."""
+
+    def _notice(self, ticket_id: int, *, secret: str = ZENDESK_SECRET) -> tuple[int, str | None]:
+        ticket = self.emulator.ticket(ticket_id)
+        comments = self.emulator.comments(ticket_id)
+        values = {
+            "ticket.id": str(ticket_id),
+            "ticket.external_id": ticket.get("external_id") or "",
+            "ticket.updated_at_with_timestamp": ticket["updated_at"][:16] + "Z",
+            "ticket.latest_comment.id": str(comments[-1]["id"]) if comments else "",
+        }
+        body = re.sub(
+            r"\{\{([a-z_.]+)\}\}",
+            lambda match: values[match[1]],
+            zendesk_trigger.TRIGGER_BODY,
+        ).encode()
+        headers = zendesk_signature.signed_headers(
+            secret, body, time.time(), invocation_id=uuid.uuid4().hex
+        )
+        headers["content-type"] = "application/json"
+        return self.webhooks("/webhooks/zendesk", body, headers)
+
+    def agent_reply(self, ticket_id: str, body: str, *, public: bool = True) -> None:
+        self.emulator.act_as_agent(int(ticket_id), comment=body, public=public)
+        assert self._notice(int(ticket_id))[0] == 202
+
+    def agent_state(self, ticket_id: str, state: str) -> None:
+        status = {"open": "open", "pending": "pending", "done": "solved"}[state]
+        self.emulator.act_as_agent(int(ticket_id), status=status)
+        assert self._notice(int(ticket_id))[0] == 202
+
+    def forged_reply(self, ticket_id: str, body: str) -> tuple[int, str]:
+        # A forger cannot put a comment on the ticket; all they can send is a notice.
+        status, error = self._notice(int(ticket_id), secret="not-the-secret")
+        return status, error or ""

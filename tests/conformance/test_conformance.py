@@ -21,13 +21,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conformance.desks import DeskTicket, Harness, Note
-from tests.conformance.harnesses import LocalHarness, ZendeskHarness
+from tests.conformance.harnesses import LocalHarness, ZendeskHarness, ZendeskTriggerHarness
 from tests.emulators import chat_receiver, zendesk
 from tests.support import ADMIN_TOKEN, CHAT_SECRET, signed, wait_until
 from ticketsync.service import bootstrap, config
 from ticketsync.service.http import app as http
 
-DESKS = ["local", "zendesk", "jira"]
+# "zendesk-triggers": Zendesk telling ticketsync by trigger webhooks, which are notices only.
+DESKS = ["local", "zendesk", "zendesk-triggers", "jira"]
 REPLY_SECRET = CHAT_SECRET
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -123,10 +124,11 @@ def world(
         harness: Harness
         if request.param == "local":
             harness = LocalHarness(admin_client(holder))
-        elif request.param == "zendesk":
+        elif request.param in ("zendesk", "zendesk-triggers"):
             emulator = zendesk.ZendeskEmulator(email="sync@example.com", api_token="zd-token")
             url = resources.enter_context(zendesk.serve(emulator))
-            harness = ZendeskHarness(emulator, url, webhooks)
+            kind = ZendeskHarness if request.param == "zendesk" else ZendeskTriggerHarness
+            harness = kind(emulator, url, webhooks)
         else:
             from tests.conformance.jira_harness import open_jira
 

@@ -629,6 +629,45 @@ def test_comments_cursor_pagination(client: httpx.Client) -> None:
     assert bodies == ["It broke", "reply 0", "reply 1", "reply 2", "reply 3"]
 
 
+def test_comments_sideload_their_authors_with_roles(
+    client: httpx.Client, emulator: ZendeskEmulator
+) -> None:
+    ticket = create(client, requester={"name": "Cy Customer", "email": "cy@example.com"})
+    emulator.act_as_agent(ticket["id"], comment="On it")
+    emulator.act_as_requester(ticket["id"], "Thanks")
+
+    page = client.get(
+        f"/api/v2/tickets/{ticket['id']}/comments",
+        params={"include": "users", "sort": "-created_at", "page[size]": 2},
+    ).json()
+    plain = client.get(f"/api/v2/tickets/{ticket['id']}/comments").json()
+
+    assert [c["body"] for c in page["comments"]] == ["Thanks", "On it"]
+    roles = {user["id"]: (user["name"], user["role"]) for user in page["users"]}
+    assert roles == {
+        ticket["requester_id"]: ("Cy Customer", "end-user"),
+        emulator.agent_id: ("Avery Agent", "agent"),
+    }  # the authors of this page's comments only
+    assert "users" not in plain
+
+
+def test_show_ticket_sideloads_its_users_and_group(
+    client: httpx.Client, emulator: ZendeskEmulator
+) -> None:
+    group = emulator.group_id("Billing Team")
+    ticket = create(client, group_id=group, assignee_id=emulator.agent_id)
+
+    shown = client.get(f"/api/v2/tickets/{ticket['id']}", params={"include": "users,groups"})
+    plain = client.get(f"/api/v2/tickets/{ticket['id']}").json()
+
+    assert shown.status_code == 200
+    body = shown.json()
+    assert body["ticket"] == plain["ticket"]
+    assert {u["id"] for u in body["users"]} == {emulator.api_user_id, emulator.agent_id}
+    assert [(g["id"], g["name"]) for g in body["groups"]] == [(group, "Billing Team")]
+    assert set(plain) == {"ticket"}
+
+
 def test_comments_of_missing_ticket_is_404(client: httpx.Client) -> None:
     assert client.get("/api/v2/tickets/999/comments").status_code == 404
 

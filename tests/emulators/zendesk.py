@@ -26,7 +26,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -697,7 +697,16 @@ class ZendeskEmulator:
 
     def _show_ticket(self, call: _Call) -> _Reply:
         ticket = self._ticket_or_404(call.params["ticket_id"])
-        return _Reply(200, {"ticket": self._render_ticket(ticket)})
+        body: dict[str, Any] = {"ticket": self._render_ticket(ticket)}
+        # ref §8: `include` sideloads the records a ticket names, each under its own key.
+        wanted = _includes(call.request.query)
+        if "users" in wanted:
+            named = (ticket.requester_id, ticket.submitter_id, ticket.assignee_id)
+            body["users"] = self._render_users(named)
+        if "groups" in wanted:
+            group = self._groups.get(ticket.group_id or 0)
+            body["groups"] = [self._render_group(group)] if group is not None else []
+        return _Reply(200, body)
 
     def _update_ticket(self, call: _Call) -> _Reply:
         ticket = self._ticket_or_404(call.params["ticket_id"])
@@ -712,7 +721,12 @@ class ZendeskEmulator:
         # ref §3: ascending by default; sort=-created_at reverses.
         if call.request.query.get("sort") == "-created_at":
             comments.reverse()
-        return _Reply(200, self._paginate(call, "comments", comments))
+        body = self._paginate(call, "comments", comments)
+        if "users" in _includes(call.request.query):
+            # ref §8: the users the listed comments name, their authors first of all, with
+            # the role that says whether each is staff.
+            body["users"] = self._render_users(c["author_id"] for c in body["comments"])
+        return _Reply(200, body)
 
     def _add_tags(self, call: _Call) -> _Reply:
         # Zendesk's Add Tags endpoint adds to the ticket's tags where PUT /tickets/{id}
@@ -1112,6 +1126,11 @@ class ZendeskEmulator:
             "created_at": _timestamp(comment.created_at),
         }
 
+    def _render_users(self, ids: Iterable[int | None]) -> list[dict[str, Any]]:
+        """The users `ids` name, each once, in the order named."""
+        known = [self._users[i] for i in dict.fromkeys(ids) if i is not None and i in self._users]
+        return [self._render_user(user) for user in known]
+
     def _render_user(self, user: _User) -> dict[str, Any]:
         return {
             "id": user.id,
@@ -1329,6 +1348,12 @@ def _matches_search(user: _User, query: str) -> bool:
         elif term.casefold() not in f"{user.name} {user.email or ''}".casefold():
             return False
     return bool(query.split())
+
+
+def _includes(query: Mapping[str, str]) -> set[str]:
+    """The sideloads `include` asks for (ref §8: a comma-separated list); Zendesk answers
+    without the ones an endpoint does not offer (emulator choice: ignored, not refused)."""
+    return {name.strip() for name in query.get("include", "").split(",") if name.strip()}
 
 
 def _int_query(

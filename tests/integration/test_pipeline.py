@@ -18,8 +18,11 @@ import pytest
 from tests.fakes import FakeHelpDesk
 from tests.support import ADMIN_TOKEN, CHAT_SECRET, message, payload, wait_until
 from ticketsync.adapters.ports import OutcomeUnknown, RateLimited, Retryable
+from ticketsync.events.ticket_side import TicketChangeNoticed
+from ticketsync.events.tickets import TicketSnapshot
 from ticketsync.service import bootstrap, config
 from ticketsync.service.queries import views
+from ticketsync.service.store import codec
 from ticketsync.service.store.entries import NewEntry
 from ticketsync.service.store.log import AuditQuery
 from ticketsync.service.workers.outbox import Outcome
@@ -559,3 +562,90 @@ def test_an_outcome_that_cannot_be_stored_costs_the_others_nothing(service) -> N
         0
     ]
     assert [entry.delivery_id for entry in found] == [f"{first.call_id}.call.sent.1"]
+
+
+def notice(container, ticket_id: str, delivery_id: str, cid: str = "c1") -> None:
+    """A help desk's notice that the ticket changed, appended as the webhook endpoint does."""
+    at = datetime.fromtimestamp(container.clock(), UTC)
+    event = TicketChangeNoticed(
+        system="fake", ticket_id=ticket_id, comment_id=None, external_id=cid, occurred_at=at
+    )
+    container.log.append(
+        [
+            NewEntry(
+                source="zendesk",
+                delivery_id=delivery_id,
+                type="trigger.ticket_changed",
+                occurred_at=at,
+                recorded_at=at,
+                conversation_id=cid,
+                ticket=f"fake:{ticket_id}",
+                raw='{"ticketsync": "trigger/2"}',
+                data=codec.dump_event(event),
+            )
+        ]
+    )
+
+
+def test_a_notice_is_read_back_and_what_the_desk_said_is_applied(
+    service, desk: FakeHelpDesk
+) -> None:
+    escalate(service)
+    settle(service)
+    desk.snapshots["1"] = TicketSnapshot(
+        status="solved",
+        priority="high",
+        group_id="7",
+        group="Billing Team",
+        assignee_id="99",
+        assignee="Dana",
+        updated_at=datetime(2026, 11, 25, 10, 7, tzinfo=UTC),
+    )
+    notice(service, "1", "inv-1")
+    settle(service)
+
+    assert desk.count("read_ticket") == 1
+    view = views.conversation(service, "c1")
+    assert (view["status"], view["ticket"]["status"], view["ticket"]["assignee"]) == (
+        "resolved_by_agent",
+        "solved",
+        "Dana",
+    )
+    entries, _ = service.log.query(AuditQuery(conversation_id="c1", type="ticket.read"))
+    [read] = entries
+    assert orjson.loads(read.data)["snapshot"]["status"] == "solved"
+
+    # A replay of the notice under another delivery id reads again, and changes nothing.
+    notice(service, "1", "inv-2")
+    settle(service)
+    # The second read asks only for comments since the state the first one showed.
+    shown_at = datetime(2026, 11, 25, 10, 7, tzinfo=UTC)
+    assert [args for name, args in desk.calls if name == "read_ticket"] == [
+        ("1", None),
+        ("1", shown_at),
+    ]
+    assert views.conversation(service, "c1") == {**view, "pending_calls": 0}
+
+
+def test_a_read_the_desk_cannot_answer_is_retried_like_any_call(
+    service, desk: FakeHelpDesk, clock: Clock
+) -> None:
+    escalate(service)
+    settle(service)
+    desk.snapshots["1"] = TicketSnapshot(
+        status="pending",
+        priority="high",
+        group_id="7",
+        group="Billing Team",
+        assignee_id=None,
+        assignee=None,
+        updated_at=datetime(2026, 11, 25, 10, 7, tzinfo=UTC),
+    )
+    desk.fail("read_ticket", Retryable("503 Service Unavailable", status=503, retry_after=5))
+    notice(service, "1", "inv-1")
+    settle(service)
+    assert views.conversation(service, "c1")["status"] == "escalated"
+    clock.now += 6
+    settle(service)
+    assert desk.count("read_ticket") == 2
+    assert views.conversation(service, "c1")["status"] == "awaiting_customer"

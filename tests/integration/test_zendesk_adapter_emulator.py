@@ -442,3 +442,39 @@ def test_requester_without_name_or_email_changes_nothing(
     desk.change_ticket(ref.id, TicketChange(requester=Requester(external_id="cust_9")))
     assert emulator.ticket(int(ref.id))["requester_id"] == before
     assert not emulator.requests("POST", r"/api/v2/users/create_or_update")
+
+
+def test_a_read_shows_who_wrote_each_comment_as_zendesk_records_them(
+    desk: ZendeskHelpDesk, emulator: ZendeskEmulator
+) -> None:
+    ref = create(desk)
+    number = int(ref.id)
+    emulator.act_as_requester(number, 'thanks", "author_role": "Agent", "x": "')
+    emulator.act_as_agent(number, comment="Refunded.", status="pending", priority="urgent")
+    desk.add_comment(ref.id, Comment(body="AI agent: noted", public=False))
+
+    snapshot = desk.read_ticket(ref.id)
+
+    assert snapshot is not None
+    assert (snapshot.status, snapshot.priority, snapshot.group) == (
+        "pending",
+        "urgent",
+        "Billing Team",
+    )
+    assert snapshot.updated_at is not None
+    shown = [(c.body, c.public, c.author_is_agent, c.author_id) for c in snapshot.comments]
+    assert shown == [
+        (SUMMARY, False, True, str(emulator.api_user_id)),
+        ('thanks", "author_role": "Agent", "x": "', True, False, shown[1][3]),
+        ("Refunded.", True, True, str(emulator.agent_id)),
+        ("AI agent: noted", False, True, str(emulator.api_user_id)),
+    ]
+    requester = next(u for u in emulator.users() if u["email"] == RITA.email)
+    assert shown[1][3] == str(requester["id"])
+
+
+def test_a_deleted_ticket_reads_as_gone(desk: ZendeskHelpDesk, emulator: ZendeskEmulator) -> None:
+    ref = create(desk)
+    emulator.delete_ticket(int(ref.id))
+
+    assert desk.read_ticket(ref.id) is None

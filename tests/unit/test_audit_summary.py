@@ -163,8 +163,8 @@ CASES = [
                 "author_role": "Agent",
             },
         ),
-        "Ana Agent commented publicly: Replying from a trigger.",
-        id="zendesk-trigger-comment",
+        "ticket 5158 changed: a notice, read from the help desk",
+        id="zendesk-trigger-comment-is-not-repeated",
     ),
     pytest.param(
         event(
@@ -176,8 +176,37 @@ CASES = [
             status="pending",
             comment=None,
         ),
-        "status set to pending",
+        "ticket 5158 changed: a notice, read from the help desk",
         id="zendesk-trigger-status",
+    ),
+    pytest.param(
+        event(
+            "trigger.ticket_changed",
+            "zendesk",
+            "zendesk:5158",
+            ticketsync="trigger/2",
+            ticket_id="5158",
+            comment_id="54509363035291",
+        ),
+        "ticket 5158 changed: a notice, read from the help desk",
+        id="zendesk-trigger-notice",
+    ),
+    pytest.param(
+        event(
+            "ticket.read",
+            "ticketsync",
+            "zendesk:5158",
+            call_id="call-9-0",
+            kind="read_ticket",
+            snapshot={"status": "open", "priority": "medium", "comments": [{"id": "1"}]},
+        ),
+        "read zendesk:5158: status open, priority medium, 1 comment",
+        id="ticket-read",
+    ),
+    pytest.param(
+        event("ticket.read", "ticketsync", "zendesk:5158", kind="read_ticket", snapshot=None),
+        "read zendesk:5158: not on the help desk",
+        id="ticket-read-gone",
     ),
     pytest.param(
         event("call.queued", call_id="local:1:c1", kind="send_reply", ticket_id="1"),

@@ -23,15 +23,21 @@ from ticketsync.events.chat import (
     MessageCreated,
     ToolExecuted,
 )
-from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
+from ticketsync.events.outcomes import (
+    TicketCreated,
+    TicketFoundClosed,
+    TicketFoundGone,
+    TicketRead,
+)
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
+    TicketChangeNoticed,
     TicketCommentAdded,
     TicketGroupChanged,
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from ticketsync.events.tickets import TicketRef
+from ticketsync.events.tickets import DeskComment, TicketRef, TicketSnapshot
 from ticketsync.service.bootstrap import PARSE_STORED
 from ticketsync.service.store import codec
 from ticketsync.service.store.entries import LogEntry
@@ -91,6 +97,35 @@ SAMPLES = [
     TicketFoundClosed(conversation_id="conv_1", call_id="c", ticket_id="42", occurred_at=AT),
     TicketFoundGone(
         conversation_id="conv_1", call_id="c", ticket_id="42", item="m:m1", occurred_at=AT
+    ),
+    TicketChangeNoticed(comment_id="7", **TICKET),
+    TicketRead(
+        conversation_id="conv_1",
+        call_id="call-9-0",
+        system="zendesk",
+        ticket_id="42",
+        snapshot=TicketSnapshot(
+            status="open",
+            priority="medium",
+            group_id="5",
+            group="Billing Team",
+            assignee_id="99",
+            assignee="Dana",
+            updated_at=AT,
+            comments=(
+                DeskComment(
+                    id="7",
+                    body="On it",
+                    public=True,
+                    author_id="99",
+                    author_name="Dana",
+                    author_is_agent=True,
+                    created_at=AT,
+                ),
+            ),
+        ),
+        awaited=("status:solved",),
+        occurred_at=AT,
     ),
 ]
 
@@ -199,6 +234,32 @@ def test_ticketsyncs_own_entries_read_as_their_events() -> None:
         call_id="call-3-0",
         ticket=TicketRef(system="zendesk", id="42", status="new"),
         occurred_at=AT,
+    )
+
+
+def test_a_read_of_a_ticket_reads_back_from_the_outbox_entry() -> None:
+    """The outbox records a read's answer as the event's fields beside the call's; the
+    projection reads the same snapshot back, nested comments and all."""
+    read = SAMPLES[-1]
+    assert isinstance(read, TicketRead)
+    fields = {name: getattr(read, name) for name in read.__dataclass_fields__}
+    del fields["occurred_at"]
+    stored = entry(
+        source="ticketsync",
+        type="ticket.read",
+        data=codec.dumps({"kind": "read_ticket", "attempt": 1, **fields}),
+    )
+    assert decoder({})(stored) == read
+    gone = TicketRead(**{**fields, "snapshot": None, "occurred_at": AT})
+    assert (
+        decoder({})(
+            entry(
+                source="ticketsync",
+                type="ticket.read",
+                data=codec.dumps({**fields, "snapshot": None}),
+            )
+        )
+        == gone
     )
 
 

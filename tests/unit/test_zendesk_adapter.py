@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,7 +22,14 @@ from ticketsync.adapters.ports import (
     TicketClosed,
 )
 from ticketsync.adapters.zendesk.api import ZendeskHelpDesk
-from ticketsync.events.tickets import Comment, NewTicket, Requester, TicketChange, TicketRef
+from ticketsync.events.tickets import (
+    Comment,
+    DeskComment,
+    NewTicket,
+    Requester,
+    TicketChange,
+    TicketRef,
+)
 
 BASE = "https://acme.zendesk.com"
 EMAIL = "bot@acme.test"
@@ -547,6 +555,183 @@ def test_a_ticket_id_zendesk_cannot_have_is_not_found_without_a_request(
     with pytest.raises(NotFound) as raised:
         desk.add_comment(ticket_id, Comment(body="x", public=False))
     assert raised.value.status is None
+
+
+SHOW = {"include": "users,groups"}
+LIST = {"include": "users", "sort": "-created_at", "page[size]": "100"}
+
+
+def shown_ticket(**fields: Any) -> dict[str, Any]:
+    ticket = {
+        "id": 42,
+        "status": "open",
+        "priority": "normal",
+        "group_id": 20001,
+        "assignee_id": 10002,
+        "requester_id": 10003,
+        "external_id": "conv_1",
+        "updated_at": "2026-11-25T10:07:31Z",
+        **fields,
+    }
+    return {
+        "ticket": ticket,
+        "users": [
+            {"id": 10002, "name": "Avery Agent", "role": "agent"},
+            {"id": 10003, "name": "Cy Customer", "role": "end-user"},
+        ],
+        "groups": [{"id": 20001, "name": "Billing Team"}],
+    }
+
+
+def listed(*comments: dict[str, Any], users: list[dict[str, Any]] | None = None) -> dict:
+    return {
+        "comments": list(comments),
+        "users": users
+        if users is not None
+        else [
+            {"id": 10001, "name": "Ticketsync API", "role": "agent"},
+            {"id": 10002, "name": "Avery Agent", "role": "agent"},
+            {"id": 10003, "name": "Cy Customer", "role": "end-user"},
+            {"id": 10004, "name": "Ada Admin", "role": "admin"},
+        ],
+        "meta": {"has_more": True, "after_cursor": "xyz"},
+    }
+
+
+def listed_comment(comment_id: int, author_id: Any, *, public: bool = True, **more: Any) -> dict:
+    return {
+        "id": comment_id,
+        "type": "Comment",
+        "author_id": author_id,
+        "body": f"comment {comment_id}",
+        "public": public,
+        "created_at": f"2026-11-25T10:0{comment_id % 10}:00Z",
+        **more,
+    }
+
+
+def test_read_ticket_shows_what_the_api_says(make_desk: Any) -> None:
+    """The ticket first, then its newest comments, each author's role from the sideload."""
+    desk = make_desk(
+        Step("GET", "/api/v2/tickets/42", params=SHOW, answer=shown_ticket()),
+        Step(
+            "GET",
+            "/api/v2/tickets/42/comments",
+            params=LIST,
+            answer=listed(
+                listed_comment(4, 10004),
+                listed_comment(3, 10003),
+                listed_comment(2, 10002, public=False),
+                listed_comment(1, 10001, public=False),
+            ),
+        ),
+    )
+
+    snapshot = desk.read_ticket("42")
+
+    assert snapshot is not None
+    assert (snapshot.status, snapshot.priority) == ("open", "medium")
+    assert (snapshot.group_id, snapshot.group) == ("20001", "Billing Team")
+    assert (snapshot.assignee_id, snapshot.assignee) == ("10002", "Avery Agent")
+    assert snapshot.updated_at == datetime(2026, 11, 25, 10, 7, 31, tzinfo=UTC)
+    # oldest first, as a help desk's events come
+    assert [(c.id, c.author_id, c.author_is_agent, c.public) for c in snapshot.comments] == [
+        ("1", "10001", True, False),
+        ("2", "10002", True, False),
+        ("3", "10003", False, True),
+        ("4", "10004", True, True),
+    ]
+    assert snapshot.comments[2] == DeskComment(
+        id="3",
+        body="comment 3",
+        public=True,
+        author_id="10003",
+        author_name="Cy Customer",
+        author_is_agent=False,
+        created_at=datetime(2026, 11, 25, 10, 3, tzinfo=UTC),
+    )
+
+
+def test_a_read_since_a_time_leaves_out_older_comments(make_desk: Any) -> None:
+    desk = make_desk(
+        Step("GET", "/api/v2/tickets/42", params=SHOW, answer=shown_ticket()),
+        Step(
+            "GET",
+            "/api/v2/tickets/42/comments",
+            params=LIST,
+            answer=listed(
+                listed_comment(4, 10004),
+                listed_comment(3, 10003),
+                listed_comment(2, 10002, created_at=None),
+                listed_comment(1, 10001),
+            ),
+        ),
+    )
+
+    snapshot = desk.read_ticket("42", since=datetime(2026, 11, 25, 10, 3, tzinfo=UTC))
+
+    assert snapshot is not None
+    # 10:03 is kept (the same second as the state last read), 10:01 left out; a comment
+    # without a readable time is kept rather than lost.
+    assert [c.id for c in snapshot.comments] == ["2", "3", "4"]
+
+
+def test_an_author_zendesk_does_not_show_is_no_agent(make_desk: Any) -> None:
+    desk = make_desk(
+        Step("GET", "/api/v2/tickets/42", params=SHOW, answer=shown_ticket(group_id=None)),
+        Step(
+            "GET",
+            "/api/v2/tickets/42/comments",
+            params=LIST,
+            answer=listed(
+                listed_comment(5, 10009), listed_comment(6, "10002"), users=[{"id": 10009}]
+            ),
+        ),
+    )
+
+    snapshot = desk.read_ticket("42")
+
+    assert snapshot is not None
+    assert [(c.author_id, c.author_is_agent) for c in snapshot.comments] == [
+        (None, False),
+        ("10009", False),
+    ]
+    assert (snapshot.group_id, snapshot.group) == (None, None)
+
+
+@pytest.mark.parametrize("where", ["/api/v2/tickets/42", "/api/v2/tickets/42/comments"])
+def test_a_deleted_ticket_reads_as_none(make_desk: Any, where: str) -> None:
+    steps = [Step("GET", "/api/v2/tickets/42", params=SHOW, answer=shown_ticket())]
+    if where.endswith("comments"):
+        steps.append(
+            Step("GET", where, params=LIST, status=404, answer={"error": "RecordNotFound"})
+        )
+    else:
+        steps = [Step("GET", where, params=SHOW, status=404, answer={"error": "RecordNotFound"})]
+    assert make_desk(*steps).read_ticket("42") is None
+
+
+@pytest.mark.parametrize("ticket_id", ["abc", "../groups", ""])
+def test_reading_a_ticket_id_zendesk_cannot_have_asks_nothing(
+    make_desk: Any, ticket_id: str
+) -> None:
+    assert make_desk().read_ticket(ticket_id) is None
+
+
+def test_a_read_refused_for_a_while_is_retried(make_desk: Any) -> None:
+    desk = make_desk(
+        Step(
+            "GET",
+            "/api/v2/tickets/42",
+            params=SHOW,
+            status=429,
+            answer={"error": "APIRateLimitExceeded"},
+            answer_headers={"Retry-After": "7"},
+        )
+    )
+    with pytest.raises(RateLimited) as raised:
+        desk.read_ticket("42")
+    assert raised.value.retry_after == 7
 
 
 def test_repr_hides_the_token(make_desk: Any) -> None:

@@ -20,6 +20,7 @@ from ticketsync.adapters.zendesk import webhooks as zw
 from ticketsync.events.errors import Refused
 from ticketsync.events.ticket_side import (
     TicketAssigneeChanged,
+    TicketChangeNoticed,
     TicketCommentAdded,
     TicketGroupChanged,
     TicketPriorityChanged,
@@ -714,37 +715,70 @@ RENDERED = {
     "ticket.id": "5158",
     "ticket.external_id": "conv_42",
     "ticket.updated_at_with_timestamp": "2026-11-25T10:00Z",
-    "current_user.id": "366001",
-    "ticket.status": "Solved",
+    "ticket.latest_comment.id": "54509363035291",
+}
+TRIGGER_AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+# The body published before (trigger/1): the comment's text, author and role and the
+# ticket's fields, rendered in. Deliveries of it are still accepted, as notices.
+TRIGGER_1 = """\
+{
+  "ticketsync": "trigger/1",
+  "ticket_id": "{{ticket.id}}",
+  "external_id": "{{ticket.external_id}}",
+  "updated_at": "{{ticket.updated_at_with_timestamp}}",
+  "actor_id": "{{current_user.id}}",
+  "status": "{{ticket.status}}",
+  "priority": "{{ticket.priority}}",
+  "group": "{{ticket.group.name}}",
+  "assignee_id": "{{ticket.assignee.id}}",
+  "assignee": "{{ticket.assignee.name}}",
+  "comment": {
+    "id": "{{ticket.latest_comment.id}}",
+    "body": "{{ticket.latest_comment.value}}",
+    "public": "{{ticket.latest_comment.is_public}}",
+    "author_id": "{{ticket.latest_comment.author.id}}",
+    "author_name": "{{ticket.latest_comment.author.name}}",
+    "author_role": "{{current_user.role}}"
+  }
+}
+"""
+RENDERED_1 = {
+    **RENDERED,
+    "current_user.id": "900456",
+    "ticket.status": "Open",
     "ticket.priority": "Normal",
     "ticket.group.name": "Billing Team",
     "ticket.assignee.id": "366001",
     "ticket.assignee.name": "Ana Agent",
-    "ticket.latest_comment.id": "54509363035291",
-    "ticket.latest_comment.value": 'Refund sent: "RF-1"\nAnything else?',
+    "ticket.latest_comment.value": 'Still broken: "RF-1"\nAny news?',
     "ticket.latest_comment.is_public": "true",
-    "ticket.latest_comment.author.id": "366001",
-    "ticket.latest_comment.author.name": "Ana Agent",
-    "current_user.role": "Agent",
+    "ticket.latest_comment.author.id": "900456",
+    "ticket.latest_comment.author.name": "Cy Customer",
+    "current_user.role": "End-user",
 }
-TRIGGER_AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+# A customer's comment that closes its string when Zendesk pastes it in unescaped: the body
+# goes on to name another ticket, conversation and comment, and an agent as the author.
+CRAFTED = (
+    'thanks", "public": "true", "author_id": "366001", "author_name": "Ana Agent",'
+    ' "author_role": "Agent"}, "ticket_id": "7001", "external_id": "conv_other",'
+    ' "comment_x": {"id": "1", "body": "'
+)
 
 
-def render(template: str = zendesk_trigger.TRIGGER_BODY, **values: str) -> bytes:
-    """Fill the placeholders as Zendesk would: as text, escaped inside the JSON strings."""
-    given = {**RENDERED, **{name.replace("__", "."): value for name, value in values.items()}}
+def render(
+    template: str = zendesk_trigger.TRIGGER_BODY, *, escape: bool = True, **values: str
+) -> bytes:
+    """Fill the placeholders as Zendesk would: as text, escaped inside the JSON strings
+    (or, with `escape=False`, pasted in as they are)."""
+    rendered = RENDERED_1 if template is TRIGGER_1 else RENDERED
+    given = {**rendered, **{name.replace("__", "."): value for name, value in values.items()}}
 
     def text(match: re.Match[str]) -> str:
-        return orjson.dumps(given.get(match[1], "")).decode()[1:-1]
+        value = given.get(match[1], "")
+        return orjson.dumps(value).decode()[1:-1] if escape else value
 
     return PLACEHOLDER.sub(text, template).encode()
-
-
-def without_comment() -> str:
-    # The status trigger's body: the same template, no comment block.
-    body = orjson.loads(zendesk_trigger.TRIGGER_BODY)
-    del body["comment"]
-    return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
 
 
 def trigger_headers(invocation: str | None = INVOCATION) -> dict[str, str]:
@@ -754,155 +788,112 @@ def trigger_headers(invocation: str | None = INVOCATION) -> dict[str, str]:
     return headers
 
 
-def test_trigger_body_uses_the_documented_placeholders() -> None:
+def test_trigger_body_carries_ids_only() -> None:
+    # Nothing a person wrote is pasted into it, so nothing can close one of its strings.
     assert set(PLACEHOLDER.findall(zendesk_trigger.TRIGGER_BODY)) == set(RENDERED)
-    assert orjson.loads(zendesk_trigger.TRIGGER_BODY)["ticketsync"] == "trigger/1"
+    assert orjson.loads(zendesk_trigger.TRIGGER_BODY)["ticketsync"] == "trigger/2"
 
 
 def test_setup_page_shows_the_trigger_body() -> None:
     page = (ROOT / "docs" / "zendesk-webhooks.md").read_text(encoding="utf-8")
     assert zendesk_trigger.TRIGGER_BODY.strip() in page
-    assert without_comment() in page
 
 
-def comment_added(**fields: Any) -> TicketCommentAdded:
+def noticed(**fields: Any) -> TicketChangeNoticed:
     defaults: dict[str, Any] = {
         "system": "zendesk",
         "ticket_id": "5158",
         "comment_id": "54509363035291",
-        "body": 'Refund sent: "RF-1"\nAnything else?',
-        "public": True,
-        "author_id": "366001",
-        "author_name": "Ana Agent",
-        "author_is_agent": True,
         "external_id": "conv_42",
         "occurred_at": TRIGGER_AT,
     }
-    return TicketCommentAdded(**{**defaults, **fields})
-
-
-def status_changed(**fields: Any) -> TicketStatusChanged:
-    defaults: dict[str, Any] = {
-        "system": "zendesk",
-        "ticket_id": "5158",
-        "status": "solved",
-        "previous": None,
-        "actor_id": "366001",
-        "external_id": "conv_42",
-        "occurred_at": TRIGGER_AT,
-    }
-    return TicketStatusChanged(**{**defaults, **fields})
+    return TicketChangeNoticed(**{**defaults, **fields})
 
 
 TRIGGERS = [
-    pytest.param(render(), "trigger.comment_added", comment_added(), id="agent-comment"),
+    pytest.param(render(), noticed(), id="notice"),
     pytest.param(
-        render(
-            current_user__role="End-user",
-            current_user__id="900456",
-            ticket__latest_comment__author__id="900456",
-            ticket__latest_comment__author__name="Cy Customer",
-            ticket__latest_comment__value="Still broken",
-        ),
-        "trigger.comment_added",
-        comment_added(
-            body="Still broken",
-            author_id="900456",
-            author_name="Cy Customer",
-            author_is_agent=False,
-        ),
-        id="end-user-comment",
+        render(ticket__external_id="", ticket__latest_comment__id=""),
+        noticed(external_id=None, comment_id=None),
+        id="notice-with-empty-placeholders",
     ),
     pytest.param(
-        render(ticket__latest_comment__is_public="false", current_user__role="Admin"),
-        "trigger.comment_added",
-        comment_added(public=False),
-        id="admin-internal-note",
-    ),
-    pytest.param(
-        render(
-            ticket__external_id="",
-            ticket__latest_comment__author__name="",
-            ticket__latest_comment__value="",
-        ),
-        "trigger.comment_added",
-        comment_added(external_id=None, author_name=None, body=""),
-        id="comment-with-empty-placeholders",
-    ),
-    pytest.param(
-        render(without_comment()), "trigger.status_changed", status_changed(), id="status"
-    ),
-    pytest.param(
-        render(
-            without_comment(),
-            ticket__status="On-hold",
-            ticket__external_id="",
-            ticket__priority="",
-            ticket__group__name="",
-            ticket__assignee__id="",
-            ticket__assignee__name="",
-        ),
-        "trigger.status_changed",
-        status_changed(status="hold", external_id=None),
-        id="status-with-empty-placeholders",
-    ),
-    pytest.param(
-        render(
-            ticket__latest_comment__id="",
-            ticket__latest_comment__value="",
-            ticket__latest_comment__is_public="",
-            ticket__latest_comment__author__id="",
-            ticket__latest_comment__author__name="",
-            current_user__role="",
-            ticket__status="Open",
-        ),
-        "trigger.status_changed",
-        status_changed(status="open"),
-        id="all-empty-comment-is-no-comment",
-    ),
-    pytest.param(
-        render(without_comment(), ticket__updated_at_with_timestamp=""),
-        "trigger.status_changed",
-        status_changed(occurred_at=datetime(2026, 11, 25, 10, 0, 7, tzinfo=UTC)),
+        render(ticket__updated_at_with_timestamp=""),
+        noticed(occurred_at=datetime(2026, 11, 25, 10, 0, 7, tzinfo=UTC)),
         id="no-updated-at-uses-signing-time",
     ),
     pytest.param(
         orjson.dumps(
             {
-                "ticketsync": "trigger/1",
+                "ticketsync": "trigger/2",
                 "ticket_id": 5158,
                 "external_id": "conv_42",
                 "updated_at": "2026-11-25T10:00Z",
-                "actor_id": 366001,
-                "status": "solved",
-                "comment": None,
+                "comment_id": 54509363035291,
             }
         ),
-        "trigger.status_changed",
-        status_changed(),
-        id="unquoted-numbers-and-null-comment",
+        noticed(),
+        id="unquoted-numbers",
+    ),
+    # The body published before: a notice too, whatever its comment and fields say.
+    pytest.param(render(TRIGGER_1), noticed(), id="trigger-1-comment-is-a-notice"),
+    pytest.param(
+        render(TRIGGER_1, current_user__role="Agent", ticket__latest_comment__value="Refunded"),
+        noticed(),
+        id="trigger-1-agent-role-is-not-believed",
+    ),
+    pytest.param(
+        render(
+            TRIGGER_1,
+            ticket__latest_comment__is_public="yes",
+            current_user__role="Agente",
+            ticket__status="Geschlossen",
+        ),
+        noticed(),
+        id="trigger-1-fields-are-not-read",
+    ),
+    pytest.param(
+        orjson.dumps(
+            {
+                "ticketsync": "trigger/1",
+                "ticket_id": "5158",
+                "external_id": "conv_42",
+                "updated_at": "2026-11-25T10:00Z",
+                "status": "Open",
+            }
+        ),
+        noticed(comment_id=None),
+        id="trigger-1-status-body-is-a-notice",
     ),
 ]
 
 
-@pytest.mark.parametrize("raw, event_type, expected", TRIGGERS)
-def test_parse_trigger_bodies(raw: bytes, event_type: str, expected: Any) -> None:
+@pytest.mark.parametrize("raw, expected", TRIGGERS)
+def test_a_trigger_delivery_is_a_notice(raw: bytes, expected: TicketChangeNoticed) -> None:
     delivery = zw.parse(raw, trigger_headers())
     assert delivery.event == expected
-    assert delivery.type == event_type
+    assert delivery.type == "trigger.ticket_changed"
     assert delivery.delivery_id == INVOCATION
     assert delivery.ticket_id == "5158"
     assert delivery.external_id == expected.external_id
     assert delivery.occurred_at == expected.occurred_at
 
 
-def test_trigger_keeps_the_rest_in_data_with_empty_placeholders_as_none() -> None:
-    delivery = zw.parse(render(ticket__group__name=""), trigger_headers())
-    assert isinstance(delivery.event, TicketCommentAdded)
-    assert delivery.data["status"] == "Solved"
-    assert delivery.data["priority"] == "Normal"
+def test_a_crafted_comment_pasted_unescaped_names_nothing_but_a_ticket() -> None:
+    """The comment closes its string, and the body that results is valid JSON naming another
+    ticket and conversation and an agent as the author: all the delivery is believed for is
+    that the ticket it names changed, which the projection reads from the API."""
+    raw = render(TRIGGER_1, escape=False, ticket__latest_comment__value=CRAFTED)
+    assert orjson.loads(raw)["comment"]["author_role"] == "Agent"  # what it claims
+    delivery = zw.parse(raw, trigger_headers())
+    assert delivery.event == noticed(ticket_id="7001", external_id="conv_other")
+    assert not isinstance(delivery.event, TicketCommentAdded)
+
+
+def test_trigger_keeps_the_body_in_data_with_empty_placeholders_as_none() -> None:
+    delivery = zw.parse(render(TRIGGER_1, ticket__group__name=""), trigger_headers())
+    assert delivery.data["status"] == "Open"
     assert delivery.data["group"] is None
-    assert delivery.data["assignee"] == "Ana Agent"
     assert delivery.data["comment"]["id"] == "54509363035291"
 
 
@@ -910,6 +901,11 @@ def test_invocation_header_name_is_case_insensitive() -> None:
     headers = {"x-zendesk-webhook-invocation-id": "inv-9"}
     assert zw.parse(render(), headers).delivery_id == "inv-9"
     assert zw.parse(render(), Headers({"X-Zendesk-Webhook-Invocation-Id": "inv-8"})).delivery_id
+
+
+def test_a_stored_trigger_delivery_reads_back_as_its_notice() -> None:
+    event = zw.parse_stored(render(TRIGGER_1).decode(), INVOCATION, TRIGGER_AT)
+    assert event == noticed()
 
 
 def trigger_refusal(raw: bytes, headers: dict[str, str] | None = None) -> Refused:
@@ -934,7 +930,7 @@ BAD_TRIGGERS = [
         id="empty-invocation-id",
     ),
     pytest.param(
-        render().replace(b"trigger/1", b"trigger/2"),
+        render().replace(b"trigger/2", b"trigger/3"),
         None,
         400,
         "invalid_payload",
@@ -961,64 +957,8 @@ BAD_TRIGGERS = [
         id="no-time-at-all",
     ),
     pytest.param(
-        render(without_comment(), ticket__status="Geschlossen"),
-        None,
-        422,
-        "invalid_data",
-        "status",
-        id="status-not-understood",
-    ),
-    pytest.param(
-        render(without_comment(), ticket__status=""),
-        None,
-        422,
-        "invalid_data",
-        "status",
-        id="status-empty",
-    ),
-    pytest.param(
-        render(ticket__latest_comment__id=""),
-        None,
-        422,
-        "invalid_data",
-        "comment.id",
-        id="comment-without-id",
-    ),
-    pytest.param(
-        render(ticket__latest_comment__is_public="yes"),
-        None,
-        422,
-        "invalid_data",
-        "comment.public",
-        id="public-not-boolean",
-    ),
-    pytest.param(
-        render(current_user__role=""),
-        None,
-        422,
-        "invalid_data",
-        "comment.author_role",
-        id="role-empty",
-    ),
-    pytest.param(
-        render(current_user__role="Agente"),
-        None,
-        422,
-        "invalid_data",
-        "comment.author_role",
-        id="role-not-understood",
-    ),
-    pytest.param(
-        render().replace(b'"comment": {', b'"comment": "x", "was": {'),
-        None,
-        422,
-        "invalid_data",
-        "comment",
-        id="comment-not-object",
-    ),
-    pytest.param(
-        b'{"ticketsync": "trigger/1", "ticket_id": "5158", "updated_at": "2026-11-25T10:00Z",'
-        b' "status": "Open", "external_id": ["conv_42"]}',
+        b'{"ticketsync": "trigger/2", "ticket_id": "5158", "updated_at": "2026-11-25T10:00Z",'
+        b' "external_id": ["conv_42"]}',
         None,
         422,
         "invalid_data",
