@@ -46,7 +46,7 @@ from ticketsync.events.commands import (
     SendAlert,
     SendReply,
 )
-from ticketsync.events.errors import StoreUnavailable
+from ticketsync.events.errors import StoreUnavailable, TicketsyncError
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from ticketsync.events.registry import EVENT_NAMES
 from ticketsync.events.tickets import TicketRef
@@ -59,6 +59,19 @@ from ticketsync.service.store.tables import Store
 from ticketsync.service.workers.batching import Batched
 
 logger = logging.getLogger(__name__)
+
+
+class ClaimLost(TicketsyncError):
+    """An attempt's outcome was not written: the call is no longer held by the claim it was
+    sent under (the lease ran out and another dispatcher claimed it, or it left `pending`)."""
+
+
+class _Lost(Exception):
+    """Rolls back a batch of outcomes in which some calls' claims were found lost."""
+
+    def __init__(self, call_ids: set[str]):
+        super().__init__(", ".join(sorted(call_ids)))
+        self.call_ids = call_ids
 
 
 @dataclass(frozen=True)
@@ -254,10 +267,23 @@ class Dispatcher:
             return tx.renew(call, self.clock() + self.lease)
 
     def attempt(self, call: Call, *, cause: str | None = None) -> bool:
-        """Send one call and store the outcome; returns whether it was sent.
+        """Send one call and store the outcome; returns whether it was sent and its outcome
+        written.
 
         `cause` is the log key of the entry whose decision queued the call, for the log line.
+        An outcome found to be written under a lost claim is dropped (ClaimLost): the
+        dispatcher that holds the call now decides what became of it, and this one stops.
         """
+        try:
+            return self._attempt(call, cause)
+        except ClaimLost:
+            logger.warning(
+                "outbox.outcome_dropped",
+                extra={"call_id": call.call_id, "kind": call.kind, "claim": call.claims},
+            )
+            return False
+
+    def _attempt(self, call: Call, cause: str | None) -> bool:
         started = time.perf_counter()
         command = codec.loads(COMMAND_TYPES[call.kind], call.command)
         attempt = call.attempts + 1
@@ -430,13 +456,30 @@ class Dispatcher:
         self._record_batch(Outcome(call, entries))
 
     def _write_outcomes(self, outcomes: list[Outcome]) -> list[BaseException | None]:
+        """Write outcomes together; of each, the exception its caller gets, or None.
+
+        An outcome whose claim was lost is not written, nor are its entries appended (a
+        `call.sent` of a call another dispatcher holds would tell the conversation what the
+        call does not say); its caller gets ClaimLost.
+        """
         try:
             # Pipelined: the calls' updates and the log's lock, notification and insert go
             # to PostgreSQL together, and each call waits for this write before its next one.
+            # Which updates found their claim is read after the append is sent, and a lost
+            # one (rare) rolls the whole batch back to be written again without it.
             with self.store.transaction(durable=False, pipelined=True) as tx:
-                for outcome in outcomes:
-                    tx.update_call(outcome.call)
+                written = tx.update_claimed([outcome.call for outcome in outcomes])
                 tx.append([entry for outcome in outcomes for entry in outcome.entries])
+                lost = {o.call.call_id for o in outcomes} - written()
+                if lost:
+                    raise _Lost(lost)
+        except _Lost as error:
+            kept = [o for o in outcomes if o.call.call_id not in error.call_ids]
+            results = iter(self._write_outcomes(kept) if kept else [])
+            return [
+                ClaimLost(o.call.call_id) if o.call.call_id in error.call_ids else next(results)
+                for o in outcomes
+            ]
         except Exception as error:
             if len(outcomes) == 1:
                 return [error]
@@ -604,12 +647,9 @@ class Dispatcher:
             call = tx.call(call_id)
             if call is None or call.state == "done":
                 return call
-            retried = replace(
-                call, state="pending", attempts=0, next_attempt_at=now, updated_at=now
-            )
-            tx.update_call(retried)
+            tx.make_due(call_id, now)
             entry = self._entry(
                 call, "call.retried", {"by": "operator"}, suffix=f".{int(now * 1000)}"
             )
             tx.append([entry])
-        return retried
+        return replace(call, state="pending", attempts=0, next_attempt_at=now, updated_at=now)
