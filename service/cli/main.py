@@ -385,6 +385,7 @@ def audit_command(args: argparse.Namespace) -> int:
 def outbox_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
     from ticketsync.service.queries import views
+    from ticketsync.service.workers.outbox import NotParked
 
     container = bootstrap.build(bootstrap.load_settings(), run_workers=False)
     try:
@@ -412,11 +413,12 @@ def outbox_command(args: argparse.Namespace) -> int:
         if not targets or targets == [None]:
             return _fail("name a call id, or --all-parked")
         for call_id in targets:
-            call = container.dispatcher.retry(call_id)
+            try:
+                call = container.dispatcher.retry(call_id)
+            except NotParked as refused:
+                return _fail(refused.detail, 1)
             if call is None:
                 return _fail(f"no call {call_id!r}", 1)
-            if call.state == "done":
-                return _fail(f"call {call_id!r} has succeeded already", 1)
             print(f"{call_id}: due now (a running service sends it within a second)")
         return 0
     finally:

@@ -235,11 +235,10 @@ class Api:
     async def retry_call(self, request: Request) -> Response:
         self.require_admin(request)
         call_id = request.path_params["call_id"]
+        # A call that is not parked is refused (NotParked, 409 with its state).
         call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
         if call is None:
             raise Refused("not_found", f"no call {call_id!r}")
-        if call.state == "done":
-            raise Refused("already_done", f"call {call_id!r} has succeeded already")
         self.container.wake()
         return JSONResponse(views.call(call))
 

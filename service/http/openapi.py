@@ -268,7 +268,7 @@ SPEC: dict[str, Any] = {
         },
         "/outbox/{call_id}/retry": {
             "post": {
-                "summary": "Make a parked (or waiting) call due now, with a fresh count",
+                "summary": "Make a parked call due now, with a fresh count of attempts",
                 "operationId": "retryCall",
                 "security": ADMIN,
                 "parameters": [path("call_id", "the call's id")],
@@ -276,7 +276,11 @@ SPEC: dict[str, Any] = {
                     "200": json("the call, due now", ref("Call")),
                     "401": UNAUTHORIZED,
                     "404": error("no such call"),
-                    "409": error("the call has succeeded already (`already_done`)"),
+                    "409": json(
+                        "the call is not parked: pending, waiting for its next attempt or "
+                        "being sent (`not_parked`), or done (`already_done`); `state` says which",
+                        ref("NotParked"),
+                    ),
                     "503": UNAVAILABLE,
                 },
             }

@@ -433,6 +433,20 @@ COMPONENTS: dict[str, Any] = {
                 "command": {"description": "the call, as decided"},
             },
         },
+        "NotParked": {
+            "description": "a retry refused: only a parked call is retried",
+            "allOf": [
+                {"$ref": "#/components/schemas/Error"},
+                {
+                    "type": "object",
+                    "required": ["state"],
+                    "properties": {
+                        "error": {"enum": ["not_parked", "already_done"]},
+                        "state": {"enum": ["pending", "done"], "description": "the call's state"},
+                    },
+                },
+            ],
+        },
         "Rebuild": {
             "type": "object",
             "required": ["id", "state"],

@@ -221,11 +221,16 @@ class CallStatements(TxBase):
         return written_on_postgres
 
     def make_due(self, call_id: str, now: float) -> bool:
-        """Make a call that is not done due now, with a fresh count of attempts; False if
-        there is no such call or it is done."""
+        """Make a parked call due now, with a fresh count of attempts; False if there is no
+        such call or it is not parked.
+
+        A compare-and-set on the state: of two retries at once (a double click), one finds
+        the call pending. A pending call may be in flight, and making it due would let a
+        second dispatcher send it again.
+        """
         cursor = self.execute(
             f"UPDATE {OUTBOX} SET state = 'pending', attempts = 0, next_attempt_at = ?, "
-            "updated_at = ? WHERE call_id = ? AND state <> 'done'",
+            "updated_at = ? WHERE call_id = ? AND state = 'parked'",
             (now, now, call_id),
         )
         return rowcount(cursor) == 1

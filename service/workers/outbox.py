@@ -46,7 +46,7 @@ from ticketsync.events.commands import (
     SendAlert,
     SendReply,
 )
-from ticketsync.events.errors import StoreUnavailable, TicketsyncError
+from ticketsync.events.errors import Refused, StoreUnavailable, TicketsyncError
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
 from ticketsync.events.registry import EVENT_NAMES
 from ticketsync.events.tickets import TicketRef
@@ -64,6 +64,23 @@ logger = logging.getLogger(__name__)
 class ClaimLost(TicketsyncError):
     """An attempt's outcome was not written: the call is no longer held by the claim it was
     sent under (the lease ran out and another dispatcher claimed it, or it left `pending`)."""
+
+
+class NotParked(Refused):
+    """A retry of a call that is not parked: `already_done`, or `not_parked` for a pending
+    one (waiting for its next attempt, or being sent); `call` is the call as it is."""
+
+    def __init__(self, call: Call):
+        if call.state == "done":
+            code, detail = "already_done", f"call {call.call_id!r} has succeeded already"
+        else:
+            code = "not_parked"
+            detail = (
+                f"call {call.call_id!r} is {call.state}, not parked: it waits for its next "
+                "attempt or is being sent, and only a parked call is retried"
+            )
+        super().__init__(code, detail, facts={"state": call.state})
+        self.call = call
 
 
 class _Lost(Exception):
@@ -641,15 +658,18 @@ class Dispatcher:
         return {"outcome": "refused", "status": error.status, "recovery": recovery}
 
     def retry(self, call_id: str) -> Call | None:
-        """Make a parked (or waiting) call due now, with a fresh count of attempts."""
+        """Make a parked call due now, with a fresh count of attempts; None if there is no
+        such call. Raises NotParked for any other call (docs/behaviour.md, "Limits")."""
         now = self.clock()
         with self.store.transaction() as tx:
+            made_due = tx.make_due(call_id, now)
             call = tx.call(call_id)
-            if call is None or call.state == "done":
-                return call
-            tx.make_due(call_id, now)
+            if call is None:
+                return None
+            if not made_due:
+                raise NotParked(call)
             entry = self._entry(
                 call, "call.retried", {"by": "operator"}, suffix=f".{int(now * 1000)}"
             )
             tx.append([entry])
-        return replace(call, state="pending", attempts=0, next_attempt_at=now, updated_at=now)
+        return call

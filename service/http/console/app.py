@@ -32,6 +32,7 @@ from ticketsync.service.http.console import conversation_page, pages, session
 from ticketsync.service.http.requests import read_body
 from ticketsync.service.queries import audit, status, views
 from ticketsync.service.store.log import AuditQuery
+from ticketsync.service.workers.outbox import NotParked
 
 logger = logging.getLogger(__name__)
 
@@ -350,7 +351,11 @@ class Console:
 
     async def retry(self, request: Request, cookie: str, form: dict[str, str]) -> Response:
         call_id = request.path_params["call_id"]
-        call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
+        refused: NotParked | None = None
+        try:
+            call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
+        except NotParked as error:  # a second click, or a page older than the call's state
+            call, refused = error.call, error
         if call is None:
             return self.refuse(404, f"There is no call {call_id!r}.", csrf=self.csrf(cookie))
         # Back to where the button was: the call's conversation, or the outbox's tab.
@@ -362,8 +367,15 @@ class Console:
         else:
             back = f"{PREFIX}/outbox"
         response = RedirectResponse(back, 303)
-        if call.state == "done":
+        if refused is not None and call.state == "done":
             return self.with_flash(request, response, f"Call {call_id} has succeeded already.")
+        if refused is not None:
+            return self.with_flash(
+                request,
+                response,
+                f"Call {call_id} is {call.state}, not parked: it waits for its next attempt "
+                "or is being sent, so it was not retried.",
+            )
         self.container.wake()
         logger.info("console.call_retried", extra={"call_id": call_id})
         return self.with_flash(
