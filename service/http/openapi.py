@@ -276,10 +276,9 @@ SPEC: dict[str, Any] = {
                     "200": json("the call, due now", ref("Call")),
                     "401": UNAUTHORIZED,
                     "404": error("no such call"),
-                    "409": json(
+                    "409": error(
                         "the call is not parked: pending, waiting for its next attempt or "
-                        "being sent (`not_parked`), or done (`already_done`); `state` says which",
-                        ref("NotParked"),
+                        "being sent (`not_parked`), or done (`already_done`); `state` says which"
                     ),
                     "503": UNAVAILABLE,
                 },

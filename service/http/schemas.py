@@ -150,6 +150,10 @@ COMPONENTS: dict[str, Any] = {
                 "error": {"type": "string", "description": "stable code for machines"},
                 "detail": {"type": "string", "description": "what is wrong, for a person"},
                 "field": {"type": "string", "description": "the JSON path at fault"},
+                "state": {
+                    "enum": ["pending", "parked", "done"],
+                    "description": "a refused retry's call, as it is (`not_parked`, `already_done`)",
+                },
             },
         },
         "Stored": {
@@ -432,20 +436,6 @@ COMPONENTS: dict[str, Any] = {
                 "updated_at": {"type": "string", "format": "date-time"},
                 "command": {"description": "the call, as decided"},
             },
-        },
-        "NotParked": {
-            "description": "a retry refused: only a parked call is retried",
-            "allOf": [
-                {"$ref": "#/components/schemas/Error"},
-                {
-                    "type": "object",
-                    "required": ["state"],
-                    "properties": {
-                        "error": {"enum": ["not_parked", "already_done"]},
-                        "state": {"enum": ["pending", "done"], "description": "the call's state"},
-                    },
-                },
-            ],
         },
         "Rebuild": {
             "type": "object",
