@@ -26,7 +26,7 @@ from ticketsync.service.http.requests import check_query, json_body, read_body
 from ticketsync.service.http.responses import JSONResponse
 from ticketsync.service.http.webhooks import Webhooks
 from ticketsync.service.metrics import exposition
-from ticketsync.service.queries import audit, status, views
+from ticketsync.service.queries import audit, outbox, status, views
 
 logger = logging.getLogger(__name__)
 
@@ -226,11 +226,12 @@ class Api:
         return JSONResponse(body)
 
     async def outbox(self, request: Request) -> Response:
-        state = request.query_params.get("state")
-        if state not in (None, "pending", "parked", "done"):
-            raise Refused("invalid_query", "state must be pending, parked or done", "state")
-        calls = await run_in_threadpool(self.container.store.calls, state)
-        return JSONResponse({"calls": [views.call(call) for call in calls]})
+        try:
+            query = outbox.query_from(request.query_params)
+        except audit.BadQuery as bad:
+            raise Refused("invalid_query", bad.detail, bad.field) from None
+        calls, cursor = await run_in_threadpool(outbox.page, self.container.store, query)
+        return JSONResponse({"calls": calls, "next": cursor})
 
     async def retry_call(self, request: Request) -> Response:
         self.require_admin(request)

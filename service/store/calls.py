@@ -331,6 +331,25 @@ class CallStatements(TxBase):
                 (call.next_attempt_at, call.claims, call.call_id, call.claims + 1),
             )
 
+    def calls_page(
+        self, state: str | None, after: int, limit: int
+    ) -> tuple[list[Call], int | None]:
+        """The calls (of `state`, or all) decided after the cursor `after`, oldest first, at
+        most `limit`, and the cursor of the next page: None when there is none.
+
+        The cursor is the outbox's own order (`seq`): a call keeps its place whatever
+        becomes of it, so paging on sees every call once, none twice and none skipped.
+        """
+        where, params = ("AND state = ?", [state]) if state else ("", [])
+        # One more than asked for, to tell whether there is a next page.
+        rows = self.rows(
+            f"SELECT seq, {_CALL_COLUMNS} FROM {OUTBOX} WHERE seq > ? {where} ORDER BY seq LIMIT ?",
+            [after, *params, limit + 1],
+        )
+        page = rows[:limit]
+        cursor = page[-1]["seq"] if len(rows) > limit else None
+        return [_call(row) for row in page], cursor
+
     def calls_caused(self, after: int, upto: int) -> set[tuple[str, str]]:
         """(call id, kind) of every call decided for log positions in (after, upto]."""
         rows = self.rows(
@@ -385,7 +404,16 @@ class Calls(StoreBase):
         by_state = {"pending": 0, "parked": 0, "done": 0} | {row["state"]: row["n"] for row in rows}
         return by_state, oldest[0]["t"]
 
+    def calls_page(
+        self, state: str | None = None, after: int = 0, limit: int = 1000
+    ) -> tuple[list[Call], int | None]:
+        """`CallStatements.calls_page` in a transaction of its own."""
+        with self.reading() as tx:
+            return tx.calls_page(state, after, limit)
+
     def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
+        """The first `limit` calls (of `state`, or all), oldest first; listings page with
+        `calls_page` instead."""
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.reading() as tx:
             rows = tx.rows(

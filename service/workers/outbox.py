@@ -673,3 +673,23 @@ class Dispatcher:
             )
             tx.append([entry])
         return call
+
+    def retry_parked(self, after: int = 0, limit: int = 500) -> tuple[list[Call], int | None]:
+        """Make the parked calls of one page (after the cursor `after`, in the outbox's
+        order) due now, as `retry` makes one; returns the calls retried and the next page's
+        cursor (None at the end).
+
+        Paging on until the end retries every call parked when it began, once, however
+        many: one retried and parked again meanwhile is behind the cursor, so the paging
+        ends; one parked meanwhile ahead of it is retried too.
+        """
+        now = self.clock()
+        with self.store.transaction() as tx:
+            parked, cursor = tx.calls_page("parked", after, limit)
+            retried = [call for call in parked if tx.make_due(call.call_id, now)]
+            suffix = f".{int(now * 1000)}"
+            tx.append(
+                [self._entry(c, "call.retried", {"by": "operator"}, suffix=suffix) for c in retried]
+            )
+        due = [replace(c, state="pending", attempts=0, next_attempt_at=now) for c in retried]
+        return [replace(c, updated_at=now) for c in due], cursor

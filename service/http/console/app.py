@@ -30,7 +30,7 @@ from ticketsync.events.errors import Refused, StoreUnavailable
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.http.console import conversation_page, pages, session
 from ticketsync.service.http.requests import read_body
-from ticketsync.service.queries import audit, status, views
+from ticketsync.service.queries import audit, outbox, status, views
 from ticketsync.service.store.log import AuditQuery
 from ticketsync.service.workers.outbox import NotParked
 
@@ -335,17 +335,25 @@ class Console:
         }
 
     async def outbox(self, request: Request, cookie: str) -> Response:
-        state = request.query_params.get("state") or None
-        if state not in (None, *pages.STATES):
-            return self.refuse(
-                404,
-                "There is no such state: calls are parked, pending or done.",
-                csrf=self.csrf(cookie),
-            )
+        given = {name: request.query_params.get(name) or None for name in outbox.FILTERS}
+        try:
+            query = outbox.query_from(given)
+        except audit.BadQuery as bad:
+            if bad.field == "state":
+                text = "There is no such state: calls are parked, pending or done."
+            else:
+                text = f"There is no such page of the outbox: {bad.detail}."
+            return self.refuse(404, text, csrf=self.csrf(cookie))
         flash = self.take_flash(request)
-        calls = await run_in_threadpool(self.container.store.calls, state)
+        calls, cursor = await run_in_threadpool(outbox.page, self.container.store, query)
         html = pages.outbox(
-            csrf=self.csrf(cookie), state=state, calls=[views.call(c) for c in calls], flash=flash
+            csrf=self.csrf(cookie),
+            state=query.state,
+            calls=calls,
+            flash=flash,
+            after=given["after"],
+            next_cursor=cursor,
+            limit=given["limit"],
         )
         return self.shown(request, html, flash)
 
@@ -362,10 +370,10 @@ class Console:
         state = form.get("state")
         if form.get("from") == "conversation":
             back = pages.conversation_href(call.conversation_id)
-        elif state in pages.STATES:
-            back = f"{PREFIX}/outbox?state={state}"
         else:
-            back = f"{PREFIX}/outbox"
+            back = pages.outbox_href(
+                state if state in pages.STATES else None, after=form.get("after")
+            )
         response = RedirectResponse(back, 303)
         if refused is not None and call.state == "done":
             return self.with_flash(request, response, f"Call {call_id} has succeeded already.")
