@@ -691,5 +691,8 @@ class Dispatcher:
             tx.append(
                 [self._entry(c, "call.retried", {"by": "operator"}, suffix=suffix) for c in retried]
             )
-        due = [replace(c, state="pending", attempts=0, next_attempt_at=now) for c in retried]
-        return [replace(c, updated_at=now) for c in due], cursor
+        made_due = [
+            replace(call, state="pending", attempts=0, next_attempt_at=now, updated_at=now)
+            for call in retried
+        ]
+        return made_due, cursor
