@@ -8,6 +8,8 @@ TicketsyncError
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class TicketsyncError(Exception):
     """Base of every error ticketsync raises on purpose."""
@@ -23,15 +25,24 @@ class Refused(TicketsyncError):
 
     `code` is a stable machine-readable name (`invalid_signature`, `invalid_data`, ...),
     `detail` says what is wrong for a person, and `field` is the path at fault when one
-    field is (`data.role`, `webhook-timestamp`). Which HTTP status a code answers is the
-    HTTP layer's business (service/http/errors.py).
+    field is (`data.role`, `webhook-timestamp`). `facts` are further fields of the answer
+    for a machine (a call's `state`). Which HTTP status a code answers is the HTTP layer's
+    business (service/http/errors.py).
     """
 
-    def __init__(self, code: str, detail: str, field: str | None = None):
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        field: str | None = None,
+        *,
+        facts: Mapping[str, str] | None = None,
+    ):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.field = field
+        self.facts = dict(facts or {})
 
 
 class StoreUnavailable(TicketsyncError):

@@ -8,12 +8,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from ticketsync.events.errors import ConfigError, StoreUnavailable, TicketsyncError
 from ticketsync.service import config
 from ticketsync.service.queries import audit
+
+if TYPE_CHECKING:  # the commands import the service late, to start fast
+    from ticketsync.service.bootstrap import Container
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -438,45 +442,78 @@ def audit_command(args: argparse.Namespace) -> int:
 
 def outbox_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
-    from ticketsync.service.queries import views
+    from ticketsync.service.workers.outbox import NotParked
 
     settings = bootstrap.load_settings()
     _existing_store(settings)
     container = bootstrap.build(settings, run_workers=False)
     try:
         if args.action == "list":
-            calls = container.store.calls(args.state)
-            if args.json:
-                for call in calls:
-                    sys.stdout.write(orjson.dumps(views.call(call)).decode() + "\n")
-                return 0
-            if not calls:
-                print("no calls")
-                return 0
-            print(
-                f"{'ID':24} {'STATE':8} {'KIND':14} {'ATTEMPTS':>8}  {'CONVERSATION':24} LAST ERROR"
-            )
-            for call in calls:
-                print(
-                    f"{call.call_id:24} {call.state:8} {call.kind:14} {call.attempts:8d}  "
-                    f"{call.conversation_id:24} {call.last_error or ''}"
-                )
-            return 0
-        targets = (
-            [c.call_id for c in container.store.calls("parked")] if args.all_parked else [args.id]
-        )
-        if not targets or targets == [None]:
+            return _list_calls(container, args)
+        if args.all_parked:
+            return _retry_parked(container)
+        if args.id is None:
             return _fail("name a call id, or --all-parked")
-        for call_id in targets:
-            call = container.dispatcher.retry(call_id)
-            if call is None:
-                return _fail(f"no call {call_id!r}", 1)
-            if call.state == "done":
-                return _fail(f"call {call_id!r} has succeeded already", 1)
-            print(f"{call_id}: due now (a running service sends it within a second)")
+        try:
+            call = container.dispatcher.retry(args.id)
+        except NotParked as refused:
+            return _fail(refused.detail, 1)
+        if call is None:
+            return _fail(f"no call {args.id!r}", 1)
+        print(f"{args.id}: due now (a running service sends it within a second)")
         return 0
     finally:
         container.close()
+
+
+def _list_calls(container: Container, args: argparse.Namespace) -> int:
+    """One page of `outbox list`, and the command for the next one when there is one."""
+    from ticketsync.service.queries import outbox, views
+
+    try:
+        query = outbox.query_from({"state": args.state, "after": args.after, "limit": args.limit})
+    except audit.BadQuery as bad:
+        return _fail(f"--{bad.field}: {bad.detail}")
+    calls, cursor = container.store.calls_page(query.state, query.after, query.limit)
+    if args.json:
+        for call in calls:
+            sys.stdout.write(orjson.dumps(views.call(call)).decode() + "\n")
+    elif not calls:
+        print("no calls")
+    else:
+        print(f"{'ID':24} {'STATE':8} {'KIND':14} {'ATTEMPTS':>8}  {'CONVERSATION':24} LAST ERROR")
+        for call in calls:
+            print(
+                f"{call.call_id:24} {call.state:8} {call.kind:14} {call.attempts:8d}  "
+                f"{call.conversation_id:24} {call.last_error or ''}"
+            )
+    if cursor is not None:
+        again = ["ticketsync outbox list"]
+        again += [f"--state {query.state}"] if query.state else []
+        again += [f"--limit {query.limit}"] if args.limit is not None else []
+        again += ["--json"] if args.json else []
+        # Beside JSON lines, on stderr: stdout stays one call per line.
+        print(
+            f"more calls: {' '.join([*again, f'--after {cursor}'])}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+    return 0
+
+
+def _retry_parked(container: Container) -> int:
+    """`outbox retry --all-parked`: every parked call, page by page, however many."""
+    after: int | None = 0
+    retried = 0
+    while after is not None:
+        calls, after = container.dispatcher.retry_parked(after)
+        for call in calls:
+            print(f"{call.call_id}: due now")
+        retried += len(calls)
+    if not retried:
+        print("no parked calls")
+    else:
+        print(f"{retried} call{'' if retried == 1 else 's'} due now (a running service sends them)")
+    return 0
 
 
 def _print_table(events: list[dict]) -> None:
@@ -569,6 +606,14 @@ def parser() -> argparse.ArgumentParser:
         "--state",
         choices=("pending", "parked", "done"),
         help="only the calls in this state (default: every state, done calls included)",
+    )
+    listing.add_argument(
+        "--limit", metavar="N", help="at most N calls, from 1 to 1000 (default: 1000)"
+    )
+    listing.add_argument(
+        "--after",
+        metavar="CURSOR",
+        help="the page after CURSOR, as the previous page's last line says",
     )
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     again = actions.add_parser("retry", help="make a parked call due again")

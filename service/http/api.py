@@ -26,7 +26,7 @@ from ticketsync.service.http.requests import check_query, json_body, read_body
 from ticketsync.service.http.responses import JSONResponse
 from ticketsync.service.http.webhooks import Webhooks
 from ticketsync.service.metrics import exposition
-from ticketsync.service.queries import audit, status, views
+from ticketsync.service.queries import audit, outbox, status, views
 
 logger = logging.getLogger(__name__)
 
@@ -226,20 +226,20 @@ class Api:
         return JSONResponse(body)
 
     async def outbox(self, request: Request) -> Response:
-        state = request.query_params.get("state")
-        if state not in (None, "pending", "parked", "done"):
-            raise Refused("invalid_query", "state must be pending, parked or done", "state")
-        calls = await run_in_threadpool(self.container.store.calls, state)
-        return JSONResponse({"calls": [views.call(call) for call in calls]})
+        try:
+            query = outbox.query_from(request.query_params)
+        except audit.BadQuery as bad:
+            raise Refused("invalid_query", bad.detail, bad.field) from None
+        calls, cursor = await run_in_threadpool(outbox.page, self.container.store, query)
+        return JSONResponse({"calls": calls, "next": cursor})
 
     async def retry_call(self, request: Request) -> Response:
         self.require_admin(request)
         call_id = request.path_params["call_id"]
+        # A call that is not parked is refused (NotParked, 409 with its state).
         call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
         if call is None:
             raise Refused("not_found", f"no call {call_id!r}")
-        if call.state == "done":
-            raise Refused("already_done", f"call {call_id!r} has succeeded already")
         self.container.wake()
         return JSONResponse(views.call(call))
 

@@ -29,7 +29,7 @@ from ticketsync.service.http.log_fields import LOG_FIELDS, REQUEST_ID_HEADER, re
 from ticketsync.service.http.requests import MAX_HEADER_BYTES, headers_too_large
 from ticketsync.service.http.responses import send_json
 from ticketsync.service.http.webhooks import Webhooks
-from ticketsync.service.queries import audit
+from ticketsync.service.queries import audit, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def create_app(
         Route("/tickets/local/{ticket_id}/comments", api.local_comment, methods=["POST"]),
         Route("/tickets/local/{ticket_id}", api.local_change, methods=["PATCH"]),
         Route("/tickets/{system}/{ticket_id}", api.reader(api.ticket), methods=["GET"]),
-        Route("/outbox", api.reader(api.outbox, ["state"]), methods=["GET"]),
+        Route("/outbox", api.reader(api.outbox, outbox.FILTERS), methods=["GET"]),
         Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
         Route("/admin/rebuild", api.start_rebuild, methods=["POST"]),
         Route("/admin/rebuild/{rebuild_id}", api.reader(api.rebuild_status), methods=["GET"]),

@@ -4,7 +4,7 @@ Handlers raise; nothing in them picks a status for an error. `answer` turns an e
 into `(status, body, headers)` for the webhook targets (bare ASGI) and, through `handle`,
 for every other endpoint (Starlette's exception handlers). The body is always
 `{"error": "<stable code>", "detail": "<for a person>"}`, plus `"field": "<path>"` when one
-field is at fault (CONTRACT section 2).
+field is at fault (CONTRACT section 2), and the refusal's own facts (a call's `state`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ STATUS: dict[str, int] = {
     # It contradicts what is stored.
     "conflict": 409,
     "already_done": 409,
+    "not_parked": 409,
     "rebuild_running": 409,
     "ticket_closed": 409,
     "payload_too_large": 413,
@@ -82,7 +83,10 @@ def refused(code: str, detail: str, field: str | None = None) -> Answer:
 def answer(error: Exception, path: str) -> Answer:
     """The answer to an exception a handler raised while serving `path`."""
     if isinstance(error, Refused):
-        return refused(error.code, error.detail, error.field)
+        status, content, headers = refused(error.code, error.detail, error.field)
+        if status != 500:
+            content = {**content, **error.facts}
+        return status, content, headers
     if isinstance(error, NotFound):
         return refused("not_found", error.detail)
     if isinstance(error, TicketClosed):

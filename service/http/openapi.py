@@ -229,25 +229,44 @@ SPEC: dict[str, Any] = {
         },
         "/outbox": {
             "get": {
-                "summary": "Outgoing calls, oldest first",
+                "summary": "Outgoing calls, oldest first, a page at a time",
                 "operationId": "listCalls",
                 "security": ADMIN,
                 "parameters": [
-                    {
-                        "name": "state",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"enum": ["pending", "parked", "done"]},
-                    }
+                    {"name": name, "in": "query", "required": False, **about}
+                    for name, about in (
+                        ("state", {"schema": {"enum": ["pending", "parked", "done"]}}),
+                        (
+                            "after",
+                            {
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                "description": "the `next` cursor of the previous page",
+                            },
+                        ),
+                        (
+                            "limit",
+                            {
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                "description": "at most this many calls (default 1000)",
+                            },
+                        ),
+                    )
                 ],
                 "responses": {
                     "200": {
                         **json(
-                            "the calls",
+                            "a page of calls",
                             {
                                 "type": "object",
-                                "required": ["calls"],
-                                "properties": {"calls": {"type": "array", "items": ref("Call")}},
+                                "required": ["calls", "next"],
+                                "properties": {
+                                    "calls": {"type": "array", "items": ref("Call")},
+                                    "next": {
+                                        "type": ["string", "null"],
+                                        "description": "pass it back as `after` for the next "
+                                        "page; null on the last",
+                                    },
+                                },
                             },
                         ),
                         "links": {
@@ -258,8 +277,9 @@ SPEC: dict[str, Any] = {
                         },
                     },
                     "400": error(
-                        "state is not pending, parked or done, or an unknown or repeated "
-                        "parameter (`invalid_query`, `field` names it)"
+                        "state is not pending, parked or done, after is not a cursor, limit "
+                        "is not from 1 to 1000, or a parameter is unknown, empty or repeated "
+                        "(`invalid_query`, `field` names it)"
                     ),
                     "401": UNAUTHORIZED,
                     "503": UNAVAILABLE,
@@ -268,7 +288,7 @@ SPEC: dict[str, Any] = {
         },
         "/outbox/{call_id}/retry": {
             "post": {
-                "summary": "Make a parked (or waiting) call due now, with a fresh count",
+                "summary": "Make a parked call due now, with a fresh count of attempts",
                 "operationId": "retryCall",
                 "security": ADMIN,
                 "parameters": [path("call_id", "the call's id")],
@@ -276,7 +296,10 @@ SPEC: dict[str, Any] = {
                     "200": json("the call, due now", ref("Call")),
                     "401": UNAUTHORIZED,
                     "404": error("no such call"),
-                    "409": error("the call has succeeded already (`already_done`)"),
+                    "409": error(
+                        "the call is not parked: pending, waiting for its next attempt or "
+                        "being sent (`not_parked`), or done (`already_done`); `state` says which"
+                    ),
                     "503": UNAVAILABLE,
                 },
             }

@@ -150,6 +150,10 @@ COMPONENTS: dict[str, Any] = {
                 "error": {"type": "string", "description": "stable code for machines"},
                 "detail": {"type": "string", "description": "what is wrong, for a person"},
                 "field": {"type": "string", "description": "the JSON path at fault"},
+                "state": {
+                    "enum": ["pending", "parked", "done"],
+                    "description": "a refused retry's call, as it is (`not_parked`, `already_done`)",
+                },
             },
         },
         "Stored": {

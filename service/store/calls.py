@@ -10,7 +10,7 @@ claim there is a compare-and-set on the calls as they were read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,21 +155,85 @@ class CallStatements(TxBase):
             ],
         )
 
-    def update_call(self, call: Call) -> None:
-        self.execute(
-            f"UPDATE {OUTBOX} SET state = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, "
-            "last_error = ?, uncertain = ?, claims = ? WHERE call_id = ?",
+    def update_claimed(self, calls: Sequence[Call]) -> Callable[[], set[str]]:
+        """Write each call's new state if the claim it was sent under is still the call's;
+        returns a function that answers the ids of the calls written.
+
+        A claim is the call's claim count as the claim left it (`Call.claims` of the call
+        attempted). Once another dispatcher has claimed the call (this one's lease ran out)
+        or the call has left `pending`, the count or the state no longer match and the row
+        is left as it is: only the dispatcher holding the call decides what became of it.
+        PostgreSQL: one statement for them all, on a cursor of its own, whose answer is read
+        when asked; statements queued after it in a pipeline go out with it.
+        """
+        if not calls:
+            return set
+        if not self.store.postgres:
+            written = set()
+            for call in calls:
+                cursor = self.execute(
+                    f"UPDATE {OUTBOX} SET state = ?, attempts = ?, next_attempt_at = ?, "
+                    "updated_at = ?, last_error = ?, uncertain = ? "
+                    "WHERE call_id = ? AND state = 'pending' AND claims = ?",
+                    (
+                        call.state,
+                        call.attempts,
+                        call.next_attempt_at,
+                        call.updated_at,
+                        call.last_error,
+                        int(call.uncertain),
+                        call.call_id,
+                        call.claims,
+                    ),
+                )
+                if rowcount(cursor) == 1:
+                    written.add(call.call_id)
+            return lambda: written
+        own = self.cursor.connection.cursor()
+        own.execute(
+            self.store.sql(
+                f"UPDATE {OUTBOX} AS o SET state = c.state, attempts = c.attempts, "
+                "next_attempt_at = c.next_attempt_at, updated_at = c.updated_at, "
+                "last_error = c.last_error, uncertain = c.uncertain "
+                "FROM unnest(?::text[], ?::text[], ?::integer[], ?::double precision[], "
+                "?::double precision[], ?::text[], ?::integer[], ?::integer[]) "
+                "AS c(call_id, state, attempts, next_attempt_at, updated_at, last_error, "
+                "uncertain, claims) "
+                "WHERE o.call_id = c.call_id AND o.state = 'pending' AND o.claims = c.claims "
+                "RETURNING o.call_id"
+            ),
             (
-                call.state,
-                call.attempts,
-                call.next_attempt_at,
-                call.updated_at,
-                call.last_error,
-                int(call.uncertain),
-                call.claims,
-                call.call_id,
+                [call.call_id for call in calls],
+                [call.state for call in calls],
+                [call.attempts for call in calls],
+                [call.next_attempt_at for call in calls],
+                [call.updated_at for call in calls],
+                [call.last_error for call in calls],
+                [int(call.uncertain) for call in calls],
+                [call.claims for call in calls],
             ),
         )
+
+        def written_on_postgres() -> set[str]:
+            with own:
+                return {row["call_id"] for row in own.fetchall()}
+
+        return written_on_postgres
+
+    def make_due(self, call_id: str, now: float) -> bool:
+        """Make a parked call due now, with a fresh count of attempts; False if there is no
+        such call or it is not parked.
+
+        A compare-and-set on the state: of two retries at once (a double click), one finds
+        the call pending. A pending call may be in flight, and making it due would let a
+        second dispatcher send it again.
+        """
+        cursor = self.execute(
+            f"UPDATE {OUTBOX} SET state = 'pending', attempts = 0, next_attempt_at = ?, "
+            "updated_at = ? WHERE call_id = ? AND state = 'parked'",
+            (now, now, call_id),
+        )
+        return rowcount(cursor) == 1
 
     def lock_due_calls(self, now: float, limit: int, per_conversation: int = 1) -> list[Call]:
         """PostgreSQL: the due calls `Calls.due_calls` reads, each locked until this
@@ -267,6 +331,25 @@ class CallStatements(TxBase):
                 (call.next_attempt_at, call.claims, call.call_id, call.claims + 1),
             )
 
+    def calls_page(
+        self, state: str | None, after: int, limit: int
+    ) -> tuple[list[Call], int | None]:
+        """The calls (of `state`, or all) decided after the cursor `after`, oldest first, at
+        most `limit`, and the cursor of the next page: None when there is none.
+
+        The cursor is the outbox's own order (`seq`): a call keeps its place whatever
+        becomes of it, so paging on sees every call once, none twice and none skipped.
+        """
+        where, params = ("AND state = ?", [state]) if state else ("", [])
+        # One more than asked for, to tell whether there is a next page.
+        rows = self.rows(
+            f"SELECT seq, {_CALL_COLUMNS} FROM {OUTBOX} WHERE seq > ? {where} ORDER BY seq LIMIT ?",
+            [after, *params, limit + 1],
+        )
+        page = rows[:limit]
+        cursor = page[-1]["seq"] if len(rows) > limit else None
+        return [_call(row) for row in page], cursor
+
     def calls_caused(self, after: int, upto: int) -> set[tuple[str, str]]:
         """(call id, kind) of every call decided for log positions in (after, upto]."""
         rows = self.rows(
@@ -321,7 +404,16 @@ class Calls(StoreBase):
         by_state = {"pending": 0, "parked": 0, "done": 0} | {row["state"]: row["n"] for row in rows}
         return by_state, oldest[0]["t"]
 
+    def calls_page(
+        self, state: str | None = None, after: int = 0, limit: int = 1000
+    ) -> tuple[list[Call], int | None]:
+        """`CallStatements.calls_page` in a transaction of its own."""
+        with self.reading() as tx:
+            return tx.calls_page(state, after, limit)
+
     def calls(self, state: str | None = None, limit: int = 1000) -> list[Call]:
+        """The first `limit` calls (of `state`, or all), oldest first; listings page with
+        `calls_page` instead."""
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.reading() as tx:
             rows = tx.rows(

@@ -48,7 +48,7 @@ from ticketsync.events.commands import (
     SendAlert,
     SendReply,
 )
-from ticketsync.events.errors import StoreUnavailable
+from ticketsync.events.errors import Refused, StoreUnavailable, TicketsyncError
 from ticketsync.events.outcomes import (
     TicketCreated,
     TicketFoundClosed,
@@ -66,6 +66,36 @@ from ticketsync.service.store.tables import Store
 from ticketsync.service.workers.batching import Batched
 
 logger = logging.getLogger(__name__)
+
+
+class ClaimLost(TicketsyncError):
+    """An attempt's outcome was not written: the call is no longer held by the claim it was
+    sent under (the lease ran out and another dispatcher claimed it, or it left `pending`)."""
+
+
+class NotParked(Refused):
+    """A retry of a call that is not parked: `already_done`, or `not_parked` for a pending
+    one (waiting for its next attempt, or being sent); `call` is the call as it is."""
+
+    def __init__(self, call: Call):
+        if call.state == "done":
+            code, detail = "already_done", f"call {call.call_id!r} has succeeded already"
+        else:
+            code = "not_parked"
+            detail = (
+                f"call {call.call_id!r} is {call.state}, not parked: it waits for its next "
+                "attempt or is being sent, and only a parked call is retried"
+            )
+        super().__init__(code, detail, facts={"state": call.state})
+        self.call = call
+
+
+class _Lost(Exception):
+    """Rolls back a batch of outcomes in which some calls' claims were found lost."""
+
+    def __init__(self, call_ids: set[str]):
+        super().__init__(", ".join(sorted(call_ids)))
+        self.call_ids = call_ids
 
 
 @dataclass(frozen=True)
@@ -261,10 +291,23 @@ class Dispatcher:
             return tx.renew(call, self.clock() + self.lease)
 
     def attempt(self, call: Call, *, cause: str | None = None) -> bool:
-        """Send one call and store the outcome; returns whether it was sent.
+        """Send one call and store the outcome; returns whether it was sent and its outcome
+        written.
 
         `cause` is the log key of the entry whose decision queued the call, for the log line.
+        An outcome found to be written under a lost claim is dropped (ClaimLost): the
+        dispatcher that holds the call now decides what became of it, and this one stops.
         """
+        try:
+            return self._attempt(call, cause)
+        except ClaimLost:
+            logger.warning(
+                "outbox.outcome_dropped",
+                extra={"call_id": call.call_id, "kind": call.kind, "claim": call.claims},
+            )
+            return False
+
+    def _attempt(self, call: Call, cause: str | None) -> bool:
         started = time.perf_counter()
         command = codec.loads(COMMAND_TYPES[call.kind], call.command)
         attempt = call.attempts + 1
@@ -442,13 +485,30 @@ class Dispatcher:
         self._record_batch(Outcome(call, entries))
 
     def _write_outcomes(self, outcomes: list[Outcome]) -> list[BaseException | None]:
+        """Write outcomes together; of each, the exception its caller gets, or None.
+
+        An outcome whose claim was lost is not written, nor are its entries appended (a
+        `call.sent` of a call another dispatcher holds would tell the conversation what the
+        call does not say); its caller gets ClaimLost.
+        """
         try:
             # Pipelined: the calls' updates and the log's lock, notification and insert go
             # to PostgreSQL together, and each call waits for this write before its next one.
+            # Which updates found their claim is read after the append is sent, and a lost
+            # one (rare) rolls the whole batch back to be written again without it.
             with self.store.transaction(durable=False, pipelined=True) as tx:
-                for outcome in outcomes:
-                    tx.update_call(outcome.call)
+                written = tx.update_claimed([outcome.call for outcome in outcomes])
                 tx.append([entry for outcome in outcomes for entry in outcome.entries])
+                lost = {o.call.call_id for o in outcomes} - written()
+                if lost:
+                    raise _Lost(lost)
+        except _Lost as error:
+            kept = [o for o in outcomes if o.call.call_id not in error.call_ids]
+            results = iter(self._write_outcomes(kept) if kept else [])
+            return [
+                ClaimLost(o.call.call_id) if o.call.call_id in error.call_ids else next(results)
+                for o in outcomes
+            ]
         except Exception as error:
             if len(outcomes) == 1:
                 return [error]
@@ -628,18 +688,41 @@ class Dispatcher:
         return {"outcome": "refused", "status": error.status, "recovery": recovery}
 
     def retry(self, call_id: str) -> Call | None:
-        """Make a parked (or waiting) call due now, with a fresh count of attempts."""
+        """Make a parked call due now, with a fresh count of attempts; None if there is no
+        such call. Raises NotParked for any other call (docs/behaviour.md, "Limits")."""
         now = self.clock()
         with self.store.transaction() as tx:
+            made_due = tx.make_due(call_id, now)
             call = tx.call(call_id)
-            if call is None or call.state == "done":
-                return call
-            retried = replace(
-                call, state="pending", attempts=0, next_attempt_at=now, updated_at=now
-            )
-            tx.update_call(retried)
+            if call is None:
+                return None
+            if not made_due:
+                raise NotParked(call)
             entry = self._entry(
                 call, "call.retried", {"by": "operator"}, suffix=f".{int(now * 1000)}"
             )
             tx.append([entry])
-        return retried
+        return call
+
+    def retry_parked(self, after: int = 0, limit: int = 500) -> tuple[list[Call], int | None]:
+        """Make the parked calls of one page (after the cursor `after`, in the outbox's
+        order) due now, as `retry` makes one; returns the calls retried and the next page's
+        cursor (None at the end).
+
+        Paging on until the end retries every call parked when it began, once, however
+        many: one retried and parked again meanwhile is behind the cursor, so the paging
+        ends; one parked meanwhile ahead of it is retried too.
+        """
+        now = self.clock()
+        with self.store.transaction() as tx:
+            parked, cursor = tx.calls_page("parked", after, limit)
+            retried = [call for call in parked if tx.make_due(call.call_id, now)]
+            suffix = f".{int(now * 1000)}"
+            tx.append(
+                [self._entry(c, "call.retried", {"by": "operator"}, suffix=suffix) for c in retried]
+            )
+        made_due = [
+            replace(call, state="pending", attempts=0, next_attempt_at=now, updated_at=now)
+            for call in retried
+        ]
+        return made_due, cursor

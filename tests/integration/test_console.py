@@ -218,25 +218,42 @@ def test_a_retry_from_the_form_queues_the_call_and_says_so(
 ) -> None:
     with_conversation(app, client)
     sign_in(client)
-    [call] = app.state.api.container.store.calls("pending")
-    page = client.get("/ui/outbox?state=pending")
+    store = app.state.api.container.store
+    [call] = store.calls("pending")
+    with store.transaction() as tx:
+        tx.execute(
+            "UPDATE ticketsync_outbox SET state = 'parked' WHERE call_id = ?", (call.call_id,)
+        )
+    page = client.get("/ui/outbox?state=parked")
     assert call.call_id in page.text
     answer = client.post(
-        f"/ui/outbox/{call.call_id}/retry", data={"csrf": csrf_of(page.text), "state": "pending"}
+        f"/ui/outbox/{call.call_id}/retry", data={"csrf": csrf_of(page.text), "state": "parked"}
     )
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/ui/outbox?state=pending"
+    assert answer.headers["location"] == "/ui/outbox?state=parked"
     shown = client.get(answer.headers["location"])
     assert f"Call {call.call_id} (create_ticket) was queued for another attempt." in shown.text
+    assert [c.call_id for c in store.calls("pending")] == [call.call_id]
     # A flash is shown once.
-    assert "was queued" not in client.get("/ui/outbox?state=pending").text
-    # From the conversation's page, back to it.
+    assert "was queued" not in client.get("/ui/outbox?state=parked").text
+    # A second click, from the conversation's page: back to it, told the call is not parked.
     again = client.post(
         f"/ui/outbox/{call.call_id}/retry",
         data={"csrf": csrf_of(page.text), "from": "conversation"},
     )
     assert again.headers["location"] == "/ui/conversations/team/conv_1"
-    assert "was queued" in client.get(again.headers["location"]).text
+    shown = client.get(again.headers["location"]).text
+    assert f"Call {call.call_id} is pending, not parked" in shown
+    assert "was queued" not in shown
+    retried = [
+        e
+        for e in client.get(
+            "/audit",
+            params={"type": "call.retried"},
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        ).json()["events"]
+    ]
+    assert len(retried) == 1  # the second click changed nothing
     missing = client.post("/ui/outbox/no-such-call/retry", data={"csrf": csrf_of(page.text)})
     assert missing.status_code == 404
 

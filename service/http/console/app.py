@@ -31,8 +31,9 @@ from ticketsync.service.bootstrap import Container
 from ticketsync.service.http.console import conversation_page, pages, session
 from ticketsync.service.http.console.throttle import SignInThrottle
 from ticketsync.service.http.requests import read_body
-from ticketsync.service.queries import audit, status, views
+from ticketsync.service.queries import audit, outbox, status, views
 from ticketsync.service.store.log import AuditQuery
+from ticketsync.service.workers.outbox import NotParked
 
 logger = logging.getLogger(__name__)
 
@@ -355,36 +356,55 @@ class Console:
         }
 
     async def outbox(self, request: Request, cookie: str) -> Response:
-        state = request.query_params.get("state") or None
-        if state not in (None, *pages.STATES):
-            return self.refuse(
-                404,
-                "There is no such state: calls are parked, pending or done.",
-                csrf=self.csrf(cookie),
-            )
+        given = {name: request.query_params.get(name) or None for name in outbox.FILTERS}
+        try:
+            query = outbox.query_from(given)
+        except audit.BadQuery as bad:
+            if bad.field == "state":
+                text = "There is no such state: calls are parked, pending or done."
+            else:
+                text = f"There is no such page of the outbox: {bad.detail}."
+            return self.refuse(404, text, csrf=self.csrf(cookie))
         flash = self.take_flash(request)
-        calls = await run_in_threadpool(self.container.store.calls, state)
+        calls, cursor = await run_in_threadpool(outbox.page, self.container.store, query)
         html = pages.outbox(
-            csrf=self.csrf(cookie), state=state, calls=[views.call(c) for c in calls], flash=flash
+            csrf=self.csrf(cookie),
+            state=query.state,
+            calls=calls,
+            flash=flash,
+            after=given["after"],
+            next_cursor=cursor,
+            limit=given["limit"],
         )
         return self.shown(request, html, flash)
 
     async def retry(self, request: Request, cookie: str, form: dict[str, str]) -> Response:
         call_id = request.path_params["call_id"]
-        call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
+        refused: NotParked | None = None
+        try:
+            call = await run_in_threadpool(self.container.dispatcher.retry, call_id)
+        except NotParked as error:  # a second click, or a page older than the call's state
+            call, refused = error.call, error
         if call is None:
             return self.refuse(404, f"There is no call {call_id!r}.", csrf=self.csrf(cookie))
         # Back to where the button was: the call's conversation, or the outbox's tab.
         state = form.get("state")
         if form.get("from") == "conversation":
             back = pages.conversation_href(call.conversation_id)
-        elif state in pages.STATES:
-            back = f"{PREFIX}/outbox?state={state}"
         else:
-            back = f"{PREFIX}/outbox"
+            back = pages.outbox_href(
+                state if state in pages.STATES else None, after=form.get("after")
+            )
         response = RedirectResponse(back, 303)
-        if call.state == "done":
+        if refused is not None and call.state == "done":
             return self.with_flash(request, response, f"Call {call_id} has succeeded already.")
+        if refused is not None:
+            return self.with_flash(
+                request,
+                response,
+                f"Call {call_id} is {call.state}, not parked: it waits for its next attempt "
+                "or is being sent, so it was not retried.",
+            )
         self.container.wake()
         logger.info("console.call_retried", extra={"call_id": call_id})
         return self.with_flash(

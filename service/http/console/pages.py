@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from ticketsync.service.http.console.markup import Markup, tag
 
@@ -295,33 +295,56 @@ def retry_button(call: Mapping[str, Any], csrf: str, back: Mapping[str, str]) ->
 # ------------------------------------------------------------------ the outbox
 
 
+def outbox_href(state: str | None, *, after: str | None = None, limit: str | None = None) -> str:
+    """The console's address of a page of the outbox: the calls of `state` (or all) after
+    the cursor `after`."""
+    given = (("state", state), ("after", after), ("limit", limit))
+    query = urlencode([(name, value) for name, value in given if value])
+    return "/ui/outbox" + (f"?{query}" if query else "")
+
+
 def outbox(
     *,
     csrf: str,
     state: str | None,
     calls: Sequence[Mapping[str, Any]],
     flash: str | None = None,
+    after: str | None = None,
+    next_cursor: str | None = None,
+    limit: str | None = None,
 ) -> str:
+    """A page of the outbox (docs/behaviour.md, "Limits": every listing is paged), with a
+    link to the next page when there is one, and back to the first when this is not it."""
     tabs = tag(
         "nav",
         {"class": "tabs"},
         [
             tag(
                 "a",
-                {
-                    "href": f"/ui/outbox?state={s}" if s else "/ui/outbox",
-                    "class": "current" if s == state else None,
-                },
+                {"href": outbox_href(s), "class": "current" if s == state else None},
                 s or "all",
             )
             for s in (*STATES, None)
         ],
     )
+    paging = [
+        tag("a", {"href": outbox_href(state, limit=limit), "class": "first-page"}, "first page")
+        if after
+        else "",
+        tag(
+            "a",
+            {"href": outbox_href(state, after=next_cursor, limit=limit), "class": "next-page"},
+            "next page",
+        )
+        if next_cursor
+        else "",
+    ]
+    back = {name: value for name, value in (("state", state), ("after", after)) if value}
     rows = []
     for call in calls:
         retry: object = ""
         if call["state"] == "parked":
-            retry = retry_button(call, csrf, back={"state": state} if state else {})
+            retry = retry_button(call, csrf, back=back)
         rows.append(
             (
                 tag("code", None, call["id"]),
@@ -359,7 +382,8 @@ def outbox(
                 id="calls",
             )
             if rows
-            else tag("p", {"id": "no-calls"}, f"No {state or ''} calls.".replace("  ", " "))
+            else tag("p", {"id": "no-calls"}, f"No {state or ''} calls.".replace("  ", " ")),
+            tag("nav", {"class": "pages"}, paging) if any(paging) else "",
         ),
     ]
     return layout("Outbox", body, csrf=csrf, refresh=True, flash=flash)
