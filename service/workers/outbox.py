@@ -39,12 +39,16 @@ from ticketsync.adapters.ports import (
     Retryable,
 )
 from ticketsync.events.commands import (
+    CHAT_KINDS,
     COMMAND_TYPES,
     AddComment,
     ChangeTicket,
     CreateTicket,
     SendAlert,
     SendReply,
+    TellControlChanged,
+    TellStatusChanged,
+    TellTicketCreated,
 )
 from ticketsync.events.errors import StoreUnavailable
 from ticketsync.events.outcomes import TicketCreated, TicketFoundClosed, TicketFoundGone
@@ -322,7 +326,7 @@ class Dispatcher:
 
     def _system(self, call: Call) -> str:
         """The system a call goes to, as the alerts and the log lines name it."""
-        if call.kind == "send_reply":
+        if call.kind in CHAT_KINDS:
             return "chat"
         if call.kind == "send_alert":
             return "alerts"
@@ -358,11 +362,16 @@ class Dispatcher:
                 raise Permanent("no TICKETSYNC_ALERT_WEBHOOK_URL is configured")
             self.alerts.send(command)
             return None
-        if isinstance(command, SendReply):
+        if isinstance(
+            command, SendReply | TellTicketCreated | TellStatusChanged | TellControlChanged
+        ):
             if self.chat_replies is None:
                 raise Permanent("no TICKETSYNC_CHAT_REPLY_URL is configured")
             # The receiver deduplicates by webhook-id, so sending again is always safe.
-            self.chat_replies.send(command)
+            if isinstance(command, SendReply):
+                self.chat_replies.send(command)
+            else:
+                self.chat_replies.tell(command)
             return None
         raise TypeError(f"unknown command {type(command).__name__}")
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from ticketsync.events.commands import COMMAND_KINDS, Command, CreateTicket
+from ticketsync.events.commands import COMMAND_KINDS, TELL_TYPES, Command, CreateTicket
 from ticketsync.events.errors import Refused
 from ticketsync.events.registry import OUTCOME_TYPES, TICKET_SIDE_TYPES
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
@@ -37,6 +37,7 @@ PAGE = 500
 ParseStored = Callable[[str, str, datetime], object | None]
 
 TICKET_SIDE = tuple(TICKET_SIDE_TYPES.values())
+TELL_COMMANDS = tuple(TELL_TYPES)
 
 
 def decoder(parse_stored: Mapping[str, ParseStored]) -> Callable[[LogEntry], Event | None]:
@@ -87,6 +88,12 @@ def describe(command: Command) -> dict[str, object]:
             "priority": ticket.priority,
             "tags": list(ticket.tags),
             "follow_up_of": ticket.follow_up_of,
+        }
+    if isinstance(command, TELL_COMMANDS):
+        told = orjson.loads(codec.dumps(command))
+        return {
+            "type": TELL_TYPES[type(command)],
+            **{k: v for k, v in told.items() if k not in ("conversation_id", "occurred_at")},
         }
     described: dict[str, object] = {"ticket_id": command.ticket_id}
     if hasattr(command, "comment"):
@@ -230,11 +237,12 @@ class ConversationProjector:
         now: float,
     ) -> None:
         kind = COMMAND_KINDS[type(command)]
-        ticket = (
-            None
-            if isinstance(command, CreateTicket)
-            else f"{view.ticket.system}:{command.ticket_id}"
-        )  # type: ignore[union-attr]
+        ticket = None
+        if isinstance(command, TELL_COMMANDS):
+            told = command.ticket
+            ticket = f"{told.system}:{told.id}" if told is not None else None
+        elif not isinstance(command, CreateTicket):
+            ticket = f"{view.ticket.system}:{command.ticket_id}"  # type: ignore[union-attr]
         queued = NewEntry(
             source="ticketsync",
             delivery_id=f"{identifier}.queued",

@@ -12,8 +12,8 @@ from ticketsync.projections.explain import Waiting, explain, reasons, route, wai
 from ticketsync.projections.policy import Policy, needs_ticket, ticket_rules
 from ticketsync.projections.view import Conversation, Item, Ticket
 
-DEFAULT = Policy()
-ALWAYS = Policy(ticket_policy="always")
+DEFAULT = Policy(chat_events=frozenset({"agent.replied"}))
+ALWAYS = Policy(ticket_policy="always", chat_events=frozenset({"agent.replied"}))
 
 
 def conversation(
