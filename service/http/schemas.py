@@ -220,6 +220,10 @@ COMPONENTS: dict[str, Any] = {
                     "items": {"type": "string"},
                     "description": "each call not done yet, in a sentence",
                 },
+                "control": {
+                    "type": "string",
+                    "description": "who answers the customer, the AI agent or people, and why",
+                },
             },
         },
         "JiraPayload": {

@@ -108,6 +108,23 @@ def describe(command: Command) -> dict[str, object]:
     return described
 
 
+def _control_changed(cause: LogEntry, view: Conversation, now: float) -> NewEntry:
+    """The audit's record of a hand-over, whether or not the chat is told of it."""
+    ticket = view.ticket
+    at = datetime.fromtimestamp(now, UTC)
+    return NewEntry(
+        source="ticketsync",
+        delivery_id=f"control-{cause.position}",
+        type="control.changed",
+        occurred_at=at,
+        recorded_at=at,
+        conversation_id=view.conversation_id,
+        ticket=f"{ticket.system}:{ticket.id}" if ticket is not None else None,
+        caused_by=cause.key,
+        data=codec.dumps({"holder": view.control.holder, "reason": view.control.reason}),
+    )
+
+
 @dataclass
 class Page:
     """What one page of the log produced, to be written in one transaction."""
@@ -220,6 +237,8 @@ class ConversationProjector:
                 continue
             views[cid] = view
             page.conversations[cid] = view
+            if record and before is not None and view.control.holder != before.control.holder:
+                page.entries.append(_control_changed(entry, view, now))
             for index, command in enumerate(commands):
                 identifier = call_id(entry.position, index)
                 page.decided.append((identifier, COMMAND_KINDS[type(command)]))

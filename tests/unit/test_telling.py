@@ -255,3 +255,15 @@ def test_no_reply_url_tells_nothing_but_the_control_is_kept() -> None:
 def test_every_type_is_a_chat_event() -> None:
     assert {"ticket.created", "ticket.status_changed", "control.changed"} < CHAT_EVENTS
     assert CID
+
+
+def test_explain_says_who_answers_and_why() -> None:
+    from ticketsync.projections.explain import HANDED, holder
+
+    assert set(HANDED) == set(control.REASONS)
+    view, _ = fold(ESCALATED)
+    assert holder(view) == (
+        "people answer the customer: the conversation was escalated; the AI agent stays quiet"
+    )
+    view, _ = fold([*ESCALATED, status("solved")])
+    assert holder(view) == "the AI agent answers the customer again: the ticket was solved"
