@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from ticketsync.events.commands import SendAlert, SendReply
+from ticketsync.events.commands import SendAlert, SendReply, Tell
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.events.outcomes import Refusal
 from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef, TicketSnapshot
@@ -119,6 +119,10 @@ class ChatReplies(Protocol):
 
         Raises the CallFailed subclasses above.
         """
+        ...
+
+    def tell(self, tell: Tell) -> None:
+        """Deliver one fact of the conversation's ticket or hand-over; as `send`."""
         ...
 
 

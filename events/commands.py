@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ticketsync.events.tickets import Comment, NewTicket, TicketChange
+from ticketsync.events.tickets import Comment, NewTicket, TicketChange, TicketRef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +73,55 @@ class ReadTicket:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TellTicketCreated:
+    """Tell the chat its conversation's ticket exists (`ticket.created`, docs/behaviour.md,
+    What the chat is told). `number` counts the facts decided for the conversation, from 1:
+    with the conversation's id it makes the fact's webhook-id."""
+
+    conversation_id: str
+    number: int
+    occurred_at: datetime
+    ticket: TicketRef
+    group: str | None
+    priority: str | None
+    tags: tuple[str, ...]
+    follows: TicketRef | None  # the ticket this one follows up or replaces
+
+
+@dataclass(frozen=True, kw_only=True)
+class TellStatusChanged:
+    """Tell the chat its ticket's status changed (`ticket.status_changed`)."""
+
+    conversation_id: str
+    number: int
+    occurred_at: datetime
+    ticket: TicketRef
+    previous_status: str | None
+    conversation_status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TellControlChanged:
+    """Tell the chat who should answer the customer now (`control.changed`)."""
+
+    conversation_id: str
+    number: int
+    occurred_at: datetime
+    holder: str  # "human" or "agent"
+    reason: str
+    ticket: TicketRef | None
+
+
+Tell = TellTicketCreated | TellStatusChanged | TellControlChanged
+# The payload type each tells the chat (docs/behaviour.md, What the chat is told).
+TELL_TYPES: dict[type, str] = {
+    TellTicketCreated: "ticket.created",
+    TellStatusChanged: "ticket.status_changed",
+    TellControlChanged: "control.changed",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
 class SendAlert:
     """Tell an admin about an incident (a call parked, a help desk failing) or its end.
 
@@ -88,14 +137,19 @@ class SendAlert:
 
 
 # What the conversation's decisions ask for; alerts are decided apart (projections/alerts.py).
-Command = CreateTicket | AddComment | ChangeTicket | SendReply | ReadTicket
+Command = CreateTicket | AddComment | ChangeTicket | SendReply | ReadTicket | Tell
 
 COMMAND_KINDS: dict[type, str] = {
     CreateTicket: "create_ticket",
     AddComment: "add_comment",
     ChangeTicket: "change_ticket",
     SendReply: "send_reply",
+    TellTicketCreated: "tell_ticket_created",
+    TellStatusChanged: "tell_status_changed",
+    TellControlChanged: "tell_control_changed",
     SendAlert: "send_alert",
     ReadTicket: "read_ticket",
 }
 COMMAND_TYPES: dict[str, type] = {kind: command for command, kind in COMMAND_KINDS.items()}
+# The kinds of call that go to the chat platform rather than the help desk.
+CHAT_KINDS = frozenset(COMMAND_KINDS[kind] for kind in (SendReply, *TELL_TYPES))

@@ -46,7 +46,13 @@ from ticketsync.events.ticket_side import (
     TicketPriorityChanged,
     TicketStatusChanged,
 )
-from ticketsync.projections import from_chat, from_help_desk, from_outcomes, from_reads
+from ticketsync.projections import (
+    from_chat,
+    from_help_desk,
+    from_outcomes,
+    from_reads,
+    telling,
+)
 from ticketsync.projections.policy import Policy
 from ticketsync.projections.view import Conversation, with_changes
 
@@ -68,7 +74,12 @@ def apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversatio
 
     Raises TypeError for an event the projection does not know.
     """
+    before = view
     view, commands = _apply(view, event, policy)
+    if view is not before:
+        view, first, last = telling.facts(before, view, event, policy, event.occurred_at)
+        if first or last:
+            commands = [*first, *commands, *last]
     if view.expected and not policy.echoes:
         view = with_changes(view, expected=())  # nothing will come back to use them up
     return view, commands

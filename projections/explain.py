@@ -42,6 +42,27 @@ def reasons(view: Conversation, policy: Policy) -> tuple[bool, list[str]]:
     return True, said
 
 
+def holder(view: Conversation) -> str:
+    """Who should answer the customer, and since what, in a sentence."""
+    held = view.control
+    if held.reason is None:
+        return "the AI agent answers the customer (no one has taken the conversation over)"
+    if held.holder == "human":
+        return f"people answer the customer: {HANDED[held.reason]}; the AI agent stays quiet"
+    return f"the AI agent answers the customer again: {HANDED[held.reason]}"
+
+
+# Why the conversation changed hands, as `holder` says it (projections/control.py REASONS).
+HANDED: dict[str, str] = {
+    "escalated": "the conversation was escalated",
+    "agent_replied": "an agent replied on the ticket",
+    "reopened": "the customer wrote again after the ticket was settled",
+    "ticket_solved": "the ticket was solved",
+    "ticket_closed": "the ticket was closed",
+    "conversation_resolved": "the chat resolved the conversation",
+}
+
+
 def route(view: Conversation, policy: Policy) -> dict[str, object]:
     """Where the conversation's ticket goes, and which intent chose it."""
     chosen, why = policy.routing.route_and_why(view.intents_by_priority())
@@ -77,4 +98,5 @@ def explain(view: Conversation, policy: Policy, calls: list[Waiting]) -> dict[st
         "reasons": said,
         "route": route(view, policy),
         "pending": [waiting(call) for call in calls],
+        "control": holder(view),
     }

@@ -71,7 +71,7 @@ def ticket_changed(
         if not (event.public and event.author_is_agent) or event.comment_id in view.replied:
             return view, []
         view = with_changes(view, replied=(*view.replied, event.comment_id))
-        if not policy.replies:
+        if not policy.replies or "agent.replied" not in policy.chat_events:
             return view, []
         return view, [
             SendReply(

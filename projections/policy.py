@@ -8,6 +8,11 @@ from typing import Literal
 from ticketsync.projections.routing import BUILT_IN, RoutingTable
 from ticketsync.projections.view import Conversation
 
+# Every type of what the chat is told (docs/behaviour.md, What the chat is told).
+CHAT_EVENTS = frozenset(
+    {"agent.replied", "ticket.created", "ticket.status_changed", "control.changed"}
+)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Policy:
@@ -17,7 +22,9 @@ class Policy:
     ticket_policy: Literal["default", "always"] = "default"
     routing: RoutingTable = BUILT_IN
     own_user_ids: tuple[str, ...] = ()  # the help-desk users ticketsync acts as
-    replies: bool = True  # whether agents' replies go to the chat (a reply URL is set)
+    replies: bool = True  # whether anything goes to the chat (a reply URL is set)
+    # Which of the types of "what the chat is told" are sent (TICKETSYNC_CHAT_EVENTS).
+    chat_events: frozenset[str] = CHAT_EVENTS
     # Whether the help desk reopens a closed ticket (Jira's done issues take comments and
     # transitions). Where it cannot (Zendesk, the built-in desk), a customer writing to a
     # closed ticket opens a follow-up ticket instead.

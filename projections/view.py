@@ -53,6 +53,19 @@ class Ticket:
     read_at: datetime | None = None
 
 
+Holder = Literal["agent", "human"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Control:
+    """Who should answer the customer: the AI agent, or the people on the ticket
+    (projections/control.py has the rules). `since` is when it last changed hands."""
+
+    holder: Holder = "agent"
+    reason: str | None = None
+    since: datetime | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Conversation:
     """What ticketsync knows of one conversation, and of the ticket that follows it."""
@@ -81,6 +94,8 @@ class Conversation:
     expected: tuple[str, ...] = ()
     replied: tuple[str, ...] = ()  # comment ids already sent to the chat
     lowered: str | None = None  # the ticket whose priority a resolution lowered already
+    control: Control = Control()
+    facts: int = 0  # facts decided for the chat (told or filtered out), numbering the next
 
     @property
     def user_messages(self) -> int:

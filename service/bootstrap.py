@@ -237,6 +237,7 @@ def policy(settings: Settings, own_user_ids: tuple[str, ...] = ()) -> Policy:
         routing=routing,
         own_user_ids=own_user_ids,
         replies=settings.chat_reply_url is not None,
+        chat_events=settings.chat_events,
         # Jira's done issues take comments and transitions: they are reopened, not followed up.
         closed_reopens=settings.ticketing == "jira",
         # The built-in desk records only agents' changes; ticketsync's own leave no webhook.

@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ticketsync.events.errors import ConfigError
+from ticketsync.projections.policy import CHAT_EVENTS
 
 DEFAULT_DATABASE_URL = "sqlite:///./ticketsync.db"
 TICKETING_SYSTEMS = ("local", "zendesk", "jira")
@@ -81,6 +82,8 @@ class Settings:
     # ("role", name) or ("group", group id); None: a public comment marked internal.
     jira_internal_visibility: tuple[str, str] | None = None
     chat_reply_url: str | None = None
+    # Which types of what the chat is told are sent (TICKETSYNC_CHAT_EVENTS; default all).
+    chat_events: frozenset[str] = CHAT_EVENTS
     chat_reply_secret: str | None = None
     routing_file: str | None = None
     ticket_policy: Literal["default", "always"] = "default"
@@ -108,6 +111,7 @@ VARIABLES = frozenset(
         "TICKETSYNC_ALERT_AFTER",
         "TICKETSYNC_ALERT_WEBHOOK_URL",
         "TICKETSYNC_CHAT_REPLY_SECRET",
+        "TICKETSYNC_CHAT_EVENTS",
         "TICKETSYNC_CHAT_REPLY_URL",
         "TICKETSYNC_CHAT_WEBHOOK_SECRET",
         "TICKETSYNC_DATABASE_URL",
@@ -290,6 +294,16 @@ def load(
         raise ConfigError(
             f"TICKETSYNC_ALERT_AFTER must be a positive number of seconds, got {alert_after:g}"
         )
+    chat_events = CHAT_EVENTS
+    told = get("TICKETSYNC_CHAT_EVENTS")
+    if told is not None and told != "all":
+        chat_events = frozenset(part.strip() for part in told.split(",") if part.strip())
+        unknown = sorted(chat_events - CHAT_EVENTS)
+        if unknown or not chat_events:
+            raise ConfigError(
+                f"TICKETSYNC_CHAT_EVENTS must be all or a comma-separated list of "
+                f"{', '.join(sorted(CHAT_EVENTS))}, got {told!r}"
+            )
     public_url = get("TICKETSYNC_PUBLIC_URL") or "http://127.0.0.1:8000"
     if not _http_url(public_url):
         raise ConfigError(f"TICKETSYNC_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
@@ -337,6 +351,7 @@ def load(
         jira_group_field=group_field,
         jira_internal_visibility=internal_visibility,
         chat_reply_url=get("TICKETSYNC_CHAT_REPLY_URL"),
+        chat_events=chat_events,
         chat_reply_secret=_Secret(reply_secret) if reply_secret else None,
         routing_file=get("TICKETSYNC_ROUTING_FILE"),
         ticket_policy=choice("TICKETSYNC_TICKET_POLICY", TICKET_POLICIES, "default"),  # type: ignore[arg-type]

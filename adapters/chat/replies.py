@@ -1,6 +1,8 @@
-"""Agents' replies delivered to the chat platform as signed webhooks (CONTRACT section 5).
+"""What the chat is told, delivered to the chat platform as signed webhooks (CONTRACT section 5).
 
-Each reply is one `agent.replied` payload POSTed to TICKETSYNC_CHAT_REPLY_URL, signed the
+Agents' replies, and the facts of the conversation's ticket and hand-over (`ticket.created`,
+`ticket.status_changed`, `control.changed`, each numbered in its conversation, so its
+webhook-id is stable). Each reply is one `agent.replied` payload POSTed to TICKETSYNC_CHAT_REPLY_URL, signed the
 Standard Webhooks way (https://www.standardwebhooks.com/) with TICKETSYNC_CHAT_REPLY_SECRET.
 The webhook-id is a function of the ticket comment (`reply_webhook_id`) and the body a
 function of the SendReply, so every retry of one reply is the same delivery to the receiver,
@@ -24,6 +26,7 @@ different body") will answer it to every retry, so the call is parked for a pers
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -37,9 +40,16 @@ from ticketsync.adapters.chat.signing import decode_secret, signed_headers
 from ticketsync.adapters.http_answers import NOT_SENT, UNSENDABLE
 from ticketsync.adapters.ports import CallFailed, OutcomeUnknown, Permanent, RateLimited, Retryable
 from ticketsync.adapters.retry_after import parse_retry_after
-from ticketsync.events.commands import SendReply
+from ticketsync.events.commands import (
+    TELL_TYPES,
+    SendReply,
+    Tell,
+    TellStatusChanged,
+    TellTicketCreated,
+)
+from ticketsync.events.tickets import TicketRef
 
-__all__ = ["EVENT_TYPE", "ChatReplySender", "reply_webhook_id"]
+__all__ = ["EVENT_TYPE", "ChatReplySender", "reply_webhook_id", "tell_webhook_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +62,46 @@ MAX_DETAIL_CHARS = 300
 def reply_webhook_id(reply: SendReply) -> str:
     """The webhook-id of a reply: the same for every attempt to deliver one ticket comment."""
     return f"reply-{reply.system}-{reply.ticket_id}-{reply.comment_id}"
+
+
+def tell_webhook_id(tell: Tell) -> str:
+    """The webhook-id of a fact told to the chat: its type, the conversation (hashed, since a
+    conversation id may hold any character) and the fact's number in it."""
+    digest = hashlib.sha256(tell.conversation_id.encode()).hexdigest()[:16]
+    return f"{TELL_TYPES[type(tell)].replace('.', '-')}-{digest}-{tell.number}"
+
+
+def _ticket(ticket: TicketRef, *, whole: bool = True) -> dict[str, Any]:
+    shown: dict[str, Any] = {"system": ticket.system, "id": ticket.id}
+    if whole:
+        shown |= {"url": ticket.url, "status": ticket.status}
+        if ticket.status_name is not None and ticket.status_name != ticket.status:
+            shown["status_name"] = ticket.status_name  # the help desk's own word for it
+    return shown
+
+
+def tell_payload(tell: Tell) -> dict[str, Any]:
+    """The payload of a fact told to the chat, in the Standard Webhooks payload shape."""
+    data: dict[str, Any] = {"conversation_id": tell.conversation_id}
+    if isinstance(tell, TellTicketCreated):
+        data |= {
+            "ticket": _ticket(tell.ticket),
+            "route": {"group": tell.group, "priority": tell.priority, "tags": list(tell.tags)},
+            "follows": _ticket(tell.follows, whole=False) if tell.follows else None,
+        }
+    elif isinstance(tell, TellStatusChanged):
+        data |= {
+            "ticket": _ticket(tell.ticket),
+            "previous_status": tell.previous_status,
+            "conversation_status": tell.conversation_status,
+        }
+    else:
+        data |= {
+            "holder": tell.holder,
+            "reason": tell.reason,
+            "ticket": _ticket(tell.ticket, whole=False) if tell.ticket else None,
+        }
+    return {"type": TELL_TYPES[type(tell)], "timestamp": _iso(tell.occurred_at), "data": data}
 
 
 def reply_payload(reply: SendReply) -> dict[str, Any]:
@@ -112,11 +162,17 @@ class ChatReplySender:
 
         Raises Retryable, RateLimited, OutcomeUnknown or Permanent (module docstring).
         """
-        webhook_id = reply_webhook_id(reply)
-        body = orjson.dumps(reply_payload(reply))
+        self._post(reply_webhook_id(reply), reply_payload(reply), reply.conversation_id)
+
+    def tell(self, tell: Tell) -> None:
+        """POST one fact about the conversation's ticket or hand-over, signed; as `send`."""
+        self._post(tell_webhook_id(tell), tell_payload(tell), tell.conversation_id)
+
+    def _post(self, webhook_id: str, payload: dict[str, Any], conversation_id: str) -> None:
+        body = orjson.dumps(payload)
         headers = signed_headers(self._secret, webhook_id, body, self._clock())
         headers["content-type"] = "application/json"
-        fields = {"webhook_id": webhook_id, "conversation_id": reply.conversation_id}
+        fields = {"webhook_id": webhook_id, "conversation_id": conversation_id}
         started = time.monotonic()
         try:
             response = self._client.post(self.url, content=body, headers=headers)

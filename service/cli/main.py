@@ -392,6 +392,7 @@ def explain_command(args: argparse.Namespace) -> int:
         print(f"  - {reason}")
     route = explained["route"]
     print(f"route: {route['because']}; tags {', '.join(route['tags'])}")
+    print(f"control: {explained['control']}")
     if explained["pending"]:
         print("waiting:")
         for line in explained["pending"]:

@@ -224,6 +224,10 @@ COMPONENTS: dict[str, Any] = {
                     "items": {"type": "string"},
                     "description": "each call not done yet, in a sentence",
                 },
+                "control": {
+                    "type": "string",
+                    "description": "who answers the customer, the AI agent or people, and why",
+                },
             },
         },
         "JiraPayload": {
@@ -308,7 +312,7 @@ COMPONENTS: dict[str, Any] = {
         },
         "Conversation": {
             "type": "object",
-            "required": ["conversation_id", "status", "ticket", "pending_calls"],
+            "required": ["conversation_id", "status", "ticket", "pending_calls", "control"],
             "properties": {
                 "conversation_id": {"type": "string"},
                 "status": {
@@ -354,6 +358,26 @@ COMPONENTS: dict[str, Any] = {
                 },
                 "previous_tickets": {"type": "array", "items": ref("TicketRef")},
                 "pending_calls": {"type": "integer"},
+                "control": {
+                    "type": "object",
+                    "description": "who should answer the customer: the AI agent or people",
+                    "required": ["holder", "reason", "since"],
+                    "properties": {
+                        "holder": {"enum": ["agent", "human"]},
+                        "reason": {
+                            "enum": [
+                                None,
+                                "escalated",
+                                "agent_replied",
+                                "reopened",
+                                "ticket_solved",
+                                "ticket_closed",
+                                "conversation_resolved",
+                            ]
+                        },
+                        "since": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                },
             },
         },
         "Ticket": {

@@ -5,7 +5,7 @@ Shared by GET /audit and `ticketsync audit`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -243,6 +243,33 @@ def _desk(kind: str, data: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _told_ticket(data: Mapping[str, Any]) -> str:
+    ticket = data.get("ticket") or {}
+    return f"{ticket.get('system')}:{ticket.get('id')}"
+
+
+# What the chat is told, in words, by the type of what it is told.
+TOLD: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "ticket.created": lambda data: (
+        f"its ticket is {_told_ticket(data)} ({(data.get('ticket') or {}).get('status')})"
+        + (
+            f", following {_told_ticket({'ticket': data['follows']})}"
+            if data.get("follows")
+            else ""
+        )
+    ),
+    "ticket.status_changed": lambda data: (
+        f"{_told_ticket(data)} is {(data.get('ticket') or {}).get('status')} "
+        f"(was {data.get('previous_status')})"
+    ),
+    "control.changed": lambda data: (
+        f"a human holds the conversation ({data.get('reason')})"
+        if data.get("holder") == "human"
+        else f"the AI agent holds the conversation ({data.get('reason')})"
+    ),
+}
+
+
 def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -> str:
     """What ticketsync decided or did, in words."""
     where = f" {ticket['system']}:{ticket['id']}" if ticket else ""
@@ -250,6 +277,12 @@ def _own(kind: str, data: Mapping[str, Any], ticket: Mapping[str, str] | None) -
     if kind == "ticket.requested":
         follow = f", follow-up of #{data['follow_up_of']}" if data.get("follow_up_of") else ""
         return f"create ticket for {data.get('group')} ({data.get('priority')}{follow}): {data.get('subject')}"
+    if kind == "control.changed":
+        if data.get("holder") == "human":
+            return f"people hold the conversation now ({data.get('reason')})"
+        return f"the AI agent holds the conversation again ({data.get('reason')})"
+    if kind == "call.queued" and data.get("type") in TOLD:
+        return "tell the chat: " + TOLD[str(data["type"])](data)
     if kind == "call.queued":
         details = ", ".join(
             f"{key}={value}"

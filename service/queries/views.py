@@ -56,6 +56,17 @@ def conversation(container: Container, conversation_id: str) -> dict[str, Any] |
         "ticket_requested": view.ticket_requested,
         "previous_tickets": [_ticket(t) for t in view.previous_tickets],
         "pending_calls": container.store.pending_calls(conversation_id),
+        "control": control(view),
+    }
+
+
+def control(view: Conversation) -> dict[str, Any]:
+    """Who should answer the customer, as GET /conversations/{id} and MCP's get_ticket show it."""
+    since = view.control.since
+    return {
+        "holder": view.control.holder,
+        "reason": view.control.reason,
+        "since": None if since is None else since.isoformat().replace("+00:00", "Z"),
     }
 
 

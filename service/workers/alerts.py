@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from ticketsync.events.commands import COMMAND_KINDS, SendAlert
+from ticketsync.events.commands import CHAT_KINDS, COMMAND_KINDS, SendAlert
 from ticketsync.projections.alerts import (
     OUTCOME_ENTRIES,
     AlertPolicy,
@@ -45,7 +45,7 @@ def system_of(kind: str, data: dict[str, object], help_desk: str) -> str:
     system = data.get("system")
     if isinstance(system, str):
         return system
-    return "chat" if kind == "send_reply" else help_desk
+    return "chat" if kind in CHAT_KINDS else help_desk
 
 
 def call_outcome(entry: LogEntry, help_desk: str) -> CallOutcome | None:

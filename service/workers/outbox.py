@@ -40,6 +40,7 @@ from ticketsync.adapters.ports import (
     TicketReader,
 )
 from ticketsync.events.commands import (
+    CHAT_KINDS,
     COMMAND_TYPES,
     AddComment,
     ChangeTicket,
@@ -47,6 +48,9 @@ from ticketsync.events.commands import (
     ReadTicket,
     SendAlert,
     SendReply,
+    TellControlChanged,
+    TellStatusChanged,
+    TellTicketCreated,
 )
 from ticketsync.events.errors import Refused, StoreUnavailable, TicketsyncError
 from ticketsync.events.outcomes import (
@@ -372,7 +376,7 @@ class Dispatcher:
 
     def _system(self, call: Call) -> str:
         """The system a call goes to, as the alerts and the log lines name it."""
-        if call.kind == "send_reply":
+        if call.kind in CHAT_KINDS:
             return "chat"
         if call.kind == "send_alert":
             return "alerts"
@@ -413,11 +417,16 @@ class Dispatcher:
                 raise Permanent(f"{self.help_desk.system} tickets cannot be read back")
             # A read changes nothing, so sending it again is always safe.
             return self.help_desk.read_ticket(command.ticket_id, since=command.since)
-        if isinstance(command, SendReply):
+        if isinstance(
+            command, SendReply | TellTicketCreated | TellStatusChanged | TellControlChanged
+        ):
             if self.chat_replies is None:
                 raise Permanent("no TICKETSYNC_CHAT_REPLY_URL is configured")
             # The receiver deduplicates by webhook-id, so sending again is always safe.
-            self.chat_replies.send(command)
+            if isinstance(command, SendReply):
+                self.chat_replies.send(command)
+            else:
+                self.chat_replies.tell(command)
             return None
         raise TypeError(f"unknown command {type(command).__name__}")
 

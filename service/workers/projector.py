@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from ticketsync.events.commands import COMMAND_KINDS, Command, CreateTicket
+from ticketsync.events.commands import COMMAND_KINDS, TELL_TYPES, Command, CreateTicket
 from ticketsync.events.errors import Refused
 from ticketsync.events.registry import OUTCOME_TYPES, TICKET_SIDE_TYPES
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
@@ -37,6 +37,7 @@ PAGE = 500
 ParseStored = Callable[[str, str, datetime], object | None]
 
 TICKET_SIDE = tuple(TICKET_SIDE_TYPES.values())
+TELL_COMMANDS = tuple(TELL_TYPES)
 
 
 def decoder(parse_stored: Mapping[str, ParseStored]) -> Callable[[LogEntry], Event | None]:
@@ -88,6 +89,12 @@ def describe(command: Command) -> dict[str, object]:
             "tags": list(ticket.tags),
             "follow_up_of": ticket.follow_up_of,
         }
+    if isinstance(command, TELL_COMMANDS):
+        told = orjson.loads(codec.dumps(command))
+        return {
+            "type": TELL_TYPES[type(command)],
+            **{k: v for k, v in told.items() if k not in ("conversation_id", "occurred_at")},
+        }
     described: dict[str, object] = {"ticket_id": command.ticket_id}
     if hasattr(command, "comment"):
         described["public"] = command.comment.public  # type: ignore[union-attr]
@@ -99,6 +106,23 @@ def describe(command: Command) -> dict[str, object]:
             {k: v for k, v in orjson.loads(codec.dumps(change)).items() if v not in (None, [])}
         )
     return described
+
+
+def _control_changed(cause: LogEntry, view: Conversation, now: float) -> NewEntry:
+    """The audit's record of a hand-over, whether or not the chat is told of it."""
+    ticket = view.ticket
+    at = datetime.fromtimestamp(now, UTC)
+    return NewEntry(
+        source="ticketsync",
+        delivery_id=f"control-{cause.position}",
+        type="control.changed",
+        occurred_at=at,
+        recorded_at=at,
+        conversation_id=view.conversation_id,
+        ticket=f"{ticket.system}:{ticket.id}" if ticket is not None else None,
+        caused_by=cause.key,
+        data=codec.dumps({"holder": view.control.holder, "reason": view.control.reason}),
+    )
 
 
 @dataclass
@@ -213,6 +237,8 @@ class ConversationProjector:
                 continue
             views[cid] = view
             page.conversations[cid] = view
+            if record and before is not None and view.control.holder != before.control.holder:
+                page.entries.append(_control_changed(entry, view, now))
             for index, command in enumerate(commands):
                 identifier = call_id(entry.position, index)
                 page.decided.append((identifier, COMMAND_KINDS[type(command)]))
@@ -230,11 +256,12 @@ class ConversationProjector:
         now: float,
     ) -> None:
         kind = COMMAND_KINDS[type(command)]
-        ticket = (
-            None
-            if isinstance(command, CreateTicket)
-            else f"{view.ticket.system}:{command.ticket_id}"
-        )  # type: ignore[union-attr]
+        ticket = None
+        if isinstance(command, TELL_COMMANDS):
+            told = command.ticket
+            ticket = f"{told.system}:{told.id}" if told is not None else None
+        elif not isinstance(command, CreateTicket):
+            ticket = f"{view.ticket.system}:{command.ticket_id}"  # type: ignore[union-attr]
         queued = NewEntry(
             source="ticketsync",
             delivery_id=f"{identifier}.queued",

@@ -86,8 +86,13 @@ class Service:
         return wait_until(ready, timeout=timeout)
 
     def replies(self, cid: str) -> list[dict[str, Any]]:
+        """Agents' replies the chat received for the conversation."""
+        return [data for kind, data in self.told(cid) if kind == "agent.replied"]
+
+    def told(self, cid: str) -> list[tuple[str, dict[str, Any]]]:
+        """Everything the chat received for the conversation, in order, as (type, data)."""
         return [
-            d.json["data"]
+            (d.json["type"], d.json["data"])
             for d in self.receiver.deliveries()
             if d.json["data"]["conversation_id"] == cid
         ]
@@ -324,3 +329,56 @@ def test_a_forged_change_is_refused_and_changes_nothing(world) -> None:
     assert error in ("invalid_signature", "unauthorized")
     assert service.conversation(cid) == before
     assert service.replies(cid) == []
+
+
+def holders(service: Service, cid: str) -> list[tuple[str, str]]:
+    """The control changes the chat was told, in order, as (holder, reason)."""
+    return [
+        (data["holder"], data["reason"])
+        for kind, data in service.told(cid)
+        if kind == "control.changed"
+    ]
+
+
+def test_the_chat_is_told_its_ticket_and_who_holds_the_conversation(world) -> None:
+    """An escalation tells the chat its ticket and hands it to people; a solve on the desk
+    hands it back; the customer writing again takes it to people again."""
+    service, harness = world
+    cid = escalated(service)
+    _, ticket = one_ticket(service, harness, cid)
+    wait_until(
+        lambda: [k for k, _ in service.told(cid)][:2] == ["control.changed", "ticket.created"]
+    )
+    created = next(data for kind, data in service.told(cid) if kind == "ticket.created")
+    assert created["ticket"]["system"] == harness.name
+    assert created["ticket"]["id"] == ticket.id
+    assert created["follows"] is None
+    assert created["route"]["group"] == "Billing Team"
+    assert holders(service, cid) == [("human", "escalated")]
+    harness.agent_state(ticket.id, "done")
+    service.settled(cid, lambda v: v["control"]["holder"] == "agent")
+    wait_until(lambda: holders(service, cid)[-1:] == [("agent", "ticket_solved")])
+    statuses = [d for k, d in service.told(cid) if k == "ticket.status_changed"]
+    assert statuses[-1]["ticket"]["status"] == "solved"
+    assert statuses[-1]["conversation_status"] == "resolved_by_agent"
+    service.say(cid, "It happened again.")
+    view = service.settled(cid, lambda v: v["control"]["holder"] == "human")
+    assert view["control"]["reason"] == "reopened"
+    wait_until(lambda: holders(service, cid)[-1:] == [("human", "reopened")])
+    # Each fact once: every webhook-id is the receiver's only delivery of it.
+    ids = [d.webhook_id for d in service.receiver.deliveries()]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_humans_reply_takes_a_conversation_never_escalated(world) -> None:
+    service, harness = world
+    cid = f"conv_{uuid.uuid4().hex[:10]}"
+    service.chat("conversation.started", cid, customer={"id": "c2", "email": f"{cid}@example.com"})
+    for number in range(4):
+        service.say(cid, f"Question {number}")
+    view, ticket = one_ticket(service, harness, cid)
+    assert view["control"]["holder"] == "agent"
+    harness.agent_reply(ticket.id, "I can help with that.")
+    view = service.settled(cid, lambda v: v["control"]["holder"] == "human")
+    assert view["control"]["reason"] == "agent_replied"
+    wait_until(lambda: holders(service, cid) == [("human", "agent_replied")])

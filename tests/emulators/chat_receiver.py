@@ -136,6 +136,11 @@ class ChatReceiver:
         with self._lock:
             return list(self._accepted.values())
 
+    def replies(self) -> list[Attempt]:
+        """The accepted `agent.replied` deliveries: agents' replies, without the facts of the
+        ticket and of who holds the conversation that the chat is told as well."""
+        return [d for d in self.deliveries() if (d.json or {}).get("type") == "agent.replied"]
+
     def attempts(self) -> list[Attempt]:
         """Every request received, in order, whatever it was answered."""
         with self._lock:

@@ -39,6 +39,9 @@ def test_a_conversation_that_needs_a_ticket_says_why_and_what_waits(app: Starlet
             "because": "Billing Team, high: primary intent billing_problem",
         },
         "pending": ["create_ticket, not tried yet, due now"],
+        "control": (
+            "people answer the customer: the conversation was escalated; the AI agent stays quiet"
+        ),
     }
 
 

@@ -139,10 +139,18 @@ def test_the_audit_trail_tells_the_story(service, desk: FakeHelpDesk) -> None:
     from ticketsync.service.store.log import AuditQuery
 
     entries, _ = service.log.query(AuditQuery(conversation_id="c1"))
-    own = [(e.type, e.caused_by) for e in entries if e.source == "ticketsync"]
+    own = [
+        (e.type, e.caused_by)
+        for e in entries
+        if e.source == "ticketsync" and e.type != "control.changed"
+    ]
     requested = next(e for e in entries if e.type == "ticket.requested")
     escalation = next(e for e in entries if e.type == "conversation.escalated")
     assert requested.caused_by == escalation.key
+    # The escalation handed the conversation to people, whether or not the chat is told.
+    handed = next(e for e in entries if e.type == "control.changed")
+    assert handed.caused_by == escalation.key
+    assert orjson.loads(handed.data) == {"holder": "human", "reason": "escalated"}
     assert [kind for kind, _ in own][:3] == ["ticket.requested", "call.failed", "ticket.created"]
     assert all(cause == requested.key for kind, cause in own[1:3])
     failed = next(e for e in entries if e.type == "call.failed")

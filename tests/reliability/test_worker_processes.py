@@ -174,7 +174,7 @@ def test_two_http_processes_and_two_workers_and_one_killed(
                 if n == len(tickets) // 2:
                     workers[1].kill()
                     workers[1].wait()
-            wait_until(lambda: len(receiver.deliveries()) >= len(tickets), timeout=30)
+            wait_until(lambda: len(receiver.replies()) >= len(tickets), timeout=30)
             settled(second)
             log = EventLog(parse_database_url(pg_url))
             try:
@@ -184,7 +184,7 @@ def test_two_http_processes_and_two_workers_and_one_killed(
             finally:
                 log.close()
             # Every reply reached the chat once: one delivery per reply, each its own id.
-            bodies = Counter(d.json["data"]["body"] for d in receiver.deliveries())
+            bodies = Counter(d.json["data"]["body"] for d in receiver.replies())
             assert len(bodies) == len(tickets)
             assert set(bodies.values()) == {1}
         finally:

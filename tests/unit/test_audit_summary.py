@@ -242,6 +242,52 @@ CASES = [
         "an admin is told of its end (jira, failing:jira:1)",
         id="alert-recovery-queued",
     ),
+    pytest.param(
+        event("control.changed", holder="human", reason="escalated"),
+        "people hold the conversation now (escalated)",
+        id="control-to-people",
+    ),
+    pytest.param(
+        event("control.changed", holder="agent", reason="ticket_solved"),
+        "the AI agent holds the conversation again (ticket_solved)",
+        id="control-to-the-agent",
+    ),
+    pytest.param(
+        event(
+            "call.queued",
+            call_id="call-9-0",
+            kind="tell_ticket_created",
+            type="ticket.created",
+            ticket={"system": "zendesk", "id": "42", "status": "new"},
+            follows={"system": "zendesk", "id": "41"},
+        ),
+        "tell the chat: its ticket is zendesk:42 (new), following zendesk:41",
+        id="tell-ticket-created",
+    ),
+    pytest.param(
+        event(
+            "call.queued",
+            call_id="call-9-1",
+            kind="tell_status_changed",
+            type="ticket.status_changed",
+            ticket={"system": "zendesk", "id": "42", "status": "solved"},
+            previous_status="open",
+        ),
+        "tell the chat: zendesk:42 is solved (was open)",
+        id="tell-status",
+    ),
+    pytest.param(
+        event(
+            "call.queued",
+            call_id="call-9-2",
+            kind="tell_control_changed",
+            type="control.changed",
+            holder="human",
+            reason="agent_replied",
+        ),
+        "tell the chat: a human holds the conversation (agent_replied)",
+        id="tell-control",
+    ),
 ]
 
 

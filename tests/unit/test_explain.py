@@ -12,8 +12,8 @@ from ticketsync.projections.explain import Waiting, explain, reasons, route, wai
 from ticketsync.projections.policy import Policy, needs_ticket, ticket_rules
 from ticketsync.projections.view import Conversation, Item, Ticket
 
-DEFAULT = Policy()
-ALWAYS = Policy(ticket_policy="always")
+DEFAULT = Policy(chat_events=frozenset({"agent.replied"}))
+ALWAYS = Policy(ticket_policy="always", chat_events=frozenset({"agent.replied"}))
 
 
 def conversation(
@@ -181,6 +181,16 @@ def test_each_waiting_call_says_why_and_when(call: Waiting, sentence: str) -> No
 
 def test_the_whole_answer_has_the_contracts_keys() -> None:
     body = explain(conversation(users=1), DEFAULT, [])
-    assert set(body) == {"conversation_id", "needs_ticket", "reasons", "route", "pending"}
+    assert set(body) == {
+        "conversation_id",
+        "needs_ticket",
+        "reasons",
+        "route",
+        "pending",
+        "control",
+    }
+    assert body["control"] == (
+        "the AI agent answers the customer (no one has taken the conversation over)"
+    )
     assert body["needs_ticket"] is False
     assert body["pending"] == []

@@ -35,8 +35,10 @@ from ticketsync.projections.view import Ticket
 CID = "conv_1"
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 ANA = Customer(id="cus_7", email="ana@example.com", name="Ana Lima")
-DEFAULT = Policy()
-ALWAYS = Policy(ticket_policy="always")
+# The chat is told only of replies here: tests/unit/test_telling.py covers the rest.
+REPLIES = frozenset({"agent.replied"})
+DEFAULT = Policy(chat_events=REPLIES)
+ALWAYS = Policy(ticket_policy="always", chat_events=REPLIES)
 
 _seconds = itertools.count(1)
 _ids = itertools.count(1)
@@ -505,7 +507,7 @@ def test_routing_table_comes_from_the_policy() -> None:
         default=Route(group="Front Desk", priority="low", tags=("triage",)),
         intents={"billing_problem": Route(group="Money", priority="urgent", tags=("money",))},
     )
-    policy = Policy(routing=table)
+    policy = Policy(routing=table, chat_events=REPLIES)
     billing = the_create(routed("billing_problem"), policy).ticket
     other = the_create(routed("bug_report"), policy).ticket
     assert (billing.group, billing.priority, billing.tags) == (

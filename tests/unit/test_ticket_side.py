@@ -47,8 +47,10 @@ from ticketsync.projections.view import Ticket
 OWN = "zd-user-ticketsync"  # the help-desk user ticketsync acts as
 AGENT = "zd-user-avery"
 REQUESTER = "zd-user-ana"
-POLICY = Policy(own_user_ids=(OWN,))
-NO_REPLIES = Policy(own_user_ids=(OWN,), replies=False)
+# The chat is told only of replies here: tests/unit/test_telling.py covers the rest.
+REPLIES = frozenset({"agent.replied"})
+POLICY = Policy(own_user_ids=(OWN,), chat_events=REPLIES)
+NO_REPLIES = Policy(own_user_ids=(OWN,), replies=False, chat_events=REPLIES)
 
 
 # -- builders: the help desk's side, every field defaulted ------------------------------------
@@ -571,7 +573,7 @@ def test_conversation_after(history, event, read, expected) -> None:
 
 # -- a help desk that sends no echo of ticketsync's own changes (the built-in desk) -----------
 
-SILENT_DESK = Policy(own_user_ids=(OWN,), echoes=False)
+SILENT_DESK = Policy(own_user_ids=(OWN,), echoes=False, chat_events=REPLIES)
 
 SILENT_CASES = [
     # Bug: the status ticketsync set waited for an echo that never comes, and swallowed the
