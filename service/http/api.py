@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from ticketsync.events.errors import Refused, StoreUnavailable
 from ticketsync.service.bootstrap import Container
-from ticketsync.service.http import local_desk
+from ticketsync.service.http import addresses, local_desk
 from ticketsync.service.http.requests import check_query, json_body, read_body
 from ticketsync.service.http.responses import JSONResponse
 from ticketsync.service.http.webhooks import Webhooks
@@ -205,15 +205,13 @@ class Api:
         return status.positions(self.container)
 
     async def conversation(self, request: Request) -> Response:
-        conversation_id = request.path_params["conversation_id"]
-        body = await run_in_threadpool(views.conversation, self.container, conversation_id)
-        if body is None:
-            raise Refused("not_found", f"no conversation {conversation_id!r}")
-        return JSONResponse(body)
-
-    async def explain(self, request: Request) -> Response:
-        conversation_id = request.path_params["conversation_id"]
-        body = await run_in_threadpool(views.explain, self.container, conversation_id)
+        """GET /conversations/{id} and GET /conversations/{id}/explain: which one is read
+        from the raw path (addresses.py), where `%2Fexplain` is part of an id."""
+        conversation_id, suffix = addresses.conversation(
+            request.scope, "/conversations/", ("explain",)
+        )
+        read = views.explain if suffix == "explain" else views.conversation
+        body = await run_in_threadpool(read, self.container, conversation_id)
         if body is None:
             raise Refused("not_found", f"no conversation {conversation_id!r}")
         return JSONResponse(body)

@@ -125,14 +125,15 @@ def create_app(
     routes = [
         Route("/", api.reader(api.index, admin=False), methods=["GET"]),
         Route("/healthz", api.reader(api.healthz, admin=False), methods=["GET"]),
-        # Before the next: a conversation id may hold slashes.
+        # One endpoint for both: which was asked for is read from the raw path, where
+        # `a%2Fexplain` is the conversation `a/explain` (addresses.py).
         Route(
-            "/conversations/{conversation_id:path}/explain",
-            api.reader(api.explain),
+            "/conversations/{conversation_id:id}/explain",
+            api.reader(api.conversation),
             methods=["GET"],
         ),
         Route(
-            "/conversations/{conversation_id:path}",
+            "/conversations/{conversation_id:id}",
             api.reader(api.conversation),
             methods=["GET"],
         ),

@@ -26,6 +26,22 @@ from ticketsync.service.http.schemas import (
     ref,
 )
 
+# A conversation id as a path parameter: every `/` in it sent as `%2F` (a literal `/explain`
+# at the end asks for the explanation); see service/http/addresses.py.
+CONVERSATION_ID = {
+    **path(
+        "conversation_id",
+        "the chat's conversation id, percent-encoded: each '/' in it as %2F (an unencoded '/'"
+        " is taken too, but then an id ending in '/explain' reads as that explanation)",
+        "conv_42",
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+BAD_CONVERSATION = error(
+    "an unknown query parameter (`invalid_query`), or a conversation id that could not have "
+    "been accepted (`invalid_path`, field `conversation_id`)"
+)
+
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -121,12 +137,10 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "A conversation's read model",
                 "security": ADMIN,
-                "parameters": [
-                    path("conversation_id", "the chat's conversation id (may hold '/')", "conv_42")
-                ],
+                "parameters": [CONVERSATION_ID],
                 "responses": {
                     "200": json("the conversation", ref("Conversation")),
-                    "400": BAD_QUERY,
+                    "400": BAD_CONVERSATION,
                     "401": UNAUTHORIZED,
                     "404": error("ticketsync has not heard of this conversation"),
                     "503": UNAVAILABLE,
@@ -137,12 +151,10 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "Why the conversation has (or has no) ticket, its route, what waits",
                 "security": ADMIN,
-                "parameters": [
-                    path("conversation_id", "the chat's conversation id (may hold '/')", "conv_42")
-                ],
+                "parameters": [CONVERSATION_ID],
                 "responses": {
                     "200": json("the explanation", ref("Explanation")),
-                    "400": BAD_QUERY,
+                    "400": BAD_CONVERSATION,
                     "401": UNAUTHORIZED,
                     "404": error("ticketsync has not heard of this conversation"),
                     "503": UNAVAILABLE,

@@ -223,7 +223,7 @@ def test_a_retry_from_the_form_queues_the_call_and_says_so(
         f"/ui/outbox/{call.call_id}/retry",
         data={"csrf": csrf_of(page.text), "from": "conversation"},
     )
-    assert again.headers["location"] == "/ui/conversations/team/conv_1"
+    assert again.headers["location"] == "/ui/conversations/team%2Fconv_1"
     assert "was queued" in client.get(again.headers["location"]).text
     missing = client.post("/ui/outbox/no-such-call/retry", data={"csrf": csrf_of(page.text)})
     assert missing.status_code == 404
@@ -347,11 +347,11 @@ def test_search_finds_by_id_and_by_customer(app: Starlette, client: TestClient) 
     sign_in(client)
     exact = client.get("/ui/search", params={"q": "team/conv_1"})
     assert exact.status_code == 303
-    assert exact.headers["location"] == "/ui/conversations/team/conv_1"
+    assert exact.headers["location"] == "/ui/conversations/team%2Fconv_1"
     for text in ("ADA@example", "lovelace", "cus_7", "conv_"):
         found = client.get("/ui/search", params={"q": text})
         assert found.status_code == 200, text
-        assert found.text.count('href="/ui/conversations/team/conv_') == 2, text
+        assert found.text.count('href="/ui/conversations/team%2Fconv_') == 2, text
     # LIKE's wildcards are matched as themselves.
     assert "No conversation" in client.get("/ui/search", params={"q": "%"}).text
     assert "No conversation" in client.get("/ui/search", params={"q": "c_nv"}).text
@@ -391,7 +391,7 @@ def test_search_by_customer_on_postgresql(postgres_server_url: str) -> None:
             sign_in(client)
             for text in ("ADA@example", "lovelace", "cus_7"):
                 found = client.get("/ui/search", params={"q": text})
-                assert found.text.count('href="/ui/conversations/team/conv_') == 2, text
+                assert found.text.count('href="/ui/conversations/team%2Fconv_') == 2, text
             assert "No conversation" in client.get("/ui/search", params={"q": "%"}).text
     finally:
         container.close()

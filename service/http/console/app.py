@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketsync.events.errors import Refused, StoreUnavailable
 from ticketsync.service.bootstrap import Container
+from ticketsync.service.http import addresses
 from ticketsync.service.http.console import conversation_page, pages, session
 from ticketsync.service.http.requests import read_body
 from ticketsync.service.queries import audit, status, views
@@ -123,7 +124,10 @@ class Console:
         async def endpoint(request: Request) -> Response:
             cookie = self.cookie(request)
             if cookie is None:
-                wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                # The raw path: the decoded one would turn an id's `%2F` or `%3F` into a
+                # `/` or `?` on the way back.
+                path = addresses.raw_path(request.scope)
+                wanted = path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"{PREFIX}?next={quote(wanted, safe='')}", 303)
             return await handler(request, cookie)
 
@@ -292,7 +296,10 @@ class Console:
         return HTMLResponse(pages.search_results(csrf=self.csrf(cookie), query=text, found=found))
 
     async def conversation(self, request: Request, cookie: str) -> Response:
-        conversation_id = request.path_params["conversation_id"]
+        try:
+            conversation_id, _ = addresses.conversation(request.scope, f"{PREFIX}/conversations/")
+        except Refused as refused:
+            return self.refuse(400, refused.detail, csrf=self.csrf(cookie))
         data = await run_in_threadpool(self._conversation, conversation_id)
         if data is None:
             return self.refuse(
@@ -412,7 +419,7 @@ def create_console(container: Container, rebuilds: Mapping[str, Any]) -> ASGIApp
         Route(f"{PREFIX}/sign-out", console.action(console.sign_out), methods=["POST"]),
         Route(f"{PREFIX}/search", console.page(console.search), methods=["GET"]),
         Route(
-            f"{PREFIX}/conversations/{{conversation_id:path}}",
+            f"{PREFIX}/conversations/{{conversation_id:id}}",
             console.page(console.conversation),
             methods=["GET"],
         ),

@@ -18,8 +18,9 @@ STATES = ("parked", "pending", "done")
 
 
 def conversation_href(conversation_id: str) -> str:
-    """The console's address of a conversation; its id may hold slashes, kept as they are."""
-    return "/ui/conversations/" + quote(conversation_id, safe="/")
+    """The console's address of a conversation, its id percent-encoded with every `/` as
+    `%2F`: a browser rewrites a `.` or `..` segment and ends the path at `?` or `#`."""
+    return "/ui/conversations/" + quote(conversation_id, safe="")
 
 
 def layout(
