@@ -191,13 +191,27 @@ class Api:
         return JSONResponse(INDEX)
 
     async def healthz(self, request: Request) -> Response:
+        """Health for anyone; the database's own error text only to the admin token with
+        `?detail=1`: it names the host, port, user and database (docs/behaviour.md,
+        section "Limits")."""
+        detail = request.query_params.get("detail")
+        if detail is not None:
+            if detail != "1":
+                raise Refused("invalid_query", "detail takes only 1", "detail")
+            self.require_admin(request)
         try:
             position, projections = await run_in_threadpool(self._positions)
         except StoreUnavailable as error:
-            return JSONResponse(
-                {"status": "unavailable", "error": "store_unavailable", "detail": str(error)},
-                status_code=503,
-            )
+            logger.warning("store.unavailable", extra={"path": "/healthz", "error": str(error)})
+            content = {
+                "status": "unavailable",
+                "position": None,
+                "error": "store_unavailable",
+                "detail": "the database cannot be reached",
+            }
+            if detail:
+                content["reason"] = str(error)
+            return JSONResponse(content, status_code=503)
         lags = status.lags(position, projections)
         return JSONResponse({"status": "ok", "position": position, "projections": lags})
 

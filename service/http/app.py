@@ -124,7 +124,7 @@ def create_app(
     api = Api(container, webhooks, shared_metrics=shared_metrics, worker_pid=worker_pid)
     routes = [
         Route("/", api.reader(api.index, admin=False), methods=["GET"]),
-        Route("/healthz", api.reader(api.healthz, admin=False), methods=["GET"]),
+        Route("/healthz", api.reader(api.healthz, ["detail"], admin=False), methods=["GET"]),
         # One endpoint for both: which was asked for is read from the raw path, where
         # `a%2Fexplain` is the conversation `a/explain` (addresses.py).
         Route(

@@ -107,6 +107,16 @@ SPEC: dict[str, Any] = {
         "/healthz": {
             "get": {
                 "summary": "Liveness, log position and projection lag",
+                "parameters": [
+                    {
+                        "name": "detail",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["1"]},
+                        "description": "1: with the admin token, a 503 also gives the"
+                        " database's own error text as `reason`",
+                    }
+                ],
                 "responses": {
                     "200": json(
                         "healthy",
@@ -129,7 +139,11 @@ SPEC: dict[str, Any] = {
                         },
                     ),
                     "400": BAD_QUERY,
-                    "503": error("the database is unreachable (with `status: unavailable`)"),
+                    "401": error("`detail=1` without the admin token"),
+                    "503": error(
+                        "the database is unreachable (with `status: unavailable` and `position:"
+                        " null`; the database's error text only as `reason`, with `detail=1`)"
+                    ),
                 },
             }
         },
