@@ -84,6 +84,20 @@ class Api:
 
         return endpoint
 
+    def writer(self, handler: Handler, *, admin: bool = True) -> Handler:
+        """An endpoint that changes something (POST, PATCH): the token (unless `admin` is
+        false), then no query parameter at all, then `handler`. Every such route but the
+        webhook targets (webhooks.py) is built with it."""
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if admin:
+                self.require_admin(request)
+            check_query(request, frozenset())
+            return await handler(request)
+
+        return endpoint
+
     def require_admin(self, request: Request) -> None:
         expected = self.settings.admin_token or ""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -97,7 +111,6 @@ class Api:
             )
 
     async def local_comment(self, request: Request) -> Response:
-        self.require_admin(request)
         payload = await json_body(request)
         answer = await run_in_threadpool(
             local_desk.comment, self.container, request.path_params["ticket_id"], payload
@@ -106,7 +119,6 @@ class Api:
         return JSONResponse(answer, status_code=201)
 
     async def local_change(self, request: Request) -> Response:
-        self.require_admin(request)
         payload = await json_body(request)
         answer = await run_in_threadpool(
             local_desk.change, self.container, request.path_params["ticket_id"], payload
@@ -131,7 +143,6 @@ class Api:
     async def start_rebuild(self, request: Request) -> Response:
         from ticketsync.service.workers.rebuild import Rebuild, RebuildRefused, check_names
 
-        self.require_admin(request)
         # An empty body means every projection; a body is read like any other, bounded.
         has_body = (
             request.headers.get("content-length", "0") != "0"

@@ -137,12 +137,14 @@ def create_app(
             api.reader(api.conversation),
             methods=["GET"],
         ),
-        Route("/tickets/local/{ticket_id}/comments", api.local_comment, methods=["POST"]),
-        Route("/tickets/local/{ticket_id}", api.local_change, methods=["PATCH"]),
+        Route(
+            "/tickets/local/{ticket_id}/comments", api.writer(api.local_comment), methods=["POST"]
+        ),
+        Route("/tickets/local/{ticket_id}", api.writer(api.local_change), methods=["PATCH"]),
         Route("/tickets/{system}/{ticket_id}", api.reader(api.ticket), methods=["GET"]),
         Route("/outbox", api.reader(api.outbox, ["state"]), methods=["GET"]),
-        Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
-        Route("/admin/rebuild", api.start_rebuild, methods=["POST"]),
+        Route("/outbox/{call_id}/retry", api.writer(api.retry_call), methods=["POST"]),
+        Route("/admin/rebuild", api.writer(api.start_rebuild), methods=["POST"]),
         Route("/admin/rebuild/{rebuild_id}", api.reader(api.rebuild_status), methods=["GET"]),
         Route("/audit", api.reader(api.audit, audit.FILTERS), methods=["GET"]),
         Route("/metrics", api.reader(api.metrics), methods=["GET"]),
@@ -150,7 +152,7 @@ def create_app(
     ]
     if container.dev_inbox is not None:
         routes += [
-            Route("/dev/chat-replies", api.dev_reply, methods=["POST"]),
+            Route("/dev/chat-replies", api.writer(api.dev_reply, admin=False), methods=["POST"]),
             Route(
                 "/dev/chat-replies",
                 api.reader(api.dev_replies, ["conversation_id"]),

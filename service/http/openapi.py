@@ -101,6 +101,7 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
+                    "400": BAD_QUERY,
                 },
             }
         },
@@ -300,6 +301,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [path("call_id", "the call's id")],
                 "responses": {
                     "200": json("the call, due now", ref("Call")),
+                    "400": error("a query parameter: it takes none (`invalid_query`)"),
                     "401": UNAUTHORIZED,
                     "404": error("no such call"),
                     "409": error("the call has succeeded already (`already_done`)"),
@@ -332,7 +334,10 @@ SPEC: dict[str, Any] = {
                 ),
                 "responses": {
                     "202": json("started; poll GET /admin/rebuild/{id}", ref("Rebuild")),
-                    "400": error("not JSON, not an object, or an unknown projection"),
+                    "400": error(
+                        "not JSON, not an object, an unknown projection, or a query parameter"
+                        " (it takes none: `invalid_query`)"
+                    ),
                     "401": UNAUTHORIZED,
                     "409": error("a rebuild is running already (`rebuild_running`)"),
                     "413": error("body over 1 MiB"),
