@@ -25,6 +25,7 @@ from ticketsync.service.http.schemas import (
     path,
     ref,
 )
+from ticketsync.service.workers.rebuild import PROJECTIONS
 
 # A conversation id as a path parameter: every `/` in it sent as `%2F` (a literal `/explain`
 # at the end asks for the explanation); see service/http/addresses.py.
@@ -320,7 +321,7 @@ SPEC: dict[str, Any] = {
                         "properties": {
                             "projections": {
                                 "type": "array",
-                                "items": {"type": "string"},
+                                "items": {"enum": list(PROJECTIONS)},
                                 "description": "all when empty or left out",
                                 "examples": [["conversations"]],
                             },
@@ -370,12 +371,14 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     {"name": name, "in": "query", "required": False, "schema": schema}
                     for name, schema in (
-                        ("conversation_id", {"type": "string", "minLength": 1}),
+                        ("conversation_id", {"type": "string", "minLength": 1, "maxLength": 255}),
                         ("ticket", {"type": "string", "pattern": "^[^:]+:.+$"}),
                         ("type", {"type": "string", "minLength": 1}),
                         ("since", {"type": "string", "format": "date-time"}),
                         ("until", {"type": "string", "format": "date-time"}),
-                        ("after", {"type": "string", "pattern": "^[0-9]+$"}),
+                        # A cursor is a position, at most 2**63 - 1 (19 digits); 18
+                        # digits say that in a pattern, and reach further than any log.
+                        ("after", {"type": "string", "pattern": "^[0-9]{1,18}$"}),
                         ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     )
                 ],
