@@ -5,7 +5,7 @@ read back over the API and the console, its `/` sent as `%2F`."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 import pytest
@@ -147,3 +147,17 @@ def test_an_audit_query_for_an_id_that_cannot_exist_is_refused(client: TestClien
     assert answer.status_code == 400
     assert answer.json()["error"] == "invalid_query"
     assert answer.json()["field"] == "conversation_id"
+
+
+@pytest.mark.parametrize("conversation_id", ["foo/explain", "why?", "tag#1", "100%/x"])
+def test_signing_in_returns_to_the_same_conversation(
+    client: TestClient, conversation_id: str
+) -> None:
+    href = conversation_href(conversation_id)
+    asked = client.get(href)
+    assert asked.status_code == 303
+    back = client.post(
+        "/ui/sign-in",
+        data={"token": ADMIN_TOKEN, "next": unquote(asked.headers["location"].split("next=")[1])},
+    )
+    assert back.headers["location"] == href

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ticketsync.adapters.chat import webhooks
 from ticketsync.events import conversation_ids
 from ticketsync.events.errors import Refused
+from ticketsync.service.http.openapi import ID_PATTERN
 
 GOOD = [
     pytest.param("conv_42", id="plain"),
@@ -89,3 +93,18 @@ def test_a_delivery_stored_before_the_rule_is_still_read() -> None:
     event = webhooks.parse_stored(raw, "d1", datetime(2026, 11, 25, tzinfo=UTC))
     assert event is not None
     assert event.conversation_id == "dot/../seg"
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(st.from_regex(ID_PATTERN, fullmatch=True).filter(lambda s: len(s) <= 255))
+def test_every_id_the_api_description_allows_is_taken(value: str) -> None:
+    """The description's pattern (service/http/openapi.py) may leave ids out, never let one in
+    that the rule refuses: a client generated from it never sends an id it is refused for."""
+    assert conversation_ids.problem(value) is None
+
+
+@pytest.mark.parametrize("value, says", BAD)
+def test_the_api_description_allows_none_of_the_refused(value: object, says: str) -> None:
+    # Length is the schema's maxLength (255), not the pattern's.
+    allowed = isinstance(value, str) and len(value) <= 255 and re.fullmatch(ID_PATTERN, value)
+    assert not allowed
