@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from ticketsync.events import conversation_ids
 from ticketsync.events.chat import (
     CHAT_EVENT_TYPES,
     RESOLUTIONS,
@@ -66,23 +67,24 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
-def parse(body: bytes) -> ChatDelivery:
-    """Parse and validate a chat payload.
+def parse(body: bytes, *, stored: bool = False) -> ChatDelivery:
+    """Parse and validate a chat payload; `stored` for one accepted before today's rules.
 
     Raises Refused: 400 when the body is not a JSON object or the envelope
-    (`type`, `timestamp`, `data`, `data.conversation_id`) is missing or mistyped,
+    (`type`, `timestamp`, `data`, `data.conversation_id`) is missing or mistyped, or the
+    conversation id is one no address can name (events/conversation_ids.py),
     422 when a known type's `data` is invalid.
     """
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
-    return _delivery(payload)
+    return _delivery(payload, stored=stored)
 
 
-def _delivery(payload: Any) -> ChatDelivery:
+def _delivery(payload: Any, *, stored: bool = False) -> ChatDelivery:
     """`parse` after the JSON: the envelope's checks, then the event's."""
-    event_type, data, conversation_id, occurred_at = _envelope(payload)
+    event_type, data, conversation_id, occurred_at = _envelope(payload, stored=stored)
     return ChatDelivery(
         type=event_type,
         occurred_at=occurred_at,
@@ -92,7 +94,7 @@ def _delivery(payload: Any) -> ChatDelivery:
     )
 
 
-def _envelope(payload: Any) -> tuple[str, dict[str, Any], str, datetime]:
+def _envelope(payload: Any, *, stored: bool) -> tuple[str, dict[str, Any], str, datetime]:
     """The checked envelope: type, data, data.conversation_id and timestamp."""
     if not isinstance(payload, dict):
         raise _bad_request("invalid_payload", "body must be a JSON object")
@@ -106,11 +108,16 @@ def _envelope(payload: Any) -> tuple[str, dict[str, Any], str, datetime]:
     if not isinstance(data, dict):
         raise _bad_request("invalid_payload", "data must be a JSON object", "data")
     conversation_id = data.get("conversation_id")
-    if not _is_id(conversation_id):
+    # A delivery stored before the id rule was kept, and is read as it was then: what was
+    # accepted is never lost to a later rule.
+    if stored and _is_id(conversation_id):
+        problem = None
+    else:
+        problem = conversation_ids.problem(conversation_id)
+    if problem is not None:
         raise _bad_request(
             "invalid_payload",
-            f"data.conversation_id must be a non-empty string of at most {MAX_ID_LENGTH}"
-            " characters",
+            f"data.conversation_id {problem}; an id is {conversation_ids.RULE}",
             "data.conversation_id",
         )
     return event_type, data, conversation_id, occurred_at
@@ -126,7 +133,7 @@ def _event(
 
 def parse_stored(raw: str, delivery_id: str, recorded_at: datetime) -> ChatEvent | None:
     """The event of a delivery stored before its typed event was kept beside it."""
-    return parse(raw.encode()).event
+    return parse(raw.encode(), stored=True).event
 
 
 def _is_id(value: object) -> bool:

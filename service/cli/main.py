@@ -371,9 +371,13 @@ def simulate_command(args: argparse.Namespace) -> int:
 
 
 def explain_command(args: argparse.Namespace) -> int:
+    from ticketsync.events import conversation_ids
     from ticketsync.service import bootstrap
     from ticketsync.service.queries import views
 
+    problem = conversation_ids.problem(args.conversation)
+    if problem is not None:
+        return _fail(f"--conversation {problem}; an id is {conversation_ids.RULE}")
     settings = bootstrap.load_settings()
     _existing_store(settings)
     container = bootstrap.build(settings, run_workers=False)
@@ -419,7 +423,8 @@ def audit_command(args: argparse.Namespace) -> int:
     try:
         query = audit.query_from(params)
     except audit.BadQuery as bad:
-        return _fail(f"--{bad.field}: {bad.detail}")
+        flag = "conversation" if bad.field == "conversation_id" else bad.field
+        return _fail(f"--{flag}: {bad.detail}")
     _existing_store(settings)
     log = EventLog(settings.database)
     try:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from ticketsync.events.errors import Refused, StoreUnavailable
 from ticketsync.service.bootstrap import Container
-from ticketsync.service.http import local_desk
+from ticketsync.service.http import addresses, local_desk
 from ticketsync.service.http.requests import check_query, json_body, read_body
 from ticketsync.service.http.responses import JSONResponse
 from ticketsync.service.http.webhooks import Webhooks
@@ -84,6 +84,20 @@ class Api:
 
         return endpoint
 
+    def writer(self, handler: Handler, *, admin: bool = True) -> Handler:
+        """An endpoint that changes something (POST, PATCH): the token (unless `admin` is
+        false), then no query parameter at all, then `handler`. Every such route but the
+        webhook targets (webhooks.py) is built with it."""
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if admin:
+                self.require_admin(request)
+            check_query(request, frozenset())
+            return await handler(request)
+
+        return endpoint
+
     def require_admin(self, request: Request) -> None:
         expected = self.settings.admin_token or ""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -97,7 +111,6 @@ class Api:
             )
 
     async def local_comment(self, request: Request) -> Response:
-        self.require_admin(request)
         payload = await json_body(request)
         answer = await run_in_threadpool(
             local_desk.comment, self.container, request.path_params["ticket_id"], payload
@@ -106,7 +119,6 @@ class Api:
         return JSONResponse(answer, status_code=201)
 
     async def local_change(self, request: Request) -> Response:
-        self.require_admin(request)
         payload = await json_body(request)
         answer = await run_in_threadpool(
             local_desk.change, self.container, request.path_params["ticket_id"], payload
@@ -131,7 +143,6 @@ class Api:
     async def start_rebuild(self, request: Request) -> Response:
         from ticketsync.service.workers.rebuild import Rebuild, RebuildRefused, check_names
 
-        self.require_admin(request)
         # An empty body means every projection; a body is read like any other, bounded.
         has_body = (
             request.headers.get("content-length", "0") != "0"
@@ -191,13 +202,27 @@ class Api:
         return JSONResponse(INDEX)
 
     async def healthz(self, request: Request) -> Response:
+        """Health for anyone; the database's own error text only to the admin token with
+        `?detail=1`: it names the host, port, user and database (docs/behaviour.md,
+        section "Limits")."""
+        detail = request.query_params.get("detail")
+        if detail is not None:
+            if detail != "1":
+                raise Refused("invalid_query", "detail takes only 1", "detail")
+            self.require_admin(request)
         try:
             position, projections = await run_in_threadpool(self._positions)
         except StoreUnavailable as error:
-            return JSONResponse(
-                {"status": "unavailable", "error": "store_unavailable", "detail": str(error)},
-                status_code=503,
-            )
+            logger.warning("store.unavailable", extra={"path": "/healthz", "error": str(error)})
+            content = {
+                "status": "unavailable",
+                "position": None,
+                "error": "store_unavailable",
+                "detail": "the database cannot be reached",
+            }
+            if detail:
+                content["reason"] = str(error)
+            return JSONResponse(content, status_code=503)
         lags = status.lags(position, projections)
         return JSONResponse({"status": "ok", "position": position, "projections": lags})
 
@@ -205,15 +230,13 @@ class Api:
         return status.positions(self.container)
 
     async def conversation(self, request: Request) -> Response:
-        conversation_id = request.path_params["conversation_id"]
-        body = await run_in_threadpool(views.conversation, self.container, conversation_id)
-        if body is None:
-            raise Refused("not_found", f"no conversation {conversation_id!r}")
-        return JSONResponse(body)
-
-    async def explain(self, request: Request) -> Response:
-        conversation_id = request.path_params["conversation_id"]
-        body = await run_in_threadpool(views.explain, self.container, conversation_id)
+        """GET /conversations/{id} and GET /conversations/{id}/explain: which one is read
+        from the raw path (addresses.py), where `%2Fexplain` is part of an id."""
+        conversation_id, suffix = addresses.conversation(
+            request.scope, "/conversations/", ("explain",)
+        )
+        read = views.explain if suffix == "explain" else views.conversation
+        body = await run_in_threadpool(read, self.container, conversation_id)
         if body is None:
             raise Refused("not_found", f"no conversation {conversation_id!r}")
         return JSONResponse(body)

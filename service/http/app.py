@@ -124,24 +124,27 @@ def create_app(
     api = Api(container, webhooks, shared_metrics=shared_metrics, worker_pid=worker_pid)
     routes = [
         Route("/", api.reader(api.index, admin=False), methods=["GET"]),
-        Route("/healthz", api.reader(api.healthz, admin=False), methods=["GET"]),
-        # Before the next: a conversation id may hold slashes.
+        Route("/healthz", api.reader(api.healthz, ["detail"], admin=False), methods=["GET"]),
+        # One endpoint for both: which was asked for is read from the raw path, where
+        # `a%2Fexplain` is the conversation `a/explain` (addresses.py).
         Route(
-            "/conversations/{conversation_id:path}/explain",
-            api.reader(api.explain),
-            methods=["GET"],
-        ),
-        Route(
-            "/conversations/{conversation_id:path}",
+            "/conversations/{conversation_id:id}/explain",
             api.reader(api.conversation),
             methods=["GET"],
         ),
-        Route("/tickets/local/{ticket_id}/comments", api.local_comment, methods=["POST"]),
-        Route("/tickets/local/{ticket_id}", api.local_change, methods=["PATCH"]),
+        Route(
+            "/conversations/{conversation_id:id}",
+            api.reader(api.conversation),
+            methods=["GET"],
+        ),
+        Route(
+            "/tickets/local/{ticket_id}/comments", api.writer(api.local_comment), methods=["POST"]
+        ),
+        Route("/tickets/local/{ticket_id}", api.writer(api.local_change), methods=["PATCH"]),
         Route("/tickets/{system}/{ticket_id}", api.reader(api.ticket), methods=["GET"]),
         Route("/outbox", api.reader(api.outbox, outbox.FILTERS), methods=["GET"]),
-        Route("/outbox/{call_id}/retry", api.retry_call, methods=["POST"]),
-        Route("/admin/rebuild", api.start_rebuild, methods=["POST"]),
+        Route("/outbox/{call_id}/retry", api.writer(api.retry_call), methods=["POST"]),
+        Route("/admin/rebuild", api.writer(api.start_rebuild), methods=["POST"]),
         Route("/admin/rebuild/{rebuild_id}", api.reader(api.rebuild_status), methods=["GET"]),
         Route("/audit", api.reader(api.audit, audit.FILTERS), methods=["GET"]),
         Route("/metrics", api.reader(api.metrics), methods=["GET"]),
@@ -149,7 +152,7 @@ def create_app(
     ]
     if container.dev_inbox is not None:
         routes += [
-            Route("/dev/chat-replies", api.dev_reply, methods=["POST"]),
+            Route("/dev/chat-replies", api.writer(api.dev_reply, admin=False), methods=["POST"]),
             Route(
                 "/dev/chat-replies",
                 api.reader(api.dev_replies, ["conversation_id"]),

@@ -30,6 +30,7 @@ STATUS: dict[str, int] = {
     "invalid_payload": 400,
     "incomplete_body": 400,
     "invalid_query": 400,
+    "invalid_path": 400,
     "unknown_projection": 400,
     # No, or no valid, proof of who sent it.
     "unauthorized": 401,

@@ -25,6 +25,33 @@ from ticketsync.service.http.schemas import (
     path,
     ref,
 )
+from ticketsync.service.workers.rebuild import PROJECTIONS
+
+# The ids events/conversation_ids.py takes, or most of them, as a pattern without look-arounds
+# (which generators of test data do not all read): a first character that is no space, dot,
+# slash or control character; then characters, each whitespace followed by a visible one and
+# each slash by one that is not a dot. So no id it allows is refused, and it leaves out a few
+# the app takes (`a/.b`, `/a`, `a  b`).
+_VISIBLE = r"[^\s/\x00-\x1f\x7f-\x9f]"
+_VISIBLE_NO_DOT = r"[^\s./\x00-\x1f\x7f-\x9f]"
+_SPACE = r"[^\S\x00-\x1f\x7f-\x9f]"  # whitespace that is no control character
+ID_PATTERN = rf"^{_VISIBLE_NO_DOT}(?:{_VISIBLE}|{_SPACE}{_VISIBLE}|/{_VISIBLE_NO_DOT})*$"
+
+# A conversation id as a path parameter: every `/` in it sent as `%2F` (a literal `/explain`
+# at the end asks for the explanation); see service/http/addresses.py.
+CONVERSATION_ID = {
+    **path(
+        "conversation_id",
+        "the chat's conversation id, percent-encoded: each '/' in it as %2F (an unencoded '/'"
+        " is taken too, but then an id ending in '/explain' reads as that explanation)",
+        "conv_42",
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": ID_PATTERN},
+}
+BAD_CONVERSATION = error(
+    "an unknown query parameter (`invalid_query`), or a conversation id that could not have "
+    "been accepted (`invalid_path`, field `conversation_id`)"
+)
 
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -85,12 +112,23 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
+                    "400": BAD_QUERY,
                 },
             }
         },
         "/healthz": {
             "get": {
                 "summary": "Liveness, log position and projection lag",
+                "parameters": [
+                    {
+                        "name": "detail",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["1"]},
+                        "description": "1: with the admin token, a 503 also gives the"
+                        " database's own error text as `reason`",
+                    }
+                ],
                 "responses": {
                     "200": json(
                         "healthy",
@@ -113,7 +151,11 @@ SPEC: dict[str, Any] = {
                         },
                     ),
                     "400": BAD_QUERY,
-                    "503": error("the database is unreachable (with `status: unavailable`)"),
+                    "401": error("`detail=1` without the admin token"),
+                    "503": error(
+                        "the database is unreachable (with `status: unavailable` and `position:"
+                        " null`; the database's error text only as `reason`, with `detail=1`)"
+                    ),
                 },
             }
         },
@@ -121,12 +163,10 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "A conversation's read model",
                 "security": ADMIN,
-                "parameters": [
-                    path("conversation_id", "the chat's conversation id (may hold '/')", "conv_42")
-                ],
+                "parameters": [CONVERSATION_ID],
                 "responses": {
                     "200": json("the conversation", ref("Conversation")),
-                    "400": BAD_QUERY,
+                    "400": BAD_CONVERSATION,
                     "401": UNAUTHORIZED,
                     "404": error("ticketsync has not heard of this conversation"),
                     "503": UNAVAILABLE,
@@ -137,12 +177,10 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "Why the conversation has (or has no) ticket, its route, what waits",
                 "security": ADMIN,
-                "parameters": [
-                    path("conversation_id", "the chat's conversation id (may hold '/')", "conv_42")
-                ],
+                "parameters": [CONVERSATION_ID],
                 "responses": {
                     "200": json("the explanation", ref("Explanation")),
-                    "400": BAD_QUERY,
+                    "400": BAD_CONVERSATION,
                     "401": UNAUTHORIZED,
                     "404": error("ticketsync has not heard of this conversation"),
                     "503": UNAVAILABLE,
@@ -294,6 +332,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [path("call_id", "the call's id")],
                 "responses": {
                     "200": json("the call, due now", ref("Call")),
+                    "400": error("a query parameter: it takes none (`invalid_query`)"),
                     "401": UNAUTHORIZED,
                     "404": error("no such call"),
                     "409": error(
@@ -315,7 +354,7 @@ SPEC: dict[str, Any] = {
                         "properties": {
                             "projections": {
                                 "type": "array",
-                                "items": {"type": "string"},
+                                "items": {"enum": list(PROJECTIONS)},
                                 "description": "all when empty or left out",
                                 "examples": [["conversations"]],
                             },
@@ -329,7 +368,10 @@ SPEC: dict[str, Any] = {
                 ),
                 "responses": {
                     "202": json("started; poll GET /admin/rebuild/{id}", ref("Rebuild")),
-                    "400": error("not JSON, not an object, or an unknown projection"),
+                    "400": error(
+                        "not JSON, not an object, an unknown projection, or a query parameter"
+                        " (it takes none: `invalid_query`)"
+                    ),
                     "401": UNAUTHORIZED,
                     "409": error("a rebuild is running already (`rebuild_running`)"),
                     "413": error("body over 1 MiB"),
@@ -362,12 +404,14 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     {"name": name, "in": "query", "required": False, "schema": schema}
                     for name, schema in (
-                        ("conversation_id", {"type": "string", "minLength": 1}),
+                        ("conversation_id", {"type": "string", "minLength": 1, "maxLength": 255}),
                         ("ticket", {"type": "string", "pattern": "^[^:]+:.+$"}),
                         ("type", {"type": "string", "minLength": 1}),
                         ("since", {"type": "string", "format": "date-time"}),
                         ("until", {"type": "string", "format": "date-time"}),
-                        ("after", {"type": "string", "pattern": "^[0-9]+$"}),
+                        # A cursor is a position, at most 2**63 - 1 (19 digits); 18
+                        # digits say that in a pattern, and reach further than any log.
+                        ("after", {"type": "string", "pattern": "^[0-9]{1,18}$"}),
                         ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     )
                 ],

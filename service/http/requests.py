@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.requests import Request
@@ -103,3 +104,14 @@ def check_query(request: Request, known: frozenset[str]) -> None:
                 "invalid_query", f"{name} is empty; leave it out or give it a value", name
             )
         seen.add(name)
+
+
+def refuse_query_string(query_string: bytes) -> None:
+    """Refuse (`invalid_query`, naming the first parameter) a request to an endpoint that
+    takes no query parameters: one given is never read, so it must not look as if it were."""
+    if not query_string:
+        return
+    text = query_string.decode("latin-1")
+    first = text.split("&", 1)[0].partition("=")[0]
+    name = unquote_plus(first)[:100]
+    raise Refused("invalid_query", f"unknown query parameter {name!r}; it takes none", name)

@@ -105,7 +105,10 @@ JIRA_HEADERS = [
 WEBHOOK_RESPONSES = {
     "202": json("stored durably", ref("Stored")),
     "200": json("already stored with this body", ref("Stored")),
-    "400": error("not JSON, not an object, or the envelope is wrong"),
+    "400": error(
+        "not JSON, not an object, or the envelope is wrong; or a query parameter, which no "
+        "webhook target takes (`invalid_query`)"
+    ),
     "401": error(
         "missing or malformed signature header (field names it), malformed or stale "
         "timestamp, or no matching signature"
@@ -125,7 +128,7 @@ BAD_QUERY = error("an unknown query parameter, or one given twice (`invalid_quer
 
 # The answers of every endpoint that reads a JSON body (service.http.Api._json_body).
 JSON_BODY_ERRORS = {
-    "400": error("not JSON, or not an object"),
+    "400": error("not JSON, or not an object; or a query parameter, which it takes none of"),
     "413": error("body over 1 MiB"),
     "415": error("not application/json"),
 }

@@ -21,7 +21,12 @@ from ticketsync.events.errors import Refused
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.http import errors
 from ticketsync.service.http.log_fields import LOG_FIELDS
-from ticketsync.service.http.requests import receive_body, request_headers, require_json
+from ticketsync.service.http.requests import (
+    receive_body,
+    refuse_query_string,
+    request_headers,
+    require_json,
+)
 from ticketsync.service.http.responses import send_json
 from ticketsync.service.metrics.webhook_metrics import WebhookMetrics
 from ticketsync.service.store import codec
@@ -47,6 +52,10 @@ class Webhooks:
             facts: dict[str, object] = scope.get(LOG_FIELDS, {})
             started = time.perf_counter()
             try:
+                # No sender adds a query string to the address it is given, and none signs
+                # one: a parameter there is a mistake in the configured URL or someone
+                # else's, and is refused at once rather than silently not read.
+                refuse_query_string(scope.get("query_string", b""))
                 status, content = await self.receive(source, request_headers(scope), receive, facts)
                 headers: Mapping[str, str] = {}
             except Exception as error:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ticketsync.events import conversation_ids
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.service.store.log import AuditQuery, EventLog, LogEntry
 
@@ -70,11 +71,18 @@ def query_from(params: Mapping[str, str]) -> AuditQuery:
     limit_text = _given(params, "limit") or "100"
     if not _whole(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise BadQuery("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    conversation_id = _given(params, "conversation_id")
+    problem = conversation_ids.problem(conversation_id) if conversation_id else None
+    if problem is not None:
+        # No such id was ever accepted: say so, rather than answer an empty page.
+        raise BadQuery(
+            "conversation_id", f"conversation_id {problem}; an id is {conversation_ids.RULE}"
+        )
     ticket = _given(params, "ticket")
     since = _given(params, "since")
     until = _given(params, "until")
     return AuditQuery(
-        conversation_id=_given(params, "conversation_id"),
+        conversation_id=conversation_id,
         ticket=parse_ticket(ticket) if ticket else None,
         type=_given(params, "type"),
         since=parse_time("since", since) if since else None,

@@ -161,7 +161,9 @@ class PingWhenIdle:
 
 @dataclass(frozen=True, kw_only=True)
 class AuditQuery:
-    """Filters of GET /audit. `after` is a position; the result is oldest first."""
+    """Filters of GET /audit. `after` is a position; the result is oldest first, or with
+    `newest_first` newest first, below `before` when it is given (the console's timeline
+    shows a conversation's latest entries)."""
 
     conversation_id: str | None = None
     ticket: str | None = None
@@ -170,6 +172,8 @@ class AuditQuery:
     until: datetime | None = None
     after: int = 0
     limit: int = 100
+    before: int | None = None
+    newest_first: bool = False
 
 
 class EventLog:
@@ -414,7 +418,14 @@ def _audit_where(query: AuditQuery, placeholder: str) -> tuple[str, list[Any]]:
     if query.until is not None:
         clauses.append(f"a.recorded_at < {placeholder}")
         params.append(query.until.timestamp())
+    if query.before is not None:
+        clauses.append(f"a.position < {placeholder}")
+        params.append(query.before)
     return " AND ".join(clauses), params
+
+
+def _audit_order(query: AuditQuery) -> str:
+    return "DESC" if query.newest_first else "ASC"
 
 
 class _SQLite:
@@ -589,7 +600,7 @@ class _SQLite:
             c.execute(
                 f"SELECT a.position, e.state FROM {AUDIT_TABLE} a "
                 f"JOIN {self.table} e ON e.rowid = a.position "
-                f"WHERE {where} ORDER BY a.position LIMIT ?",
+                f"WHERE {where} ORDER BY a.position {_audit_order(query)} LIMIT ?",
                 [*params, limit],
             )
             return [(row[0], row[1]) for row in c.fetchall()]
@@ -782,7 +793,7 @@ class _Postgres:
             rows = conn.execute(
                 f"SELECT a.position, e.state FROM {self.audit_table} a "
                 f"JOIN {self.table} e ON e.notification_id = a.position "
-                f"WHERE {where} ORDER BY a.position LIMIT %s",
+                f"WHERE {where} ORDER BY a.position {_audit_order(query)} LIMIT %s",
                 [*params, limit],
             ).fetchall()
         return [(row["position"], bytes(row["state"])) for row in rows]

@@ -23,6 +23,7 @@ from tests.browser.conftest import ZENDESK_SECRET
 from tests.emulators.zendesk import ZendeskEmulator
 from tests.support import ADMIN_TOKEN, Server, message, payload, signed, wait_until
 from ticketsync.adapters.zendesk import signature as zendesk_signature
+from ticketsync.service.http.console.pages import conversation_href
 
 IMAGES = Path(os.environ.get("TICKETSYNC_SCREENSHOTS") or tempfile.mkdtemp(prefix="console-"))
 STORY = "acme/conv_1001"  # an id with a slash, as some chat platforms make them
@@ -162,7 +163,7 @@ def test_find_a_conversation_by_id_and_by_customer(page, server: Server, story) 
     sign_in(page, server)
     page.fill("#q", STORY)
     page.get_by_role("button", name="Search").click()
-    expect(page).to_have_url(server.url + "/ui/conversations/" + STORY)
+    expect(page).to_have_url(server.url + conversation_href(STORY))
     expect(page.locator("h1")).to_have_text(f"Conversation {STORY}")
     page.fill("#q", "grace@EXAMPLE")
     page.get_by_role("button", name="Search").click()
@@ -170,13 +171,13 @@ def test_find_a_conversation_by_id_and_by_customer(page, server: Server, story) 
     expect(results).to_have_count(1)
     expect(results).to_contain_text("Grace Hopper <grace@example.com> (cus_1906)")
     results.get_by_role("link", name=STORY).click()
-    expect(page).to_have_url(server.url + "/ui/conversations/" + STORY)
+    expect(page).to_have_url(server.url + conversation_href(STORY))
 
 
 def test_the_conversation_tells_its_story_and_why(page, server: Server, story) -> None:
-    sign_in(page, server, "/ui/conversations/" + STORY)
+    sign_in(page, server, conversation_href(STORY))
     # Signing in returned to the page asked for.
-    expect(page).to_have_url(server.url + "/ui/conversations/" + STORY)
+    expect(page).to_have_url(server.url + conversation_href(STORY))
     why = page.locator("#explanation")
     expect(why).to_contain_text("Needs a ticket: yes")
     expect(why).to_contain_text(
@@ -296,3 +297,51 @@ def test_a_parked_call_is_retried_and_goes_done(
     expect(done.locator(".state")).to_have_text("done", timeout=15_000)
     page.goto(server.url + "/ui/conversations/" + cid)
     expect(page.locator("#ticket a.desk")).to_contain_text("zendesk:", timeout=15_000)
+
+
+# ------------------------------------------------------------------ outside text
+
+
+def test_no_outside_text_widens_a_page(page, server: Server) -> None:
+    """A 10,000-character name with no spaces, in the search results and on its page."""
+    cid = f"conv_wide_{uuid.uuid4().hex[:6]}"
+    name = "W" * 10_000
+    customer = {"id": f"cus_{cid}", "email": f"{cid}@example.com", "name": name}
+    send(server, payload("conversation.started", cid, customer=customer, subject="S" * 10_000))
+    send(server, message(cid, content="M" * 10_000))
+    wait_until(lambda: view(server, cid)["message_count"] == 1)
+    sign_in(page, server, f"/ui/search?q={cid}%40example")
+    width = page.viewport_size["width"]
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.goto(server.url + conversation_href(cid))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # The timeline is not pushed pages down by the summary above it.
+    top = page.locator("#timeline").bounding_box()["y"]
+    assert top < 3 * page.viewport_size["height"], top
+    page.locator("#timeline details").first.locator("summary").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_a_right_to_left_override_reorders_nothing_around_it(page, server: Server) -> None:
+    cid = f"conv_rlo_{uuid.uuid4().hex[:6]}"
+    customer = {"id": "cus_rlo", "email": "rlo@example.com", "name": "evil\u202etxt.exe"}
+    send(server, payload("conversation.started", cid, customer=customer, subject="Refund"))
+    wait_until(lambda: view(server, cid)["customer"] is not None)
+    sign_in(page, server, conversation_href(cid))
+    shown = page.locator("#summary dd").nth(1)  # status, then customer
+    # What is read is what was sent, the override as its visible escape, in order.
+    expect(shown).to_have_text("evil\\u202etxt.exe <rlo@example.com> (cus_rlo)")
+    expect(shown.locator(".invisible")).to_have_text("\\u202e")
+    # And laid out in that order: each piece starts right of the one before it.
+    pieces = shown.locator("bdi.outside")
+    expect(pieces).to_have_count(3)
+    lefts = [pieces.nth(i).bounding_box()["x"] for i in range(3)]
+    assert lefts == sorted(lefts), lefts
+    name = pieces.nth(0)
+    evil = name.evaluate(
+        "node => { const r = document.createRange(); r.setStart(node.firstChild, 0);"
+        " r.setEnd(node.firstChild, 4); return r.getBoundingClientRect().x; }"
+    )
+    escape = name.locator(".invisible").bounding_box()["x"]
+    assert evil < escape, (evil, escape)

@@ -321,6 +321,21 @@ def test_audit_command_refuses_a_bad_filter(tmp_path: Path) -> None:
     assert "SYSTEM:ID" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["explain", "audit"])
+@pytest.mark.parametrize("conversation_id", ["a/../b", "line\nbreak", " padded"])
+def test_a_conversation_id_that_could_not_have_been_accepted_is_refused(
+    tmp_path: Path, command: str, conversation_id: str
+) -> None:
+    result = run_cli(
+        [command, "--conversation", conversation_id],
+        tmp_path,
+        server_env(f"sqlite:///{tmp_path / 't.db'}"),
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--conversation" in result.stderr
+    assert "no '.' or '..' path segment" in result.stderr
+
+
 @pytest.mark.postgres
 def test_database_outage_answers_503_and_recovers(postgres_server_url: str, tmp_path: Path) -> None:
     from urllib.parse import urlsplit

@@ -304,6 +304,18 @@ def test_audit_filters_and_pages(log: EventLog) -> None:
     assert [e.delivery_id for e in window] == ["e10", "e11", "e12"]
 
 
+def test_newest_first_pages_back_from_the_latest(log: EventLog) -> None:
+    log.append([entry(f"e{i}", f"c{i % 2}") for i in range(10)])
+    latest, cursor = log.query(AuditQuery(conversation_id="c0", newest_first=True, limit=3))
+    assert [e.delivery_id for e in latest] == ["e8", "e6", "e4"]
+    assert cursor == latest[-1].position
+    older, end = log.query(
+        AuditQuery(conversation_id="c0", newest_first=True, before=cursor, limit=3)
+    )
+    assert [e.delivery_id for e in older] == ["e2", "e0"]
+    assert end is None
+
+
 def test_cursor_is_stable_when_new_entries_arrive(log: EventLog) -> None:
     log.append([entry(f"e{i}") for i in range(3)])
     first, cursor = log.query(AuditQuery(conversation_id="c1", limit=2))

@@ -95,5 +95,8 @@ def test_signing_in_returns_only_to_a_console_page(asked: str | None, target: st
     assert safe_next(asked) == target
 
 
-def test_conversation_links_keep_slashes_and_escape_the_rest() -> None:
-    assert pages.conversation_href("team/conv 1?x#y") == "/ui/conversations/team/conv%201%3Fx%23y"
+def test_conversation_links_encode_slashes_and_the_rest() -> None:
+    # A browser would rewrite `..` and end the path at `?`; `%2F` keeps the id whole.
+    assert pages.conversation_href("team/conv 1?x#y") == (
+        "/ui/conversations/team%2Fconv%201%3Fx%23y"
+    )

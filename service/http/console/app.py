@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketsync.events.errors import Refused, StoreUnavailable
 from ticketsync.service.bootstrap import Container
+from ticketsync.service.http import addresses
 from ticketsync.service.http.console import conversation_page, pages, session
 from ticketsync.service.http.console.throttle import SignInThrottle
 from ticketsync.service.http.requests import read_body
@@ -54,11 +55,19 @@ SECURITY_HEADERS = {
 FLASH_COOKIE = "ticketsync_console_flash"
 # A form is a few fields; nothing posted to the console is larger.
 MAX_FORM_BYTES = 16 * 1024
-# The audit entries a conversation's timeline shows at most.
-TIMELINE_LIMIT = 2000
 STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 
 Page = Callable[[Request], Awaitable[Response]]
+
+
+def _position(text: str) -> bool:
+    """Whether `text` is a position the log could hold (1 to 2**63 - 1)."""
+    return (
+        text.isascii()
+        and text.isdigit()
+        and len(text) <= 19
+        and 0 < int(text) <= audit.MAX_POSITION
+    )
 
 
 def is_console(path: str) -> bool:
@@ -126,7 +135,10 @@ class Console:
         async def endpoint(request: Request) -> Response:
             cookie = self.cookie(request)
             if cookie is None:
-                wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                # The raw path: the decoded one would turn an id's `%2F` or `%3F` into a
+                # `/` or `?` on the way back.
+                path = addresses.raw_path(request.scope)
+                wanted = path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"{PREFIX}?next={quote(wanted, safe='')}", 303)
             return await handler(request, cookie)
 
@@ -314,46 +326,77 @@ class Console:
         return HTMLResponse(pages.search_results(csrf=self.csrf(cookie), query=text, found=found))
 
     async def conversation(self, request: Request, cookie: str) -> Response:
-        conversation_id = request.path_params["conversation_id"]
-        data = await run_in_threadpool(self._conversation, conversation_id)
-        if data is None:
+        try:
+            conversation_id, _ = addresses.conversation(request.scope, f"{PREFIX}/conversations/")
+        except Refused as refused:
+            return self.refuse(400, refused.detail, csrf=self.csrf(cookie))
+        before = request.query_params.get("before")
+        if before is not None and not _position(before):
+            return self.refuse(
+                400, "before must be the position of an entry.", csrf=self.csrf(cookie)
+            )
+        flash = self.take_flash(request)
+        # Off the event loop: reading it, and writing a page of up to TIMELINE_PAGE entries.
+        html = await run_in_threadpool(
+            self._conversation,
+            conversation_id,
+            int(before) if before is not None else None,
+            self.csrf(cookie),
+            flash,
+        )
+        if html is None:
             return self.refuse(
                 404,
                 f"ticketsync has heard nothing of a conversation {conversation_id!r}.",
                 csrf=self.csrf(cookie),
             )
-        flash = self.take_flash(request)
-        html = conversation_page.page(csrf=self.csrf(cookie), flash=flash, **data)
         return self.shown(request, html, flash)
 
-    def _conversation(self, conversation_id: str) -> dict[str, Any] | None:
+    def _conversation(
+        self, conversation_id: str, before: int | None, csrf: str, flash: str | None
+    ) -> str | None:
         view = views.conversation(self.container, conversation_id)
         if view is None:
             return None
         explained = views.explain(self.container, conversation_id)
-        events: list[dict[str, Any]] = []
-        after = 0
-        more = False
-        while True:
-            query = AuditQuery(conversation_id=conversation_id, after=after, limit=audit.MAX_LIMIT)
-            page, cursor = audit.page(self.container.log, query)
-            events += page
-            if cursor is None:
-                break
-            if len(events) >= TIMELINE_LIMIT:
-                more = True
-                break
-            after = cursor
+        query = AuditQuery(
+            conversation_id=conversation_id,
+            before=before,
+            newest_first=True,
+            limit=conversation_page.TIMELINE_PAGE,
+        )
+        events, older = audit.page(self.container.log, query)
         calls = [
             views.call(call) for call in self.container.store.unfinished_calls_of(conversation_id)
         ]
-        return {
-            "view": view,
-            "explained": explained,
-            "calls": calls,
-            "events": events,
-            "more": more,
-        }
+        return conversation_page.page(
+            csrf=csrf,
+            flash=flash,
+            view=view,
+            explained=explained,
+            calls=calls,
+            events=events,
+            older=older,
+            newer=before is not None,
+        )
+
+    async def entry(self, request: Request, cookie: str) -> Response:
+        """One audit entry, whole: where a timeline entry's cut data links."""
+        position = request.path_params["position"]
+        if not _position(position):
+            return self.refuse(404, "There is no such entry.", csrf=self.csrf(cookie))
+        html = await run_in_threadpool(self._entry, int(position), self.csrf(cookie))
+        if html is None:
+            return self.refuse(
+                404, f"There is no entry at position {position}.", csrf=self.csrf(cookie)
+            )
+        return HTMLResponse(html)
+
+    def _entry(self, position: int, csrf: str) -> str | None:
+        events, _ = audit.page(self.container.log, AuditQuery(after=position - 1, limit=1))
+        if not events or events[0]["position"] != position:
+            return None
+        return conversation_page.entry(events[0], csrf=csrf)
 
     async def outbox(self, request: Request, cookie: str) -> Response:
         given = {name: request.query_params.get(name) or None for name in outbox.FILTERS}
@@ -453,10 +496,11 @@ def create_console(container: Container, rebuilds: Mapping[str, Any]) -> ASGIApp
         Route(f"{PREFIX}/sign-out", console.action(console.sign_out), methods=["POST"]),
         Route(f"{PREFIX}/search", console.page(console.search), methods=["GET"]),
         Route(
-            f"{PREFIX}/conversations/{{conversation_id:path}}",
+            f"{PREFIX}/conversations/{{conversation_id:id}}",
             console.page(console.conversation),
             methods=["GET"],
         ),
+        Route(f"{PREFIX}/entries/{{position}}", console.page(console.entry), methods=["GET"]),
         Route(f"{PREFIX}/outbox", console.page(console.outbox), methods=["GET"]),
         Route(
             f"{PREFIX}/outbox/{{call_id}}/retry", console.action(console.retry), methods=["POST"]

@@ -10,16 +10,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ticketsync.service.http.console.markup import Markup, tag
+from ticketsync.service.http.console.markup import Markup, outside, tag
 
 # How often the pages that show live state fetch themselves again (console.js).
 REFRESH_SECONDS = 5
 STATES = ("parked", "pending", "done")
+# The characters of one outside field (a name, a subject) a page shows; the whole is in
+# the audit entry that brought it.
+FIELD_LIMIT = 500
 
 
 def conversation_href(conversation_id: str) -> str:
-    """The console's address of a conversation; its id may hold slashes, kept as they are."""
-    return "/ui/conversations/" + quote(conversation_id, safe="/")
+    """The console's address of a conversation, its id percent-encoded with every `/` as
+    `%2F`: a browser rewrites a `.` or `..` segment and ends the path at `?` or `#`."""
+    return "/ui/conversations/" + quote(conversation_id, safe="")
 
 
 def layout(
@@ -254,28 +258,41 @@ def _progress(rebuild: Mapping[str, Any]) -> str:
 def search_results(*, csrf: str, query: str, found: Sequence[Mapping[str, Any]]) -> str:
     rows = [
         (
-            tag("a", {"href": conversation_href(c["conversation_id"])}, c["conversation_id"]),
+            tag(
+                "a",
+                {"href": conversation_href(c["conversation_id"])},
+                outside(c["conversation_id"]),
+            ),
             customer_text(c.get("customer")),
-            c.get("subject"),
+            outside(c.get("subject"), FIELD_LIMIT),
             c.get("status"),
         )
         for c in found
     ]
+    asked = outside(query, FIELD_LIMIT)
     body = [
-        tag("h1", None, f"Conversations matching {query!r}"),
+        tag("h1", None, "Conversations matching “", asked, "”"),
         table(("conversation", "customer", "subject", "status"), rows, id="results")
         if rows
-        else tag("p", {"id": "no-results"}, f"No conversation or customer matches {query!r}."),
+        else tag("p", {"id": "no-results"}, "No conversation or customer matches “", asked, "”."),
     ]
     return layout("Search", body, csrf=csrf, query=query)
 
 
-def customer_text(customer: Mapping[str, Any] | None) -> str:
+def customer_text(customer: Mapping[str, Any] | None) -> Markup | str:
+    """`name <email> (id)`, each piece isolated: a right-to-left name cannot reorder the
+    email or the id beside it."""
     if not customer:
         return ""
     name, email = customer.get("name"), customer.get("email")
-    who = f"{name} <{email}>" if name and email else (name or email or "")
-    return f"{who} ({customer.get('id')})" if who else str(customer.get("id"))
+    pieces: list[object] = []
+    if name:
+        pieces.append(outside(name, FIELD_LIMIT))
+    if email:
+        pieces += [" <" if name else "", outside(email, FIELD_LIMIT), ">" if name else ""]
+    ident = outside(str(customer.get("id")), FIELD_LIMIT)
+    pieces += [" (", ident, ")"] if pieces else [ident]
+    return tag("span", {"class": "customer"}, pieces)
 
 
 def retry_button(call: Mapping[str, Any], csrf: str, back: Mapping[str, str]) -> Markup:
