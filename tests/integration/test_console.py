@@ -352,6 +352,11 @@ def test_the_conversation_page_tells_its_story_and_why(app: Starlette, client: T
     )
     assert "Billing Team, high: primary intent billing_problem" in shown
     assert "create_ticket, not tried yet, due now" in shown
+    # Who answers the customer: the escalation handed the conversation to people.
+    assert (
+        "Answering the customer: people (people answer the customer: the conversation was "
+        "escalated; the AI agent stays quiet)" in shown
+    )
     # The decision links to the escalation that caused it, an anchor on the same page.
     cause = re.search(
         r'<a href="#e(\d+)" class="cause">caused by #\d+ (?:<[^>]+>)*conversation.escalated',

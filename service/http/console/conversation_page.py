@@ -132,6 +132,17 @@ def page(
                         tag("strong", None, "yes" if explained["needs_ticket"] else "no"),
                     ),
                     tag(
+                        "p",
+                        {"class": "control"},
+                        "Answering the customer: ",
+                        tag(
+                            "strong",
+                            None,
+                            "people" if view["control"]["holder"] == "human" else "the AI agent",
+                        ),
+                        f" ({explained['control']})",
+                    ),
+                    tag(
                         "ul",
                         {"class": "reasons"},
                         [tag("li", None, outside(r, FIELD_LIMIT)) for r in explained["reasons"]],
