@@ -363,8 +363,9 @@ def simulate_command(args: argparse.Namespace) -> int:
     from ticketsync.service import bootstrap
     from ticketsync.service.cli import simulate
 
+    settings = bootstrap.load_settings()
     try:
-        simulate.run(args.url, args.scenario, bootstrap.load_settings())
+        simulate.run(args.url or settings.public_url, args.scenario, settings)
     except simulate.SimulationFailed as error:
         return _fail(str(error), 1)
     return 0
@@ -648,13 +649,25 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--quiet", action="store_true")
     verify.set_defaults(handler=rebuild_command, yes=True, check=True)
 
-    from ticketsync.service.cli.simulate import SCENARIOS
+    from ticketsync.service.cli.simulate import ABOUT, SCENARIOS
 
     demo = commands.add_parser(
         "simulate", help="send an example conversation to a running service and narrate"
     )
-    demo.add_argument("--url", default="http://127.0.0.1:8000")
-    demo.add_argument("--scenario", choices=SCENARIOS, default="escalation")
+    demo.add_argument(
+        "--url",
+        default=None,
+        help="the running service (default: TICKETSYNC_PUBLIC_URL, which `serve --dev` saves "
+        "in .env, else http://127.0.0.1:8000)",
+    )
+    demo.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="escalation",
+        metavar="NAME",
+        help="what to play (default: escalation): "
+        + "; ".join(f"{name}: {about}" for name, about in ABOUT.items()),
+    )
     demo.set_defaults(handler=simulate_command)
     return top
 

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -18,7 +19,25 @@ from ticketsync.client import ChatClient, Refused, Unavailable
 from ticketsync.events.errors import TicketsyncError
 from ticketsync.service.config import Settings
 
-SCENARIOS = ("escalation", "long", "tool", "follow-up", "follow-up-closed", "agent-reply")
+SCENARIOS = (
+    "escalation",
+    "long",
+    "tool",
+    "follow-up",
+    "follow-up-closed",
+    "agent-reply",
+    "handover",
+)
+# Each scenario in one line, for `simulate --help`.
+ABOUT = {
+    "escalation": "the AI agent escalates: one ticket, routed by intent, with its summary",
+    "long": "four user messages: the conversation needs a ticket without an escalation",
+    "tool": "a tool run: the conversation needs a ticket",
+    "follow-up": "resolved, then the customer writes again: the ticket reopens",
+    "follow-up-closed": "closed as a duplicate, then the customer writes: a follow-up ticket",
+    "agent-reply": "an agent replies on the built-in desk: the reply reaches the chat",
+    "handover": "who answers the customer: people after the escalation, the AI agent after the solve",
+}
 # The command as it runs after `make run`, which installs it in the project's .venv.
 COMMAND = ".venv/bin/ticketsync"
 WAIT = 15.0
@@ -38,7 +57,13 @@ class Simulation:
             raise SimulationFailed(
                 "TICKETSYNC_ADMIN_TOKEN is not set here (run where `serve --dev` wrote .env)"
             )
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise SimulationFailed(
+                f"the service's URL must start with http:// or https://, got {url!r} "
+                "(e.g. --url http://127.0.0.1:8123)"
+            )
         self.url = url.rstrip("/")
+        self.heard_ids: set[str] = set()
         # The chat's side sends as an AI agent does, through the client it would use.
         try:
             self.chat = ChatClient(self.url, settings.chat_webhook_secrets[0])
@@ -66,7 +91,9 @@ class Simulation:
         except Unavailable as error:
             if error.status is None:
                 raise SimulationFailed(
-                    f"cannot reach {self.url}: {error} (is `make run` running?)"
+                    f"cannot reach {self.url}: {error} (is `make run` running? The URL is "
+                    "TICKETSYNC_PUBLIC_URL from .env, which `serve --dev` saves; --url chooses "
+                    "another)"
                 ) from None
             raise SimulationFailed(f"{event_type} answered {error.status}: {error}") from None
         except Refused as error:
@@ -189,6 +216,36 @@ class Simulation:
             f"  the audit trail holds {len(events)} events, {len(own)} of them ticketsync's own decisions and calls"
         )
         self.say(f"  see them all: {COMMAND} audit --conversation {self.conversation_id}")
+
+    # What the chat is told.
+
+    def heard(self, *types: str, wait: bool = True) -> list[dict[str, Any]]:
+        """What the stand-in chat of `serve --dev` was told since last asked, narrated; with
+        `wait`, until one of each of `types` has come. Without the stand-in (a real chat
+        platform), the conversation's read model says who holds it instead."""
+        deadline = time.monotonic() + (WAIT if wait else 0)
+        fresh: list[dict[str, Any]] = []
+        while True:
+            answer = self.http.get(
+                "/dev/chat-replies", params={"conversation_id": self.conversation_id}
+            )
+            if answer.status_code != 200:
+                view = self.conversation()
+                held = view.get("control") or {}
+                self.say(f"  (the chat platform is told; the conversation's control: {held})")
+                return []
+            for told in answer.json()["replies"]:
+                if told["webhook_id"] not in self.heard_ids:
+                    self.heard_ids.add(told["webhook_id"])
+                    fresh.append(told)
+                    self.say(f"  chat <- {told['type']:24} {describe(told)}")
+            if not wait or {t["type"] for t in fresh} >= set(types):
+                return fresh
+            if time.monotonic() > deadline:
+                raise SimulationFailed(
+                    f"waited {WAIT:.0f} s for the chat to be told {', '.join(types)}"
+                )
+            time.sleep(0.1)
 
     # The help desk's side (built-in desk only).
 
@@ -327,6 +384,41 @@ def agent_reply(sim: Simulation) -> None:
     sim.say(f"  the customer wrote again: ticketsync reopened local:{ticket_id}")
 
 
+def describe(told: dict[str, Any]) -> str:
+    """One fact the chat was told, in words."""
+    data = told["data"]
+    ticket = data.get("ticket") or {}
+    where = f"{ticket.get('system')}:{ticket.get('id')}" if ticket else "no ticket"
+    if told["type"] == "control.changed":
+        who = "people answer" if data["holder"] == "human" else "the AI agent answers"
+        quiet = ": the AI agent stays quiet" if data["holder"] == "human" else ""
+        return f"{who} ({data['reason']}){quiet}"
+    if told["type"] == "ticket.created":
+        follows = data.get("follows")
+        after = f", following {follows['system']}:{follows['id']}" if follows else ""
+        return f"the ticket is {where} ({ticket.get('status')}){after}"
+    if told["type"] == "ticket.status_changed":
+        return f"{where} is {ticket.get('status')} (was {data.get('previous_status')})"
+    author = (data.get("author") or {}).get("name")
+    return f"from {author}: {str(data.get('body'))[:60]!r}"
+
+
+def handover(sim: Simulation) -> None:
+    escalation(sim)
+    sim.heard("ticket.created", "control.changed")
+    ticket_id = sim.agent(sim.conversation())
+    sim.agent_comment(ticket_id, "Hi Sam, I am looking at the double charge now.")
+    sim.heard("agent.replied")
+    sim.say("  (people hold the conversation already: the reply changes no hands)")
+    sim.agent_status(ticket_id, "solved")
+    sim.heard("control.changed")
+    sim.user("Thanks! But I see a third charge now.")
+    sim.heard("control.changed")
+    view = sim.conversation()
+    held = view["control"]
+    sim.say(f"  GET /conversations/{quote(sim.conversation_id, safe='')}: control {held}")
+
+
 RUNS = {
     "escalation": escalation,
     "long": long,
@@ -334,6 +426,7 @@ RUNS = {
     "follow-up": follow_up,
     "follow-up-closed": follow_up_closed,
     "agent-reply": agent_reply,
+    "handover": handover,
 }
 
 

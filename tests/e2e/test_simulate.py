@@ -52,6 +52,14 @@ EXPECTED = {
         "resolved_by_agent",
         "ticketsync reopened local:",
     ],
+    "handover": [
+        "chat <- ticket.created           the ticket is local:",
+        "chat <- control.changed          people answer (escalated): the AI agent stays quiet",
+        "chat <- agent.replied            from Dana (agent)",
+        "chat <- control.changed          the AI agent answers (ticket_solved)",
+        "chat <- control.changed          people answer (reopened)",
+        "control {'holder': 'human', 'reason': 'reopened'",
+    ],
 }
 
 
@@ -71,6 +79,25 @@ def test_simulate_explains_an_unreachable_service(tmp_path: Path) -> None:
     result = run_cli(["simulate", "--url", "http://127.0.0.1:9"], tmp_path, env, timeout=60)
     assert result.returncode != 0
     assert "is `make run` running?" in result.stderr
+    assert "--url" in result.stderr
+
+
+def test_simulate_finds_the_service_where_dev_saved_its_url(
+    dev_server: tuple[Server, Path],
+) -> None:
+    server, folder = dev_server
+    env = {k: v for k, v in server.env.items() if k != "TICKETSYNC_DATABASE_URL"}
+    # No --url: the port the service took is in .env, as TICKETSYNC_PUBLIC_URL.
+    result = run_cli(["simulate", "--scenario", "tool"], folder, env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"Scenario tool, against {server.url}" in result.stdout
+
+
+def test_simulate_says_a_url_needs_its_scheme(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}")
+    result = run_cli(["simulate", "--url", "127.0.0.1:8123"], tmp_path, env, timeout=60)
+    assert result.returncode == 1
+    assert "must start with http:// or https://, got '127.0.0.1:8123'" in result.stderr
 
 
 def test_commands_in_the_folder_decide_as_the_dev_service_does(
