@@ -34,7 +34,7 @@ def test_the_signed_webhook_snippet_reads_env_as_the_service_does(tmp_path: Path
     )
     with running(f"sqlite:///{tmp_path / 'ticketsync.db'}", tmp_path) as server:
         snippet = fenced_python("Send a signed webhook")
-        assert "http://127.0.0.1:8000" in snippet
+        assert "TICKETSYNC_PUBLIC_URL" in snippet
         script = tmp_path / "send.py"
         script.write_text(snippet.replace("http://127.0.0.1:8000", server.url), encoding="utf-8")
         reader = {k: v for k, v in os.environ.items() if not k.startswith("TICKETSYNC_")}
