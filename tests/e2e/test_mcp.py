@@ -194,6 +194,15 @@ def test_a_key_used_again_for_another_call_is_refused(server: Server) -> None:
         pytest.param("add_note", {"text": "  "}, "text", id="blank-note"),
         pytest.param("escalate", {"reason": "x", "wait_seconds": 31}, "wait_seconds", id="wait-31"),
         pytest.param("escalate", {"reason": 7}, "reason", id="reason-not-text"),
+        pytest.param(
+            "escalate", {"conversation_id": "", "reason": "x"}, "conversation_id", id="empty-id"
+        ),
+        pytest.param(
+            "add_note",
+            {"text": "x", "idempotency_key": "k" * 201},
+            "idempotency_key",
+            id="key-too-long",
+        ),
     ],
 )
 def test_a_bad_argument_is_a_tool_error_naming_it(
@@ -252,6 +261,48 @@ def test_mcp_refuses_any_other_token_with_401(server: Server, token: str | None)
     assert answer.status_code == 401
     assert answer.json()["error"] == "unauthorized"
     assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_call_with_the_admin_token_stores_nothing(server: Server) -> None:
+    cid = new_conversation(server)
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "escalate", "arguments": {"conversation_id": cid, "reason": "x"}},
+    }
+    answer = httpx.post(
+        server.url + "/mcp",
+        json=call,
+        headers={
+            "authorization": f"Bearer {ADMIN_TOKEN}",
+            "accept": "application/json, text/event-stream",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 401
+    assert [event["type"] for event in audit(server, cid)] == ["conversation.started"]
+
+
+def test_a_body_over_1_mib_is_refused(server: Server) -> None:
+    cid = new_conversation(server)
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "add_note", "arguments": {"conversation_id": cid, "text": "x" * 2**21}},
+    }
+    answer = httpx.post(
+        server.url + "/mcp",
+        json=call,
+        headers={
+            "authorization": f"Bearer {AGENT_TOKEN}",
+            "accept": "application/json, text/event-stream",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 413
+    assert audit(server, cid, "note.added") == []
 
 
 def test_the_sdk_client_is_refused_with_the_admin_token(server: Server) -> None:
