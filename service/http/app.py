@@ -5,8 +5,8 @@ take every delivery, and Starlette's routing and request objects cost them more 
 rest of their work. A request under /ui goes to the console (console/app.py), which signs
 its visitors in itself and answers in HTML. With an agent token set, a request to /mcp goes
 to the MCP SDK's own app (service/agent/mcp.py) once it carries that token. Every other
-request is routed to api.py. Errors are answered by
-errors.py alone, and every request leaves one access-log line.
+request is routed to api.py. Errors are answered by errors.py alone, and every request
+leaves one access-log line.
 """
 
 from __future__ import annotations
