@@ -439,3 +439,4 @@ def test_mcp_refuses_a_sqlite_store_that_does_not_exist(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert "no database at" in result.stderr
+    assert not (tmp_path / "missing.db").exists()
