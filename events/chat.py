@@ -76,6 +76,16 @@ class ConversationResolved:
     occurred_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class NoteAdded:
+    """The AI agent's note for the people on the ticket: an internal note, never shown to the
+    customer, kept until the ticket exists."""
+
+    conversation_id: str
+    text: str
+    occurred_at: datetime
+
+
 ChatEvent = (
     ConversationStarted
     | MessageCreated
@@ -83,6 +93,7 @@ ChatEvent = (
     | IntentsDetected
     | ConversationEscalated
     | ConversationResolved
+    | NoteAdded
 )
 
 # The `type` each event arrives under on POST /webhooks/chat.
@@ -93,4 +104,5 @@ CHAT_EVENT_TYPES: dict[str, type] = {
     "intents.detected": IntentsDetected,
     "conversation.escalated": ConversationEscalated,
     "conversation.resolved": ConversationResolved,
+    "note.added": NoteAdded,
 }

@@ -28,6 +28,7 @@ from ticketsync.events.chat import (
     ConversationStarted,
     IntentsDetected,
     MessageCreated,
+    NoteAdded,
     ToolExecuted,
 )
 from ticketsync.events.commands import Command
@@ -98,6 +99,8 @@ def _apply(view: Conversation, event: Event, policy: Policy) -> tuple[Conversati
         return from_chat.escalated(view, event, policy)
     if isinstance(event, ConversationResolved):
         return from_chat.resolved(view, event, policy)
+    if isinstance(event, NoteAdded):
+        return from_chat.note_added(view, event, policy)
     if isinstance(event, TicketCreated):
         return from_outcomes.created(view, event, policy)
     if isinstance(

@@ -16,6 +16,7 @@ from ticketsync.events.chat import (
     ConversationStarted,
     IntentsDetected,
     MessageCreated,
+    NoteAdded,
     ToolExecuted,
 )
 from ticketsync.events.commands import Command
@@ -147,6 +148,21 @@ def resolved(
     if view.ticket is None or view.ticket_requested or view.ticket.status == "closed":
         return view, []
     return settle(view, RESOLUTION_STATUS[event.resolution])
+
+
+def note_added(
+    view: Conversation, event: NoteAdded, policy: Policy
+) -> tuple[Conversation, list[Command]]:
+    """The AI agent's note: an internal note on the ticket, or kept until the ticket exists.
+
+    It opens no ticket (CONTRACT section 4 names what does) and reopens nothing: it is for
+    the people on the ticket, not a step the customer took.
+    """
+    key = f"note:{event.occurred_at.isoformat()}:{hash_text(event.text)}"
+    if seen(view, key):
+        return view, []
+    item = Item(key=key, kind="note", text=event.text)
+    return add_item(view, item, policy, new=True)
 
 
 def add_item(

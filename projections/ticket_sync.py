@@ -60,7 +60,7 @@ def request_ticket(
             ),
             follow_up_of=follows,
         ),
-        included=tuple(item.key for item in view.items if lead is None or item.key != lead.key),
+        included=tuple(item.key for item in view.items if covers(view, item, lead)),
         tags=tags,
         known_tickets=known,
     )
@@ -73,6 +73,19 @@ def request_ticket(
         ),
         command,
     )
+
+
+def covers(view: Conversation, item: Item, lead: Item | None) -> bool:
+    """Whether the ticket about to be created shows `item` without a comment of its own.
+
+    Its summary and transcript show the messages, tools and escalation; a customer's `lead`
+    message is sent as a comment. The AI agent's notes have no place in either: each is sent
+    as an internal note once the ticket exists, in order, unless the ticket this one follows
+    has it already.
+    """
+    if lead is not None and item.key == lead.key:
+        return False
+    return item.kind != "note" or item.key in view.synced
 
 
 def sync_item(
@@ -139,6 +152,8 @@ def comment_for(item: Item) -> Comment:
         return Comment(body=f"AI agent: {item.text}", public=False)
     if item.kind == "tool":
         return Comment(body=item.text, public=False)
+    if item.kind == "note":
+        return Comment(body=f"Note from the AI agent: {item.text}", public=False)
     return Comment(body=f"Escalated by the AI agent: {item.text}", public=False)
 
 

@@ -14,12 +14,13 @@ from ticketsync.events.commands import CreateTicket
 from ticketsync.events.tickets import TicketStatus
 
 T = TypeVar("T")
-ItemKind = Literal["user", "assistant", "tool", "escalation"]
+ItemKind = Literal["user", "assistant", "tool", "escalation", "note"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Item:
-    """One step of the conversation that a ticket should show: a message, a tool run, an escalation."""
+    """One step of the conversation that a ticket should show: a message, a tool run, an
+    escalation, the AI agent's note."""
 
     key: str
     kind: ItemKind

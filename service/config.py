@@ -64,6 +64,8 @@ class Settings:
     zendesk_webhook_secrets: tuple[str, ...] = ()
     jira_webhook_secrets: tuple[str, ...] = ()
     admin_token: str | None = None
+    # The AI agent's bearer token for MCP over HTTP at /mcp; None: no /mcp (docs/mcp.md).
+    agent_token: str | None = None
     ticketing: Literal["local", "zendesk", "jira"] = "local"
     zendesk_url: str | None = None
     zendesk_email: str | None = None
@@ -108,6 +110,7 @@ class Settings:
 VARIABLES = frozenset(
     {
         "TICKETSYNC_ADMIN_TOKEN",
+        "TICKETSYNC_AGENT_TOKEN",
         "TICKETSYNC_ALERT_AFTER",
         "TICKETSYNC_ALERT_WEBHOOK_URL",
         "TICKETSYNC_CHAT_REPLY_SECRET",
@@ -267,6 +270,14 @@ def load(
         webhook_secret("TICKETSYNC_CHAT_WEBHOOK_SECRET", secret)
 
     admin_token = get("TICKETSYNC_ADMIN_TOKEN")
+    agent_token = get("TICKETSYNC_AGENT_TOKEN")
+    if agent_token is not None and agent_token == admin_token:
+        # The agent's token opens /mcp alone and the admin's never does: one token for
+        # both would be both at once.
+        raise ConfigError(
+            "TICKETSYNC_AGENT_TOKEN must differ from TICKETSYNC_ADMIN_TOKEN (the agent's "
+            "token opens /mcp and nothing else)"
+        )
     api_token = get("TICKETSYNC_ZENDESK_API_TOKEN")
     reply_secret = get("TICKETSYNC_CHAT_REPLY_SECRET")
     if reply_secret:
@@ -335,6 +346,7 @@ def load(
         zendesk_webhook_secrets=secrets("TICKETSYNC_ZENDESK_WEBHOOK_SECRET"),
         jira_webhook_secrets=secrets("TICKETSYNC_JIRA_WEBHOOK_SECRET"),
         admin_token=_Secret(admin_token) if admin_token else None,
+        agent_token=_Secret(agent_token) if agent_token else None,
         ticketing=ticketing,  # type: ignore[arg-type]
         zendesk_url=zendesk_url.rstrip("/") if zendesk_url else None,
         zendesk_email=get("TICKETSYNC_ZENDESK_EMAIL"),
@@ -472,7 +484,10 @@ MIN_TOKEN_LENGTH = 32
 def short_tokens(settings: Settings) -> list[str]:
     """Why each token that is set is too short to start with: one sentence per variable."""
     short = []
-    for name, token in (("TICKETSYNC_ADMIN_TOKEN", settings.admin_token),):
+    for name, token in (
+        ("TICKETSYNC_ADMIN_TOKEN", settings.admin_token),
+        ("TICKETSYNC_AGENT_TOKEN", settings.agent_token),
+    ):
         if token is not None and len(token) < MIN_TOKEN_LENGTH:
             short.append(
                 f"{name} is {len(token)} characters long; it must have at least "

@@ -149,16 +149,16 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def configure(*, dev: bool, level: str = "info") -> None:
-    """Send every log line at `level` (debug, info, warning, error) or above to stdout, once:
-    readable with `dev` or when stdout is a terminal (a person reads it), else JSON."""
+def configure(*, dev: bool, level: str = "info", stream: TextIO | None = None) -> None:
+    """Send every log line at `level` (debug, info, warning, error) or above to stdout (or
+    `stream`), once: readable with `dev` or when it is a terminal (a person reads it), else
+    JSON."""
     for old in logging.getLogger().handlers:
         if isinstance(old, BackgroundLines):
             old.close()
-    handler = BackgroundLines(sys.stdout)
-    handler.setFormatter(
-        ReadableFormatter() if dev or _is_terminal(sys.stdout) else JsonFormatter()
-    )
+    out = sys.stdout if stream is None else stream
+    handler = BackgroundLines(out)
+    handler.setFormatter(ReadableFormatter() if dev or _is_terminal(out) else JsonFormatter())
     # Neither format shows where a line was logged from, nor the thread or process: the
     # logging HOWTO's "Optimization" switches turn off their collection for every record.
     logging._srcfile = None  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from ticketsync.events.chat import (
     Customer,
     IntentsDetected,
     MessageCreated,
+    NoteAdded,
     ToolExecuted,
 )
 from ticketsync.events.errors import Refused
@@ -248,6 +249,14 @@ def _resolved(f: _Fields, conversation_id: str, at: datetime) -> ConversationRes
     )
 
 
+def _note(f: _Fields, conversation_id: str, at: datetime) -> NoteAdded:
+    text = f.data.get("text")
+    if not isinstance(text, str) or not text.strip():
+        # A blank note would reach the ticket as an empty comment, which help desks refuse.
+        raise _invalid("data.text must be a non-empty string, not only whitespace", "data.text")
+    return NoteAdded(conversation_id=conversation_id, text=text, occurred_at=at)
+
+
 _BUILDERS = {
     "conversation.started": _started,
     "message.created": _message,
@@ -255,5 +264,6 @@ _BUILDERS = {
     "intents.detected": _intents,
     "conversation.escalated": _escalated,
     "conversation.resolved": _resolved,
+    "note.added": _note,
 }
 assert set(_BUILDERS) == set(CHAT_EVENT_TYPES)

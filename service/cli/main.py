@@ -245,6 +245,30 @@ def worker(args: argparse.Namespace) -> int:
         return _fail(str(error), 1)
 
 
+def mcp_command(args: argparse.Namespace) -> int:
+    import anyio
+
+    from ticketsync.service import bootstrap, logs
+
+    settings = bootstrap.load_settings()
+    # stdout is the protocol's channel: a log line there would break the agent's session.
+    logs.configure(dev=False, level=settings.log_level, stream=sys.stderr)
+    _existing_store(settings)
+    # The workers run in `serve` (or `ticketsync worker`) on the same database; this process
+    # stores what the tools say and reads the read models.
+    container = bootstrap.build(settings, run_workers=False)
+    try:
+        from ticketsync.service.agent import mcp
+
+        container.start()
+        anyio.run(mcp.build(container).run_stdio_async)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+    return 0
+
+
 def _bar(progress: object) -> str:
     from ticketsync.service.workers.rebuild import Progress
 
@@ -648,6 +672,11 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true")
     verify.add_argument("--quiet", action="store_true")
     verify.set_defaults(handler=rebuild_command, yes=True, check=True)
+
+    agent = commands.add_parser(
+        "mcp", help="serve the AI agent's tools over MCP's stdio transport (docs/mcp.md)"
+    )
+    agent.set_defaults(handler=mcp_command)
 
     from ticketsync.service.cli.simulate import ABOUT, SCENARIOS
 

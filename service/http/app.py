@@ -3,14 +3,17 @@
 A POST to a webhook path goes to its target (webhooks.py) before the router: the targets
 take every delivery, and Starlette's routing and request objects cost them more than the
 rest of their work. A request under /ui goes to the console (console/app.py), which signs
-its visitors in itself and answers in HTML. Every other request is routed to api.py. Errors are answered by
-errors.py alone, and every request leaves one access-log line.
+its visitors in itself and answers in HTML. With an agent token set, a request to /mcp goes
+to the MCP SDK's own app (service/agent/mcp.py) once it carries that token. Every other
+request is routed to api.py. Errors are answered by errors.py alone, and every request
+leaves one access-log line.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -21,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ticketsync.service.agent import MCP_PATH
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.http import errors
 from ticketsync.service.http.api import Api
@@ -38,15 +42,49 @@ logger = logging.getLogger(__name__)
 YOUNG_COLLECTION_EVERY = 10_000
 
 
+class AgentDoor:
+    """The AI agent's way in to MCP: its bearer token, or 401 before the protocol sees the
+    request. The admin token is not the agent's, and opens nothing here."""
+
+    def __init__(self, app: ASGIApp, token: str):
+        self.app = app
+        self.token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                given = value
+                break
+        scheme, _, token = given.partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.token):
+            await self.app(scope, receive, send)
+            return
+        status, content, headers = errors.refused(
+            "unauthorized", "a valid 'Authorization: Bearer <agent token>' is required"
+        )
+        await send_json(send, status, content, headers)
+
+
+def is_agent(path: str) -> bool:
+    return path == MCP_PATH or path.startswith(MCP_PATH + "/")
+
+
 class App(Starlette):
-    """Starlette, with the webhook targets in front of its router."""
+    """Starlette, with the webhook targets (and the console, and MCP) in front of its router."""
 
     def __init__(
-        self, *, webhooks: Mapping[str, ASGIApp], console: ASGIApp | None = None, **options: Any
+        self,
+        *,
+        webhooks: Mapping[str, ASGIApp],
+        console: ASGIApp | None = None,
+        agent: ASGIApp | None = None,
+        **options: Any,
     ):
         super().__init__(**options)
         self.webhooks = dict(webhooks)
         self.console = console
+        self.agent = agent
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -60,6 +98,10 @@ class App(Starlette):
                 return
             if self.console is not None and is_console(scope["path"]):
                 await self.console(scope, receive, send)
+                return
+            # Without an agent token there is no /mcp: the router answers 404.
+            if self.agent is not None and is_agent(scope["path"]):
+                await self.agent(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 
@@ -160,18 +202,33 @@ def create_app(
             ),
         ]
 
+    agent = None
+    mcp_server = None
+    if container.settings.agent_token:
+        # Imported here: the SDK takes a second or two to import, which only /mcp needs.
+        from ticketsync.service.agent import mcp as agent_mcp
+
+        mcp_server = agent_mcp.build(container)
+        agent = AgentDoor(agent_mcp.http_app(mcp_server), container.settings.agent_token)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         container.start()
         tune_garbage_collector()
         try:
-            yield
+            async with contextlib.AsyncExitStack() as running:
+                if mcp_server is not None:
+                    # The SDK's app keeps its sessions in a manager that its own lifespan
+                    # runs; mounted inside ours, ours runs it.
+                    await running.enter_async_context(mcp_server.session_manager.run())
+                yield
         finally:
             container.stop()
 
     app = App(
         webhooks=webhooks.targets(),
         console=create_console(container, api.rebuilds),
+        agent=agent,
         routes=routes,
         exception_handlers=errors.handlers(),
         lifespan=lifespan,

@@ -179,7 +179,8 @@ COMPONENTS: dict[str, Any] = {
                 "tool.executed: tool, input (object), status (ok|error), output?; "
                 "intents.detected: intents (primary first); conversation.escalated: "
                 "reason; conversation.resolved: resolution (resolved|pending_customer|"
-                "duplicate). An unknown type is stored and answered 202 ignored."
+                "duplicate); note.added: text (an internal note for the ticket). An unknown type is "
+                "stored and answered 202 ignored."
             ),
             "properties": {
                 "type": {
@@ -191,6 +192,7 @@ COMPONENTS: dict[str, Any] = {
                         "intents.detected",
                         "conversation.escalated",
                         "conversation.resolved",
+                        "note.added",
                     ],
                 },
                 "timestamp": {"type": "string", "format": "date-time"},

@@ -170,6 +170,8 @@ def summarize(event: Mapping[str, Any]) -> str:
         return _clip(f"reason: {data.get('reason')}")
     if kind == "conversation.resolved":
         return _clip(f"resolution: {data.get('resolution')}")
+    if kind == "note.added":
+        return _clip(f"note: {data.get('text')}")
     desk = _desk(kind, data)
     if desk is not None:
         return _clip(desk)

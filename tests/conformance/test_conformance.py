@@ -382,3 +382,24 @@ def test_a_humans_reply_takes_a_conversation_never_escalated(world) -> None:
     view = service.settled(cid, lambda v: v["control"]["holder"] == "human")
     assert view["control"]["reason"] == "agent_replied"
     wait_until(lambda: holders(service, cid) == [("human", "agent_replied")])
+
+
+def test_the_agents_notes_arrive_as_internal_notes_once_each(world) -> None:
+    """A note sent before the ticket exists waits for it; one sent after goes on at once."""
+    service, harness = world
+    cid = f"conv_{uuid.uuid4().hex[:10]}"
+    service.chat("conversation.started", cid, customer={"id": "cust_2", "name": "Nora Note"})
+    service.chat("note.added", cid, text="Reseller account, 40 seats")
+    service.say(cid, "I was charged twice for my subscription.")
+    service.chat("conversation.escalated", cid, reason="customer asked for a human")
+    _, ticket = one_ticket(service, harness, cid)
+    service.chat("note.added", cid, text="Billing approved the refund")
+    service.settled(
+        cid,
+        lambda v: any("Billing approved" in n.body for n in current(harness, cid, ticket.id).notes),
+    )
+    notes = current(harness, cid, ticket.id).notes
+    for text in ("Reseller account, 40 seats", "Billing approved the refund"):
+        [found] = [n for n in notes if text in n.body]
+        assert not found.public
+    assert len(harness.tickets(cid)) == 1

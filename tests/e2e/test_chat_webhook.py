@@ -216,6 +216,14 @@ def bad_deliveries() -> list[tuple[str, bytes, dict[str, str], int, str, str | N
             "data.content",
         ),  # type: ignore[arg-type]
         ("unknown role", *signed(message(role="system")), 422, "invalid_data", "data.role"),
+        ("note without text", *signed(payload("note.added")), 422, "invalid_data", "data.text"),
+        (
+            "note of blank text",
+            *signed(payload("note.added", text=" \t\n")),
+            422,
+            "invalid_data",
+            "data.text",
+        ),
         (
             "2 MiB body",
             *signed(message(content="x" * (2 * 1024 * 1024))),
@@ -305,6 +313,7 @@ def test_every_event_type_is_accepted(server: Server) -> None:
         payload("intents.detected", conv, intents=["billing_problem"]),
         payload("conversation.escalated", conv, reason="customer asked for a human"),
         payload("conversation.resolved", conv, resolution="resolved"),
+        payload("note.added", conv, text="Customer is a reseller"),
     ]
     for event in events:
         body, headers = signed(event)

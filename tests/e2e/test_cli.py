@@ -173,6 +173,16 @@ def test_serve_refuses_a_short_admin_token_naming_it(tmp_path: Path, args: tuple
     assert not (tmp_path / "t.db").exists()
 
 
+def test_serve_refuses_a_short_agent_token_naming_it(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_AGENT_TOKEN="g" * 31)
+    result = run_cli(["serve", "--port", "1"], tmp_path, env)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "TICKETSYNC_AGENT_TOKEN is 31 characters long" in line
+    assert "at least 32" in line
+    assert not (tmp_path / "t.db").exists()
+
+
 def test_serve_refuses_a_bad_setting_naming_it(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{tmp_path / 't.db'}", TICKETSYNC_OUTBOX_MAX_ATTEMPTS="many")
     result = run_cli(["serve", "--port", "1"], tmp_path, env)

@@ -17,6 +17,7 @@ from ticketsync.events.chat import (
     Customer,
     IntentsDetected,
     MessageCreated,
+    NoteAdded,
     ToolExecuted,
 )
 from ticketsync.events.errors import ConfigError, Refused
@@ -218,6 +219,11 @@ PARSED = [
         ),
         id="intents",
     ),
+    pytest.param(
+        body("note.added", text="Customer is a reseller"),
+        NoteAdded(conversation_id="c1", text="Customer is a reseller", occurred_at=AT),
+        id="note",
+    ),
 ]
 
 
@@ -407,6 +413,16 @@ BAD_PAYLOADS = [
         "invalid_data",
         "data.resolution",
         id="bad-resolution",
+    ),
+    pytest.param(body("note.added"), 422, "invalid_data", "data.text", id="note-without-text"),
+    pytest.param(
+        body("note.added", text=""), 422, "invalid_data", "data.text", id="note-text-empty"
+    ),
+    pytest.param(
+        body("note.added", text=" \n "), 422, "invalid_data", "data.text", id="note-text-blank"
+    ),
+    pytest.param(
+        body("note.added", text=["a"]), 422, "invalid_data", "data.text", id="note-text-not-string"
     ),
 ]
 

@@ -380,6 +380,22 @@ def test_a_token_shorter_than_32_characters_is_named_with_its_length() -> None:
     assert config.short_tokens(config.load({})) == []
 
 
+def test_a_short_agent_token_is_refused_beside_a_good_admin_token() -> None:
+    settings = config.load({"TICKETSYNC_ADMIN_TOKEN": "a" * 32, "TICKETSYNC_AGENT_TOKEN": "b" * 20})
+    [reason] = config.short_tokens(settings)
+    assert reason.startswith(
+        "TICKETSYNC_AGENT_TOKEN is 20 characters long; it must have at least 32"
+    )
+    good = config.load({"TICKETSYNC_AGENT_TOKEN": "b" * 32})
+    assert config.short_tokens(good) == []
+    assert "b" * 32 not in repr(good)
+
+
+def test_the_agent_token_may_not_be_the_admin_token() -> None:
+    with pytest.raises(ConfigError, match="TICKETSYNC_AGENT_TOKEN must differ"):
+        config.load({"TICKETSYNC_ADMIN_TOKEN": "a" * 32, "TICKETSYNC_AGENT_TOKEN": "a" * 32})
+
+
 def test_every_variable_the_settings_read_is_known_and_no_other() -> None:
     import re
 

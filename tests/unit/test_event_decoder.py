@@ -21,6 +21,7 @@ from ticketsync.events.chat import (
     Customer,
     IntentsDetected,
     MessageCreated,
+    NoteAdded,
     ToolExecuted,
 )
 from ticketsync.events.outcomes import (
@@ -68,6 +69,7 @@ SAMPLES = [
     IntentsDetected(conversation_id="conv_1", intents=("billing_problem", "bug"), occurred_at=AT),
     ConversationEscalated(conversation_id="conv_1", reason="a human please", occurred_at=AT),
     ConversationResolved(conversation_id="conv_1", resolution="resolved", occurred_at=AT),
+    NoteAdded(conversation_id="conv_1", text="Customer is a reseller", occurred_at=AT),
     TicketCommentAdded(
         comment_id="7",
         body="On it",

@@ -22,6 +22,7 @@ from ticketsync.events.chat import (
     Customer,
     IntentsDetected,
     MessageCreated,
+    NoteAdded,
     ToolExecuted,
 )
 from ticketsync.events.commands import AddComment, ChangeTicket, Command, CreateTicket
@@ -107,6 +108,10 @@ def resolved(resolution: str = "resolved") -> Event:
         resolution=resolution,  # type: ignore[arg-type]
         occurred_at=later(),
     )
+
+
+def note(text: str = "Customer is a reseller") -> Event:
+    return NoteAdded(conversation_id=CID, text=text, occurred_at=later())
 
 
 def created(ticket_id: str = "42", *, status: str | None = None) -> Event:
@@ -244,6 +249,8 @@ def section(note: str, heading: str) -> str:
 
 ANA_REQUESTER = "Ana Lima <ana@example.com> (cus_7)"
 WANTS_HUMAN = escalated("Wants a human")  # one event, to deliver twice
+RESELLER = note("Reseller")  # one note, to deliver twice
+NOTED = "42 note: Note from the AI agent: "
 LINK = "42 note: AI Conversation: conv_1"
 CREATE = ["create #1"]
 
@@ -279,6 +286,15 @@ DUE_CASES = [
     ),
     pytest.param([started(), user()], resolved(), DEFAULT, [], id="resolution-opens-nothing"),
     pytest.param([started(), user()], assistant(), DEFAULT, [], id="assistant-opens-nothing"),
+    pytest.param([started(), user()], note(), DEFAULT, [], id="note-opens-nothing"),
+    pytest.param([started(), user()], note(), ALWAYS, [], id="always-note-opens-nothing"),
+    pytest.param(
+        [started(), *users(3), note(), note("Another")],
+        note("A third"),
+        DEFAULT,
+        [],
+        id="notes-are-no-user-messages",
+    ),
     # policy `always`: every conversation with a user message
     pytest.param([started()], user(), ALWAYS, CREATE, id="always-first-user-message-opens"),
     pytest.param([started()], assistant(), ALWAYS, [], id="always-needs-a-user-message"),
@@ -645,6 +661,16 @@ AFTER_CASES = [
         id="tool-run-internal-note",
     ),
     pytest.param(
+        ticketed(), note("Reseller, 40 seats"), [NOTED + "Reseller, 40 seats"], id="note-internal"
+    ),
+    pytest.param(ticketed(RESELLER), RESELLER, [], id="repeated-note-not-resent"),
+    pytest.param(
+        ticketed(resolved()),
+        note("Refund sent"),
+        [NOTED + "Refund sent"],
+        id="note-reopens-nothing",
+    ),
+    pytest.param(
         ticketed(),
         escalated("Wants a human"),
         ["42 note: Escalated by the AI agent: Wants a human", "42 status open"],
@@ -887,6 +913,16 @@ CREATED_CASES = [
         id="covered-escalation-not-resent",
     ),
     pytest.param(
+        [started(), note("Before"), user(), escalated(), note("While requested")],
+        [LINK, NOTED + "Before", NOTED + "While requested"],
+        id="notes-kept-until-the-ticket-exists-in-order",
+    ),
+    pytest.param(
+        [started(), RESELLER, RESELLER, escalated()],
+        [LINK, NOTED + "Reseller"],
+        id="repeated-note-sent-once",
+    ),
+    pytest.param(
         [started(), intents("billing_problem"), escalated(), intents("bug_report")],
         [LINK, "42 add tags bug_report"],
         id="new-intent-tagged-after",
@@ -993,6 +1029,18 @@ FOLLOW_UP_CASES = [
             "43 status solved; priority low",
         ],
         id="resolved-while-requested",
+    ),
+    pytest.param(
+        [
+            *ticketed(note("On the first ticket"), resolved("duplicate")),
+            *after((note("While closed"), user("It is broken again", id="back"))),
+        ],
+        [
+            FOLLOW_UP_LINK,
+            "43 note: Note from the AI agent: While closed",
+            "43 public by requester: It is broken again",
+        ],
+        id="note-of-the-closed-ticket-not-repeated",
     ),
 ]
 
