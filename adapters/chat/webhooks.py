@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from ticketsync.adapters import strict_json
 from ticketsync.events.chat import (
     CHAT_EVENT_TYPES,
     RESOLUTIONS,
@@ -69,14 +70,11 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
 def parse(body: bytes) -> ChatDelivery:
     """Parse and validate a chat payload.
 
-    Raises Refused: 400 when the body is not a JSON object or the envelope
+    Raises Refused: 400 when the body is not a JSON object (or repeats a key) or the envelope
     (`type`, `timestamp`, `data`, `data.conversation_id`) is missing or mistyped,
     422 when a known type's `data` is invalid.
     """
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
+    payload = strict_json.loads(body)
     return _delivery(payload)
 
 
@@ -126,7 +124,8 @@ def _event(
 
 def parse_stored(raw: str, delivery_id: str, recorded_at: datetime) -> ChatEvent | None:
     """The event of a delivery stored before its typed event was kept beside it."""
-    return parse(raw.encode()).event
+    # Accepted already: read as it was then, a repeated key and all.
+    return _delivery(strict_json.loads_stored(raw)).event
 
 
 def _is_id(value: object) -> bool:
