@@ -71,11 +71,16 @@ def to_text(body: object) -> str:
 def adf_to_text(document: Mapping[str, Any]) -> str:
     """The text of an ADF node and its children; blocks are separated by line breaks."""
     lines: list[str] = []
-    _walk(document, lines, prefix="")
+    # A line's list marks, by line: an item nested n lists deep reads `- - ... text`. Counted
+    # rather than written on at each depth, which would copy the line once per level.
+    bullets: dict[int, int] = {}
+    _walk(document, lines, bullets)
+    for at, count in bullets.items():
+        lines[at] = "- " * count + lines[at]
     return "\n".join(lines).strip("\n")
 
 
-def _walk(node: Mapping[str, Any], lines: list[str], prefix: str) -> None:
+def _walk(node: Mapping[str, Any], lines: list[str], bullets: dict[int, int]) -> None:
     kind = node.get("type")
     children = node.get("content")
     children = [c for c in children if isinstance(c, Mapping)] if isinstance(children, list) else []
@@ -83,18 +88,18 @@ def _walk(node: Mapping[str, Any], lines: list[str], prefix: str) -> None:
         kind in _BLOCKS and kind not in ("paragraph", "heading", "codeBlock")
     ):
         for child in children:
-            _walk(child, lines, prefix)
+            _walk(child, lines, bullets)
         if kind == "rule":
             lines.append("----")
         return
     if kind in _LIST_ITEMS:
         start = len(lines)
         for child in children:
-            _walk(child, lines, prefix)
+            _walk(child, lines, bullets)
         if start == len(lines):
             # A task or decision item holds inline nodes directly.
             lines.append(_inline(children))
-        lines[start] = f"{prefix}- {lines[start]}"
+        bullets[start] = bullets.get(start, 0) + 1
         return
     if kind in ("paragraph", "heading", "codeBlock"):
         lines.extend(_inline(children).split("\n"))
@@ -105,6 +110,13 @@ def _walk(node: Mapping[str, Any], lines: list[str], prefix: str) -> None:
 
 def _inline(nodes: list[Mapping[str, Any]]) -> str:
     parts: list[str] = []
+    _inline_parts(nodes, parts)
+    return "".join(parts)
+
+
+def _inline_parts(nodes: list[Mapping[str, Any]], parts: list[str]) -> None:
+    """The text of inline `nodes`, in pieces onto `parts`: joined once, at the top, since a
+    join at each level of nesting would copy the text once per level."""
     for node in nodes:
         kind = node.get("type")
         attrs = node.get("attrs") if isinstance(node.get("attrs"), Mapping) else {}
@@ -121,8 +133,7 @@ def _inline(nodes: list[Mapping[str, Any]]) -> str:
             if isinstance(shown, str):
                 parts.append(shown)
         elif isinstance(node.get("content"), list):
-            parts.append(_inline([c for c in node["content"] if isinstance(c, Mapping)]))
-    return "".join(parts)
+            _inline_parts([c for c in node["content"] if isinstance(c, Mapping)], parts)
 
 
 # ---------------------------------------------------------------------- wiki markup -> text

@@ -178,3 +178,23 @@ def test_eight_times_the_text_takes_about_eight_times_as_long(converter: str, un
     # Linear is 8x (up to about 14x seen, as the larger text leaves the caches); quadratic is
     # 64x. The rest of the slack, and the constant, absorb a busy machine.
     assert took_large <= 32 * took_small + 0.01, (took_small, took_large)
+
+
+def nested(depth: int, text: str) -> dict[str, Any]:
+    """`text` under `depth` lists, each item's text also inside `depth` marks (strong)."""
+    inline: dict[str, Any] = {"type": "text", "text": text}
+    for _ in range(depth):
+        inline = {"type": "strong", "content": [inline, {"type": "text", "text": "."}]}
+    node: dict[str, Any] = {"type": "paragraph", "content": [inline]}
+    for _ in range(depth):
+        node = {"type": "bulletList", "content": [{"type": "listItem", "content": [node]}]}
+    return {"type": "doc", "version": 1, "content": [node]}
+
+
+def test_adf_nested_deeper_takes_no_longer_per_character() -> None:
+    # A text is copied once, not once per level: 10x the levels around the same 1,000,000
+    # characters (a few KB more) take about as long, where a copy per level takes 10x.
+    text = "x" * 1_000_000
+    shallow, deep = nested(20, text), nested(200, text)
+    assert adf.adf_to_text(deep) == "- " * 200 + text + "." * 200
+    assert fastest(adf.adf_to_text, deep) <= 3 * fastest(adf.adf_to_text, shallow) + 0.002
