@@ -325,3 +325,10 @@ def unresolved_causes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if e["caused_by"] is not None
         and (e["caused_by"]["position"], e["caused_by"]["id"]) not in shown
     ]
+
+
+def with_members(body: bytes, after: bytes, members: bytes) -> bytes:
+    """`body` with raw JSON `members` written just after the first `after`: how a test
+    writes a repeated key, which no JSON library writes."""
+    assert after in body, after
+    return body.replace(after, after + members, 1)

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from ticketsync.adapters import strict_json
 from ticketsync.events import conversation_ids
 from ticketsync.events.chat import (
     CHAT_EVENT_TYPES,
@@ -71,15 +72,13 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
 def parse(body: bytes, *, stored: bool = False) -> ChatDelivery:
     """Parse and validate a chat payload; `stored` for one accepted before today's rules.
 
-    Raises Refused: 400 when the body is not a JSON object or the envelope
+    Raises Refused: 400 when the body is not a JSON object (or repeats a key) or the envelope
     (`type`, `timestamp`, `data`, `data.conversation_id`) is missing or mistyped, or the
     conversation id is one no address can name (events/conversation_ids.py),
-    422 when a known type's `data` is invalid.
+    422 when a known type's `data` is invalid. A `stored` body was accepted already: it is
+    read as it was then, a repeated key and all.
     """
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
+    payload = strict_json.loads_stored(body) if stored else strict_json.loads(body)
     return _delivery(payload, stored=stored)
 
 
@@ -134,6 +133,7 @@ def _event(
 
 def parse_stored(raw: str, delivery_id: str, recorded_at: datetime) -> ChatEvent | None:
     """The event of a delivery stored before its typed event was kept beside it."""
+    # Accepted already: read as it was then, a repeated key and all.
     return parse(raw.encode(), stored=True).event
 
 

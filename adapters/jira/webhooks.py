@@ -37,6 +37,7 @@ from typing import Any
 
 import orjson
 
+from ticketsync.adapters import strict_json
 from ticketsync.adapters.jira import adf
 from ticketsync.adapters.jira.labels import conversation_in
 from ticketsync.adapters.jira.signature import IDENTIFIER_HEADER
@@ -98,15 +99,12 @@ def parse(
     `own_account_id` is ticketsync's Jira account (GET /rest/api/3/myself) and
     `own_comment_ids` the comments it created: neither is ever an agent's comment.
 
-    Raises Refused: 400 `invalid_json` when the body is not JSON, 400
+    Raises Refused: 400 `invalid_json` when the body is not JSON or repeats a key, 400
     `invalid_payload` when it is not an object or its envelope is missing or mistyped (the
     identifier header, `webhookEvent`, `timestamp`), 422 `invalid_data` when a type
     ticketsync acts on carries an invalid field (`field` is its path, `issue.key`).
     """
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
+    payload = strict_json.loads(body)
     if not isinstance(payload, dict):
         raise _bad_request("invalid_payload", "body must be a JSON object")
     lowered = {name.lower(): value for name, value in headers.items()}

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
+from ticketsync.adapters import strict_json
 from ticketsync.adapters.payload_fields import Fields
 from ticketsync.adapters.zendesk.signature import INVOCATION_HEADER, TIMESTAMP_HEADER
 from ticketsync.adapters.zendesk.trigger import (
@@ -105,16 +104,17 @@ def _invalid(detail: str, field: str) -> Refused:
 def parse(body: bytes, headers: Mapping[str, str]) -> ZendeskDelivery:
     """Parse and validate an event-subscription payload or a ticketsync trigger body.
 
-    Raises Refused: 400 `invalid_json` when the body is not JSON, 400
+    Raises Refused: 400 `invalid_json` when the body is not JSON or repeats a key, 400
     `invalid_payload` when it is not an object or its envelope is missing or mistyped
     (event subscriptions: `id`, `type`, `time`, `detail`, `detail.id`; triggers: the
     version, `ticket_id`, `updated_at`, the invocation-id header), 422 `invalid_data` when
     a type ticketsync acts on carries an invalid field (a trigger body's `external_id`).
     """
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise _bad_request("invalid_json", f"body is not valid JSON: {error}") from None
+    return _parse_payload(strict_json.loads(body), headers)
+
+
+def _parse_payload(payload: Any, headers: Mapping[str, str]) -> ZendeskDelivery:
+    """`parse` after the JSON."""
     if not isinstance(payload, dict):
         raise _bad_request("invalid_payload", "body must be a JSON object")
     if TRIGGER_MARKER in payload:
@@ -432,4 +432,5 @@ def parse_stored(
         INVOCATION_HEADER: delivery_id,
         TIMESTAMP_HEADER: recorded_at.isoformat(),
     }
-    return parse(raw.encode(), headers).event
+    # Accepted already: read as it was then, a repeated key and all.
+    return _parse_payload(strict_json.loads_stored(raw), headers).event

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-import orjson
 from starlette.requests import Request
 from starlette.types import Receive, Scope
 
+from ticketsync.adapters import strict_json
 from ticketsync.events.errors import Refused
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -78,13 +78,10 @@ def require_json(headers: Mapping[str, str]) -> None:
 
 
 async def json_body(request: Request) -> Any:
-    """A JSON request body, parsed; refused when it is not JSON or too large."""
+    """A JSON request body, parsed; refused when it is not JSON, repeats a key or is too large."""
     require_json(request.headers)
     body = await read_body(request)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise Refused("invalid_json", f"body is not valid JSON: {error}") from None
+    return strict_json.loads(body)
 
 
 def check_query(request: Request, known: frozenset[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ticketsync.adapters.ports import WebhookSource
+from ticketsync.adapters.ports import Delivery, WebhookSource
 from ticketsync.events.errors import Refused
 from ticketsync.service.bootstrap import Container
 from ticketsync.service.http import errors
@@ -33,6 +33,26 @@ from ticketsync.service.store import codec
 from ticketsync.service.store.entries import NewEntry
 
 logger = logging.getLogger(__name__)
+
+# Reading a body (its signature, then its parse) takes up to about 0.7 us a byte: the worst is
+# Jira wiki markup dense with marks or brackets; a chat body takes a hundredth of that. Past
+# this size a body could hold the event loop for more than a millisecond or two, so it is read
+# in a worker thread (docs/behaviour.md, "Limits"). Nearly every chat delivery is smaller and
+# stays on the loop, where the hop to a thread would cost more than the reading.
+PARSE_ON_LOOP_BYTES = 2048
+
+
+def _read(
+    source: WebhookSource, body: bytes, checked: Any, headers: dict[str, str], now: float
+) -> tuple[str, Delivery]:
+    """A delivery's body verified and parsed: its text and what it says. Raises Refused."""
+    # The signature covers the raw bytes; parsing first could change them.
+    source.verify(body, checked, now)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("invalid_json", "body is not valid UTF-8") from None
+    return text, source.parse(body, headers)
 
 
 class Webhooks:
@@ -98,13 +118,11 @@ class Webhooks:
         require_json(headers)
         checked = source.check_headers(headers)
         body = await receive_body(headers, receive)
-        # The signature covers the raw bytes; parsing first could change them.
-        source.verify(body, checked, self.container.clock())
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Refused("invalid_json", "body is not valid UTF-8") from None
-        delivery = source.parse(body, headers)
+        now = self.container.clock()
+        if len(body) > PARSE_ON_LOOP_BYTES:
+            text, delivery = await run_in_threadpool(_read, source, body, checked, headers, now)
+        else:
+            text, delivery = _read(source, body, checked, headers, now)
         facts["delivery_id"] = delivery.delivery_id
         conversation_id = delivery.conversation_id
         ticket = None

@@ -9,7 +9,7 @@ import orjson
 import pytest
 import standardwebhooks
 
-from tests.support import CHAT_SECRET, OTHER_SECRET
+from tests.support import CHAT_SECRET, OTHER_SECRET, message, with_members
 from ticketsync.adapters.chat import signing
 from ticketsync.adapters.chat import webhooks as chat
 from ticketsync.events.chat import (
@@ -436,6 +436,43 @@ def test_bad_payloads(raw: bytes, status: int, code: str, field: str | None) -> 
         code,
         field,
     )
+
+
+MESSAGE = orjson.dumps(message("c1", role="user", content="hi", message_id="m1"))
+# What the one reader takes for the agent's words, another takes for the customer's.
+REPEATED = [
+    pytest.param(
+        with_members(MESSAGE, b"{", b'"type":"conversation.resolved",'), "type", id="top-level"
+    ),
+    pytest.param(with_members(MESSAGE, b'"data":{', b'"role":"agent",'), "data.role", id="nested"),
+    pytest.param(
+        with_members(MESSAGE, b'"data":{', b'"tags":[{"k":1,"k":2}],'),
+        "data.tags[0].k",
+        id="in-a-list",
+    ),
+    pytest.param(
+        with_members(MESSAGE, b'"data":{', b'"r\\u006fle":"agent",'), "data.role", id="escaped"
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, field", REPEATED)
+def test_a_repeated_key_is_refused_naming_it(raw: bytes, field: str) -> None:
+    with pytest.raises(Refused) as refused:
+        chat.parse(raw)
+    assert (STATUS[refused.value.code], refused.value.code, refused.value.field) == (
+        400,
+        "invalid_json",
+        field,
+    )
+    assert repr(field.rpartition(".")[2].partition("[")[0]) in refused.value.detail
+
+
+def test_a_stored_delivery_that_repeats_a_key_is_read_as_it_was_accepted() -> None:
+    raw = with_members(MESSAGE, b'"data":{', b'"role":"agent",').decode()
+    event = chat.parse_stored(raw, "evt_1", AT)
+    assert isinstance(event, MessageCreated)
+    assert event.role == "user"  # orjson's reading: the last of the two
 
 
 def test_signature_covers_exact_bytes() -> None:

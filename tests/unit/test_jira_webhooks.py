@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.support import with_members
 from ticketsync.adapters.jira import signature as jira_signature
 from ticketsync.adapters.jira import webhooks as jw
 from ticketsync.events.errors import Refused
@@ -424,6 +425,38 @@ MALFORMED = [
         id="changelog-item",
     ),
 ]
+
+
+COMMENT_BODY = orjson.dumps(commented(body="refunded"))
+REPEATED = [
+    pytest.param(
+        with_members(COMMENT_BODY, b"{", b'"webhookEvent":"jira:issue_updated",'),
+        "webhookEvent",
+        id="top-level",
+    ),
+    pytest.param(
+        with_members(COMMENT_BODY, b'"comment":{', b'"body":"not refunded",'),
+        "comment.body",
+        id="nested",
+    ),
+    pytest.param(
+        with_members(COMMENT_BODY, b'"issue":{', b'"x":[{"k":1,"k":2}],'),
+        "issue.x[0].k",
+        id="in-a-list",
+    ),
+    pytest.param(
+        with_members(COMMENT_BODY, b'"author":{', b'"\\u0061ccountType":"customer",'),
+        "comment.author.accountType",
+        id="escaped",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, field", REPEATED)
+def test_a_repeated_key_is_refused_naming_it(raw: bytes, field: str) -> None:
+    error = refused(jw.parse, raw, HEADERS)
+    assert (ANSWERED[error.code], error.code, error.field) == (400, "invalid_json", field)
+    assert repr(field.rpartition(".")[2].partition("[")[0]) in error.detail
 
 
 @pytest.mark.parametrize("body, headers, status, code, field", MALFORMED)

@@ -54,7 +54,7 @@ PURE_STDLIB = frozenset(
 )
 # Modules of adapters/ that belong to no one system.
 SHARED_ADAPTERS = frozenset(
-    {"http_answers", "payload_fields", "ports", "retry_after", "signature_headers"}
+    {"http_answers", "payload_fields", "ports", "retry_after", "signature_headers", "strict_json"}
 )
 COMPOSITION_ROOT = "ticketsync.service.bootstrap"
 # Folders installed under another name than their path says (pyproject.toml package-dir).

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from starlette.datastructures import Headers
 
+from tests.support import with_members
 from ticketsync.adapters.zendesk import signature as zendesk_signature
 from ticketsync.adapters.zendesk import trigger as zendesk_trigger
 from ticketsync.adapters.zendesk import webhooks as zw
@@ -700,6 +701,41 @@ def test_bad_subscription_payloads(payload: Any, status: int, code: str, field: 
     raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
     error = refused(zw.parse, raw, {})
     assert (ANSWERED[error.code], error.code, error.field) == (status, code, field)
+
+
+STATUS_BODY = orjson.dumps(STATUS)
+REPEATED = [
+    pytest.param(with_members(STATUS_BODY, b"{", b'"id":"01OTHER",'), "id", id="top-level"),
+    pytest.param(
+        with_members(STATUS_BODY, b'"detail":{', b'"external_id":"conv_other",'),
+        "detail.external_id",
+        id="nested",
+    ),
+    pytest.param(
+        with_members(STATUS_BODY, b'"detail":{', b'"x":[{"k":1,"k":2}],'),
+        "detail.x[0].k",
+        id="in-a-list",
+    ),
+    pytest.param(
+        with_members(STATUS_BODY, b'"event":{', b'"\\u0063urrent":"OPEN",'),
+        "event.current",
+        id="escaped",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, field", REPEATED)
+def test_a_repeated_key_is_refused_naming_it(raw: bytes, field: str) -> None:
+    error = refused(zw.parse, raw, {})
+    assert (ANSWERED[error.code], error.code, error.field) == (400, "invalid_json", field)
+    assert repr(field.rpartition(".")[2].partition("[")[0]) in error.detail
+
+
+def test_a_stored_delivery_that_repeats_a_key_is_read_as_it_was_accepted() -> None:
+    raw = with_members(STATUS_BODY, b'"event":{', b'"current":"OPEN",').decode()
+    event = zw.parse_stored(raw, "evt_1", datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+    assert isinstance(event, TicketStatusChanged)
+    assert event.status == "solved"  # orjson's reading: the last of the two
 
 
 def test_naive_time_is_taken_as_utc() -> None:
