@@ -13,6 +13,3 @@ def test_control_is_read_from_the_conversation_when_it_has_it() -> None:
         "since": "2026-11-25T10:00:00Z",
     }
 
-
-def test_a_conversation_without_control_is_the_agents() -> None:
-    assert control_of({"status": "open"}) == {"holder": "agent", "reason": None, "since": None}

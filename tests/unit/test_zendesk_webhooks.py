@@ -917,13 +917,16 @@ def test_a_trigger_delivery_is_a_notice(raw: bytes, expected: TicketChangeNotice
 
 def test_a_crafted_comment_pasted_unescaped_names_nothing_but_a_ticket() -> None:
     """The comment closes its string, and the body that results is valid JSON naming another
-    ticket and conversation and an agent as the author: all the delivery is believed for is
-    that the ticket it names changed, which the projection reads from the API."""
+    ticket and conversation and an agent as the author. It repeats keys to do so, and is
+    refused for that; read as a stored body is (the last key winning), all it would be
+    believed for is that the ticket it names changed, which the projection reads from the
+    API."""
     raw = render(TRIGGER_1, escape=False, ticket__latest_comment__value=CRAFTED)
     assert orjson.loads(raw)["comment"]["author_role"] == "Agent"  # what it claims
-    delivery = zw.parse(raw, trigger_headers())
-    assert delivery.event == noticed(ticket_id="7001", external_id="conv_other")
-    assert not isinstance(delivery.event, TicketCommentAdded)
+    assert trigger_refusal(raw).code == "invalid_json"
+    event = zw.parse_stored(raw.decode(), INVOCATION, TRIGGER_AT)
+    assert event == noticed(ticket_id="7001", external_id="conv_other")
+    assert not isinstance(event, TicketCommentAdded)
 
 
 def test_trigger_keeps_the_body_in_data_with_empty_placeholders_as_none() -> None:
