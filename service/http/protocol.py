@@ -62,10 +62,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             read = self.head_read + len(data)
             if read > MAX_HEAD_BYTES and not self.head_ends_within(data):
                 # Refused before the parser sees this read: it would copy it all again.
-                self.refuse(
-                    "headers_too_large",
-                    f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes",
-                )
+                self.refuse_too_large()
                 return
             self.head_read = read
             self.head_tail = (self.head_tail + data[-3:])[-3:]
@@ -83,6 +80,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             message = "Invalid HTTP request received."
             self.logger.warning(message)
             self.send_400_response(message)
+            return
+        if self.head_read is not None and self.head_read > MAX_HEAD_BYTES:
+            # Still no end of head past the limit: the read held one only before the
+            # request line (the parser skips empty lines there).
+            self.refuse_too_large()
+
+    def refuse_too_large(self) -> None:
+        self.refuse(
+            "headers_too_large",
+            f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes",
+        )
 
     def head_ends_within(self, data: bytes) -> bool:
         """Whether the head ends in `data` before it is longer than MAX_HEAD_BYTES."""
