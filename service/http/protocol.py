@@ -41,15 +41,19 @@ class _Refused(Exception):
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing a head too large, too many headers, or too slow."""
+    """uvicorn's httptools protocol, refusing a head too large, too many headers, or too slow.
+
+    A request whose head comes in one read, as nearly all do, costs a sum and a comparison
+    more than uvicorn's own: the end of head is looked for only when a read would pass the
+    limit, and the deadline is set only for a head still open after a read.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Bytes of the current request's head read so far; None while its body is read.
         self.head_read: int | None = 0
-        # The head's last bytes, for an end of head split across two reads.
+        # The open head's last bytes, for an end of head split across two reads.
         self.head_tail = b""
-        self.headers_read = 0
         self.head_deadline: asyncio.TimerHandle | None = None
         self.refused = False
 
@@ -57,15 +61,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.refused:
             return
         if self.head_read is not None:
-            if self.head_deadline is None:
-                self.head_deadline = self.loop.call_later(HEAD_TIMEOUT, self.head_timed_out)
             read = self.head_read + len(data)
             if read > MAX_HEAD_BYTES and not self.head_ends_within(data):
                 # Refused before the parser sees this read: it would copy it all again.
                 self.refuse_too_large()
                 return
             self.head_read = read
-            self.head_tail = (self.head_tail + data[-3:])[-3:]
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -81,10 +82,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.logger.warning(message)
             self.send_400_response(message)
             return
-        if self.head_read is not None and self.head_read > MAX_HEAD_BYTES:
-            # Still no end of head past the limit: the read held one only before the
-            # request line (the parser skips empty lines there).
-            self.refuse_too_large()
+        if self.head_read is not None:
+            # A head still open after this read (or one begun in it, after the request
+            # it ended: counted from the next read).
+            if self.head_read > MAX_HEAD_BYTES:
+                # The read held an end of head only before the request line (the parser
+                # skips empty lines there).
+                self.refuse_too_large()
+                return
+            self.head_tail = (self.head_tail + data[-3:])[-3:]
+            if self.head_deadline is None:
+                self.head_deadline = self.loop.call_later(HEAD_TIMEOUT, self.head_timed_out)
 
     def refuse_too_large(self) -> None:
         self.refuse(
@@ -97,23 +105,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         room = max(0, MAX_HEAD_BYTES - (self.head_read or 0))
         return END_OF_HEAD in self.head_tail + data[:room]
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.headers_read = 0
-        if self.head_deadline is None:
-            # A request that begins in the read that ended the one before it.
-            self.head_deadline = self.loop.call_later(HEAD_TIMEOUT, self.head_timed_out)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers_read += 1
-        if self.headers_read > MAX_HEADERS:
-            self.refuse("headers_too_large", f"the request has more than {MAX_HEADERS} headers")
-            raise _Refused
-        super().on_header(name, value)
-
     def on_headers_complete(self) -> None:
         self.head_read = None
         self.cancel_head_deadline()
+        if len(self.headers) > MAX_HEADERS:
+            # Counted once, here: the byte limit already bounds what the parser kept.
+            self.refuse("headers_too_large", f"the request has more than {MAX_HEADERS} headers")
+            raise _Refused
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
