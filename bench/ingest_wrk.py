@@ -5,7 +5,8 @@ For each store (SQLite, PostgreSQL) and each mix of webhooks it runs `ticketsync
 that kind, under the same pre-signed load from wrk (bench/wrk_load.py), in both orders:
 ticketsync then the ceiling, and the ceiling then ticketsync. It prints the rates, p50 and
 p99 of each, averaged over the runs, and ticketsync's share of the ceiling's rate and its
-p99 over the ceiling's. Only 127.0.0.1 is contacted.
+p99 over the ceiling's; with --json, also serve's CPU per accepted webhook (the serve
+process alone, during the load). Only 127.0.0.1 is contacted.
 
 Mixes:
 - `conversations`: conversations of a few webhooks (started, intents, two user and two
@@ -30,7 +31,7 @@ import orjson
 import wrk_load
 from common import ADMIN_TOKEN, ROOT, RUNNING, service, store_url, wait_settled
 from ingest import CEILING_COMMAND, bodies, ceiling_env
-from procstat import peak_rss_mb
+from procstat import cpu_seconds, peak_rss_mb
 
 sys.path.insert(0, str(ROOT))
 from ticketsync.adapters.chat import signing
@@ -116,9 +117,14 @@ def run_ticketsync(store: str, load: list[list[bytes]], args: argparse.Namespace
         store_url(store, Path(folder)) as url,
         service(url, Path(folder), secret) as base,
     ):
+        busy = cpu_seconds(RUNNING[base])
         figures = wrk_load.run(
             base, secret, load, connections=args.connections, threads=args.threads
         )
+        # serve's own CPU (HTTP and the ingest writer; its workers have a process of their
+        # own) per webhook: steadier than the rate on a machine that others share.
+        busy = cpu_seconds(RUNNING[base]) - busy
+        figures["cpu_us_per_webhook"] = busy * 1e6 / max(1, figures["accepted"])
         figures["settled_s"] = wait_settled(base) - figures.pop("started_at")
         figures["rss_mb"] = peak_rss_mb(RUNNING[base])
         figures["tickets"] = tickets_made(base, load)
@@ -181,7 +187,10 @@ def measure(store: str, mix: str, args: argparse.Namespace) -> dict[str, object]
         "p99_ratio": mean_of(orders, "p99_ratio"),
     }
     means = ("rate", "p50_ms", "p99_ms")
-    for name, keys in (("ticketsync", (*means, "settled_s", "rss_mb")), ("ceiling", means)):
+    for name, keys in (
+        ("ticketsync", (*means, "settled_s", "rss_mb", "cpu_us_per_webhook")),
+        ("ceiling", means),
+    ):
         runs = [order[name] for order in orders]
         row[name] = {key: mean_of(runs, key) for key in keys} | {
             "accepted": min(run["accepted"] for run in runs),

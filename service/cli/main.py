@@ -94,6 +94,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from ticketsync.service import bootstrap, logs
     from ticketsync.service.http import app as http
+    from ticketsync.service.http.protocol import LimitedHttpToolsProtocol
 
     settings = bootstrap.load_settings()
     if not args.dev and _dev_inbox_url(settings.chat_reply_url):
@@ -217,6 +218,8 @@ def serve(args: argparse.Namespace) -> int:
             log_config=None,
             access_log=False,
             server_header=False,
+            # httptools, with limits on each request's head (docs/behaviour.md, "Limits").
+            http=LimitedHttpToolsProtocol,
         )
     finally:
         tidy()

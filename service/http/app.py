@@ -30,7 +30,6 @@ from ticketsync.service.http import errors
 from ticketsync.service.http.api import Api
 from ticketsync.service.http.console.app import create_console, is_console
 from ticketsync.service.http.log_fields import LOG_FIELDS, REQUEST_ID_HEADER, request_id
-from ticketsync.service.http.requests import MAX_HEADER_BYTES, headers_too_large
 from ticketsync.service.http.responses import send_json
 from ticketsync.service.http.webhooks import Webhooks
 from ticketsync.service.queries import audit, outbox
@@ -132,15 +131,7 @@ class AccessLog:
             await send(message)
 
         try:
-            if headers_too_large(scope):
-                # The HTTP parser reads headers of any size; a request with this much of
-                # them is no delivery of ours, and nothing of it is kept.
-                code, content, _ = errors.refused(
-                    "headers_too_large", f"request headers are larger than {MAX_HEADER_BYTES} bytes"
-                )
-                await send_json(send_status, code, content)
-            else:
-                await self.app(scope, receive, send_status)
+            await self.app(scope, receive, send_status)
         finally:
             logger.info(
                 "http.request",

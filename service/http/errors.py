@@ -41,6 +41,8 @@ STATUS: dict[str, int] = {
     "invalid_signature": 401,
     "not_found": 404,
     "method_not_allowed": 405,
+    # The request line and headers did not arrive in time (http/protocol.py).
+    "request_timeout": 408,
     # It contradicts what is stored.
     "conflict": 409,
     "already_done": 409,
@@ -51,6 +53,7 @@ STATUS: dict[str, int] = {
     "unsupported_media_type": 415,
     # Readable, but a field is wrong.
     "invalid_data": 422,
+    # Refused by the connection before the application sees the request (http/protocol.py).
     "headers_too_large": 431,
     "internal_error": 500,
     "store_unavailable": 503,

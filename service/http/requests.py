@@ -16,8 +16,6 @@ from ticketsync.adapters import strict_json
 from ticketsync.events.errors import Refused
 
 MAX_BODY_BYTES = 1024 * 1024
-# h11 refuses more than this by default, httptools does not; deliveries carry a few hundred.
-MAX_HEADER_BYTES = 16 * 1024
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -55,10 +53,6 @@ def request_headers(scope: Scope) -> dict[str, str]:
     for name, value in scope["headers"]:
         headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
     return headers
-
-
-def headers_too_large(scope: Scope) -> bool:
-    return sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES
 
 
 def require_json(headers: Mapping[str, str]) -> None:
