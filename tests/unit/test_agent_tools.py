@@ -12,4 +12,3 @@ def test_control_is_read_from_the_conversation_when_it_has_it() -> None:
         "reason": "escalated",
         "since": "2026-11-25T10:00:00Z",
     }
-
