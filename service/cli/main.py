@@ -63,6 +63,34 @@ def _save_in_env(values: dict[str, str], path: Path) -> None:
         file.write("\n".join(lines) + "\n")
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `serve` cannot listen at host:port, before it says it serves or starts a child;
+    None when it can. The probe is closed again at once, for uvicorn to bind."""
+    import errno
+    import socket
+
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as error:
+        return f"cannot listen on {host!r}: {error} (choose another with --host)"
+    with socket.socket(family, kind, protocol) as probe:
+        # As uvicorn binds: an address in TIME_WAIT after a restart is not taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is taken (by another service, or a ticketsync "
+                    f"already running): choose another with --port, e.g. --port {port + 1}, "
+                    f"or `make run PORT={port + 1}`"
+                )
+            return f"cannot listen on {host}:{port}: {error.strerror} (choose another with --host or --port)"
+    return None
+
+
 def _dev_inbox_url(url: str | None) -> bool:
     """Whether a reply URL is the stand-in inbox that `serve --dev` hosts (and saves in .env)."""
     from urllib.parse import urlsplit
@@ -120,6 +148,9 @@ def serve(args: argparse.Namespace) -> int:
     short = config.short_tokens(settings)
     if short:
         return _fail(short[0])
+    taken = _port_taken(args.host, args.port)
+    if taken:
+        return _fail(taken)
     logs.configure(dev=args.dev, level=settings.log_level)
     if args.dev:
         settings = _dev_public_url(settings, args.host, args.port)

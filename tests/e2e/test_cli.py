@@ -570,3 +570,24 @@ def test_dev_keeps_a_public_url_set_by_hand(
     moved = _dev_public_url(settings, "0.0.0.0", 8123)  # noqa: S104
     assert moved.public_url == "http://127.0.0.1:8123"
     assert env_file.read_text() == "TICKETSYNC_PUBLIC_URL=http://127.0.0.1:8123\n"
+
+
+def test_serve_on_a_taken_port_says_so_before_it_serves_and_starts_no_child(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = server_env(f"sqlite:///{tmp_path / 't.db'}")
+        result = run_cli(["serve", "--port", str(port)], tmp_path, env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"ticketsync: port {port} on 127.0.0.1 is taken (by another service, or a ticketsync "
+        f"already running): choose another with --port, e.g. --port {port + 1}, "
+        f"or `make run PORT={port + 1}`"
+    ]
+    assert "serving on" not in result.stdout
+    assert "worker" not in result.stdout + result.stderr
