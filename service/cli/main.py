@@ -612,6 +612,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="ticketsync",
         description="Keeps AI support conversations and help-desk tickets in sync.",
+        epilog="Every command reads its settings from the environment and from a .env file in "
+        "the folder it runs in (the environment wins); `serve --dev` writes that .env.",
     )
     top.add_argument(
         "--version",
@@ -623,9 +625,18 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "serve", help="run the HTTP service, and its workers in a child process"
     )
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--dev", action="store_true", help="generate missing secrets; readable logs")
+    run.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for all)",
+    )
+    run.add_argument("--port", type=int, default=8000, help="the port to listen on (default: 8000)")
+    run.add_argument(
+        "--dev",
+        action="store_true",
+        help="generate the missing secrets and save them, with the service's URL, in .env; "
+        "readable logs; agents' replies to a stand-in chat at /dev/chat-replies",
+    )
     run.add_argument(
         "--no-workers",
         action="store_true",
@@ -636,7 +647,7 @@ def parser() -> argparse.ArgumentParser:
     work = commands.add_parser(
         "worker", help="run the projection runners and the outbox dispatcher, without HTTP"
     )
-    work.add_argument("--dev", action="store_true", help="readable logs")
+    work.add_argument("--dev", action="store_true", help="readable logs instead of JSON lines")
     # Internal: the pipe from `serve` that wakes this process and whose end stops it.
     work.add_argument("--watch-fd", type=int, default=None, help=argparse.SUPPRESS)
     work.set_defaults(handler=worker)
@@ -644,14 +655,23 @@ def parser() -> argparse.ArgumentParser:
     why = commands.add_parser(
         "explain", help="why a conversation has or has no ticket, its route, and what waits"
     )
-    why.add_argument("--conversation", metavar="ID", required=True)
-    why.add_argument("--json", action="store_true", help="the API's JSON")
+    why.add_argument(
+        "--conversation",
+        metavar="ID",
+        required=True,
+        help="the conversation's id, as the chat sent it",
+    )
+    why.add_argument(
+        "--json", action="store_true", help="the JSON of GET /conversations/{id}/explain"
+    )
     why.set_defaults(handler=explain_command)
 
     trail = commands.add_parser("audit", help="print what happened to a conversation or ticket")
     target = trail.add_mutually_exclusive_group(required=True)
-    target.add_argument("--conversation", metavar="ID")
-    target.add_argument("--ticket", metavar="SYSTEM:ID")
+    target.add_argument("--conversation", metavar="ID", help="everything about this conversation")
+    target.add_argument(
+        "--ticket", metavar="SYSTEM:ID", help="everything about this ticket, e.g. zendesk:123"
+    )
     trail.add_argument("--type", metavar="T", help="only events of this type")
     trail.add_argument(
         "--since", metavar="T", help="only events recorded at or after this ISO-8601 time"
@@ -702,9 +722,11 @@ def parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify", help="rebuild aside and report whether it equals the live models"
     )
-    verify.add_argument("names", nargs="*", metavar="NAME")
-    verify.add_argument("--json", action="store_true")
-    verify.add_argument("--quiet", action="store_true")
+    verify.add_argument(
+        "names", nargs="*", metavar="NAME", help="projections to check (default: all)"
+    )
+    verify.add_argument("--json", action="store_true", help="print the summary as JSON")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(handler=rebuild_command, yes=True, check=True)
 
     agent = commands.add_parser(
