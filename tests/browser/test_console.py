@@ -12,6 +12,7 @@ import re
 import tempfile
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ZENDESK_SECRET
+from tests.browser.conftest import VIEWPORT, ZENDESK_SECRET
 from tests.emulators.zendesk import ZendeskEmulator
 from tests.support import ADMIN_TOKEN, Server, message, payload, signed, wait_until
 from ticketsync.adapters.zendesk import signature as zendesk_signature
@@ -184,6 +185,7 @@ def test_the_conversation_tells_its_story_and_why(page, server: Server, story) -
         "ticket requested because the conversation was escalated: customer asked for a human"
     )
     expect(why).to_contain_text("Billing Team, high: primary intent billing_problem")
+    expect(why).to_contain_text("Answering the customer: people")
     ticket = page.locator("#ticket a.desk")
     ticket_id = story["ticket"]["id"]
     expect(ticket).to_have_text(f"zendesk:{ticket_id} ↗")
@@ -345,3 +347,22 @@ def test_a_right_to_left_override_reorders_nothing_around_it(page, server: Serve
     )
     escape = name.locator(".invisible").bounding_box()["x"]
     assert evil < escape, (evil, escape)
+
+
+def test_times_are_shown_in_the_viewers_own_zone_to_the_second(
+    browser, server: Server, story
+) -> None:
+    """The server sends UTC; the page's script shows each time in the viewer's zone, to the
+    second, and the whole value stays on hover."""
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="Asia/Tokyo", locale="en-GB")
+    try:
+        page = context.new_page()
+        sign_in(page, server, conversation_href(STORY))
+        first = page.locator("#timeline time").first
+        moment = datetime.fromisoformat(first.get_attribute("datetime").replace("Z", "+00:00"))
+        tokyo = moment.astimezone(timezone(timedelta(hours=9)))
+        expect(first).to_contain_text(tokyo.strftime("%H:%M:%S"))
+        expect(first).to_contain_text("GMT+9")
+        assert first.get_attribute("title") == first.get_attribute("datetime")
+    finally:
+        context.close()

@@ -450,3 +450,30 @@ def test_the_overview_shows_a_rebuilds_progress(app: Starlette, client: TestClie
     head = app.state.api.container.log.position()
     assert f"<td>{rebuild_id}</td>" in text
     assert f"<td>done</td><td>{head} of {head} (100 %)</td>" in text
+
+
+def test_the_browser_finds_a_favicon_and_the_sign_in_says_where_the_token_is(
+    client: TestClient,
+) -> None:
+    page = client.get("/ui").text
+    assert '<link rel="icon" href="/ui/static/favicon.svg" type="image/svg+xml">' in page
+    assert "It is in .env in the folder where the service runs" in page
+    icon = client.get("/ui/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/svg+xml"
+    assert icon.text.startswith("<svg")
+
+
+def test_times_are_shown_one_way_to_the_second_with_the_whole_value_on_hover(
+    app: Starlette, client: TestClient
+) -> None:
+    with_conversation(app, client)
+    sign_in(client)
+    page = client.get("/ui/conversations/team%2Fconv_1").text
+    times = re.findall(r'<time datetime="([^"]+)" title="([^"]+)">([^<]+)</time>', page)
+    assert times
+    for moment, title, shown in times:
+        assert title == moment
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", shown), shown
+    outbox = client.get("/ui/outbox").text
+    assert re.search(r'<time datetime="[^"]+" title="[^"]+">[^<]+ UTC</time>', outbox)

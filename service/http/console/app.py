@@ -55,7 +55,11 @@ SECURITY_HEADERS = {
 FLASH_COOKIE = "ticketsync_console_flash"
 # A form is a few fields; nothing posted to the console is larger.
 MAX_FORM_BYTES = 16 * 1024
-STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
+STATIC = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
 
 Page = Callable[[Request], Awaitable[Response]]
 

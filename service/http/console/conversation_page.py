@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from ticketsync.service.http.console.markup import Markup, outside, tag
+from ticketsync.service.http.console.markup import Markup, outside, tag, when
 from ticketsync.service.http.console.pages import (
     FIELD_LIMIT,
     conversation_href,
@@ -288,7 +288,7 @@ def _entry(event: Mapping[str, Any], shown: Mapping[int, Mapping[str, Any]]) -> 
             "div",
             {"class": "event-head"},
             tag("span", {"class": "position"}, f"#{position}"),
-            tag("time", {"datetime": event["occurred_at"]}, event["occurred_at"]),
+            when(event["occurred_at"]),
             tag("span", {"class": "source"}, event["source"]),
             tag("span", {"class": "type"}, outside(event["type"], FIELD_LIMIT)),
             tag(
@@ -326,8 +326,8 @@ def entry(event: Mapping[str, Any], *, csrf: str) -> str:
             ("type", outside(event["type"], FIELD_LIMIT)),
             ("source", event["source"]),
             ("conversation", outside(cid, FIELD_LIMIT) if cid else "none"),
-            ("occurred", event["occurred_at"]),
-            ("recorded", event["recorded_at"]),
+            ("occurred", when(event["occurred_at"])),
+            ("recorded", when(event["recorded_at"])),
         ]
     )
     data = orjson.dumps(event.get("data"), option=orjson.OPT_INDENT_2).decode()

@@ -128,3 +128,21 @@ def tag(name: str, attrs: dict[str, object] | None = None, *children: object) ->
         # The title is text only: an element written in it would show as its tags.
         return Markup(f"{opening}{escape(plain(''.join(map(str, children))))}</{name}>")
     return Markup(f"{opening}{join(children)}</{name}>")
+
+
+def when(moment: object) -> Markup | str:
+    """A time as every page shows one: to the second, in UTC until the page's script shows
+    it in the viewer's own zone, the whole value on hover. Anything but an ISO-8601 time
+    is shown as text."""
+    from datetime import UTC, datetime
+
+    if not isinstance(moment, str) or not moment:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return escape(moment)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    shown = parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return tag("time", {"datetime": moment, "title": moment}, shown)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ticketsync.service.http.console.markup import Markup, outside, tag
+from ticketsync.service.http.console.markup import Markup, outside, tag, when
 
 # How often the pages that show live state fetch themselves again (console.js).
 REFRESH_SECONDS = 5
@@ -43,6 +43,7 @@ def layout(
         tag("meta", {"charset": "utf-8"}),
         tag("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
         tag("title", None, f"{title} · ticketsync"),
+        tag("link", {"rel": "icon", "href": "/ui/static/favicon.svg", "type": "image/svg+xml"}),
         tag("link", {"rel": "stylesheet", "href": "/ui/static/console.css"}),
         tag("script", {"src": "/ui/static/console.js", "defer": True}),
     )
@@ -137,6 +138,12 @@ def sign_in(*, next_path: str | None = None, refused: bool = False) -> str:
     body = [
         tag("h1", None, "Operations console"),
         tag("p", None, "Sign in with the admin token (TICKETSYNC_ADMIN_TOKEN)."),
+        tag(
+            "p",
+            {"class": "hint"},
+            "It is in .env in the folder where the service runs; `make run` (serve --dev) "
+            "printed it when it made it.",
+        ),
         error,
         form,
     ]
@@ -374,8 +381,8 @@ def outbox(
                 tag("span", {"class": f"state state-{call['state']}"}, call["state"]),
                 call["attempts"],
                 call.get("last_error") or "",
-                call["next_attempt_at"] if call["state"] == "pending" else "",
-                call["updated_at"],
+                when(call["next_attempt_at"]) if call["state"] == "pending" else "",
+                when(call["updated_at"]),
                 retry,
             )
         )

@@ -3,6 +3,21 @@
 // allowed (Content-Security-Policy), and nothing is fetched from anywhere but this origin.
 (function () {
   "use strict";
+  // Times come as UTC to the second; shown in the viewer's own zone, the whole value on hover.
+  function localTimes(root) {
+    var times = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var moment = new Date(times[i].getAttribute("datetime"));
+      if (!isNaN(moment.getTime())) {
+        times[i].textContent = moment.toLocaleString(undefined, {
+          year: "numeric", month: "2-digit", day: "2-digit",
+          hour: "2-digit", minute: "2-digit", second: "2-digit",
+          hour12: false, timeZoneName: "short"
+        });
+      }
+    }
+  }
+  localTimes(document);
   var body = document.body;
   var seconds = Number(body && body.getAttribute("data-refresh-seconds"));
   if (!seconds) {
@@ -36,7 +51,9 @@
         var fresh = new DOMParser().parseFromString(text, "text/html").getElementById("live");
         var current = document.getElementById("live");
         if (fresh && current) {
-          current.replaceWith(document.importNode(fresh, true));
+          var swapped = document.importNode(fresh, true);
+          localTimes(swapped);
+          current.replaceWith(swapped);
         }
       })
       .catch(function () {
