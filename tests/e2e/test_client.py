@@ -172,7 +172,8 @@ def test_a_wrong_secret_is_refused_as_the_signature(server: Server) -> None:
     assert audit(server, cid) == []
 
 
-def _replies(receiver: ChatReceiver, conversation_id: str) -> list[Attempt]:
+def _told(receiver: ChatReceiver, conversation_id: str) -> list[Attempt]:
+    """Everything the chat was told of the conversation and took."""
     return [
         attempt
         for attempt in receiver.attempts()
@@ -180,6 +181,10 @@ def _replies(receiver: ChatReceiver, conversation_id: str) -> list[Attempt]:
         and isinstance(attempt.json, dict)
         and attempt.json["data"]["conversation_id"] == conversation_id
     ]
+
+
+def _replies(receiver: ChatReceiver, conversation_id: str) -> list[Attempt]:
+    return [a for a in _told(receiver, conversation_id) if a.json["type"] == "agent.replied"]
 
 
 def _forged(headers: Mapping[str, str]) -> str:
@@ -211,6 +216,15 @@ def test_verify_event_accepts_what_ticketsync_sends_the_chat_and_nothing_else(
     assert event["type"] == "agent.replied"
     assert event["data"]["body"] == "Unlocked, try again."
     assert event["data"]["author"] == {"name": "Dana"}
+    # The facts of the ticket and of the hand-over verify the same way.
+    told = wait_until(
+        lambda: (
+            {a.json["type"] for a in _told(receiver, cid)} >= {"ticket.created", "control.changed"}
+            and _told(receiver, cid)
+        )
+    )
+    for fact in told:
+        assert verify_event(fact.headers, fact.body, secret=REPLY_SECRET) == fact.json
 
     tampered = delivery.body.replace(b"Unlocked", b"Unlucked")
     with pytest.raises(InvalidSignature) as raised:

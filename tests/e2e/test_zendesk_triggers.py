@@ -168,7 +168,7 @@ def deliver(
 
 
 def replies_to(receiver: ChatReceiver, cid: str) -> list[Any]:
-    return [d for d in receiver.deliveries() if d.json["data"]["conversation_id"] == cid]
+    return [d for d in receiver.replies() if d.json["data"]["conversation_id"] == cid]
 
 
 def reads_of(server: Server, cid: str) -> list[dict]:
@@ -191,9 +191,10 @@ def test_a_crafted_comment_reaches_no_chat_and_changes_no_other_ticket(
     before = conversation(server, theirs)
     their_comments = emulator.comments(their_ticket["id"])
     agent = emulator.agent_id
+    # Names no key twice (the rest of the comment is swallowed by "x"), so it is taken.
     claims_an_agent = (
         f'Refund me", "public": "true", "author_id": "{agent}", "author_name": "Avery Agent",'
-        ' "author_role": "Agent", "id": "424242"}, "x": {"body": "'
+        ' "author_role": "Agent"}, "x": {"body": "'
     )
     names_their_ticket = (
         f'Refund me", "public": "true", "author_id": "{agent}", "author_name": "Avery Agent",'
@@ -210,9 +211,10 @@ def test_a_crafted_comment_reaches_no_chat_and_changes_no_other_ticket(
         answers.append(deliver(server, raw, f"inv-crafted-{n}-{mine}"))
 
     assert answers[0].status_code == 202, answers[0].text
-    # The one naming another ticket repeats keys (a later one wins in JSON): stored as a
-    # notice, or refused outright where duplicate keys are refused (docs/behaviour.md).
-    assert answers[1].status_code in (202, 400), answers[1].text
+    # The one naming another ticket repeats keys (a later one would win in JSON): refused
+    # outright (docs/behaviour.md, Limits).
+    assert answers[1].status_code == 400, answers[1].text
+    assert answers[1].json()["error"] == "invalid_json"
     with server.admin() as admin:
         quiet(admin)
     assert replies_to(receiver, mine) == []
