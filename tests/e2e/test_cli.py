@@ -290,9 +290,12 @@ def test_audit_command_prints_a_table_and_json_lines(database_url: str, tmp_path
     assert "ann@example.com: Refund" in lines[1]
     assert "user: I was charged twice" in lines[2]
     assert "reason: wants a human" in lines[3]
-    # What ticketsync decided follows what caused it, and names it.
-    assert "ticket.requested" in lines[4]
-    assert lines[4].split()[1] == lines[3].split()[0]
+    # What ticketsync decided follows what caused it, and names it: the hand-over to
+    # people, then the ticket asked for.
+    assert "control.changed" in lines[4]
+    assert "people hold the conversation now (escalated)" in lines[4]
+    assert "ticket.requested" in lines[5]
+    assert lines[4].split()[1] == lines[5].split()[1] == lines[3].split()[0]
     whole = run_cli(["audit", "--conversation", conv, "--json"], tmp_path, env)
     story = [orjson.loads(line) for line in whole.stdout.splitlines()]
     # Every cause is an entry of the same trail: a reader can follow each chain.
