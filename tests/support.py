@@ -26,6 +26,11 @@ OTHER_SECRET = "whsec_" + "b3RoZXItc2VjcmV0LW5vdC1jb25maWd1cmVkLWhlcmU="
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"
 
 
+def under_ci() -> bool:
+    """Whether this run is CI's: `CI` set to a true value (`CI=false` is not CI)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds.
 

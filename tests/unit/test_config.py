@@ -420,3 +420,11 @@ def test_a_misspelt_variable_is_named_with_the_nearest_real_one() -> None:
         "TICKETSYNC_TICKET_POLICIES is not a setting of ticketsync and is ignored; "
         "did you mean TICKETSYNC_TICKET_POLICY?",
     ]
+
+
+def test_ci_is_a_true_value_of_ci_not_any_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import under_ci
+
+    for value, expected in (("true", True), ("1", True), ("false", False), ("", False)):
+        monkeypatch.setenv("CI", value)
+        assert under_ci() is expected
