@@ -477,3 +477,21 @@ def test_times_are_shown_one_way_to_the_second_with_the_whole_value_on_hover(
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", shown), shown
     outbox = client.get("/ui/outbox").text
     assert re.search(r'<time datetime="[^"]+" title="[^"]+">[^<]+ UTC</time>', outbox)
+
+
+def test_a_built_in_desk_ticket_links_to_its_own_page(app: Starlette, client: TestClient) -> None:
+    with_conversation(app, client)
+    container = app.state.api.container
+    while container.dispatcher.run_once() or container.projector.run_once():
+        pass
+    sign_in(client)
+    page = client.get("/ui/conversations/team%2Fconv_1").text
+    found = re.search(r'<a href="(/ui/tickets/local/[^"]+)" class="desk">', page)
+    assert found, "the ticket does not link to its page"
+    ticket = client.get(found.group(1))
+    assert ticket.status_code == 200
+    shown = re.sub(r"<[^>]+>", "", ticket.text)
+    assert "Charged twice" in shown
+    assert "(internal note)" in shown  # the summary note
+    assert "CUSTOMER ISSUE:" in shown
+    assert client.get("/ui/tickets/local/999999").status_code == 404

@@ -402,6 +402,16 @@ class Console:
             return None
         return conversation_page.entry(events[0], csrf=csrf)
 
+    async def local_ticket(self, request: Request, cookie: str) -> Response:
+        """A ticket of the built-in desk, where the conversation page's ticket links."""
+        ticket_id = request.path_params["ticket_id"]
+        found = await run_in_threadpool(views.ticket, self.container, "local", ticket_id)
+        if found is None or self.container.help_desk.system != "local":
+            return self.refuse(
+                404, "There is no such ticket on the built-in desk.", csrf=self.csrf(cookie)
+            )
+        return HTMLResponse(conversation_page.local_ticket(found, csrf=self.csrf(cookie)))
+
     async def outbox(self, request: Request, cookie: str) -> Response:
         given = {name: request.query_params.get(name) or None for name in outbox.FILTERS}
         try:
@@ -505,6 +515,11 @@ def create_console(container: Container, rebuilds: Mapping[str, Any]) -> ASGIApp
             methods=["GET"],
         ),
         Route(f"{PREFIX}/entries/{{position}}", console.page(console.entry), methods=["GET"]),
+        Route(
+            f"{PREFIX}/tickets/local/{{ticket_id}}",
+            console.page(console.local_ticket),
+            methods=["GET"],
+        ),
         Route(f"{PREFIX}/outbox", console.page(console.outbox), methods=["GET"]),
         Route(
             f"{PREFIX}/outbox/{{call_id}}/retry", console.action(console.retry), methods=["POST"]

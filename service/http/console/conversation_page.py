@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 
@@ -58,17 +58,22 @@ def _ticket(ticket: Mapping[str, Any] | None) -> Markup:
     if ticket is None:
         return tag("p", None, "No ticket yet.")
     name = outside(f"{ticket['system']}:{ticket['id']}", FIELD_LIMIT)
-    href = safe_href(ticket.get("url"))
-    link = (
-        tag(
-            "a",
-            {"href": href, "rel": "noreferrer noopener", "target": "_blank", "class": "desk"},
-            name,
-            " ↗",
+    if ticket["system"] == "local":
+        # The built-in desk's ticket has a page of its own here (its API URL asks for the
+        # token, which a browser does not send).
+        link: object = tag("a", {"href": local_ticket_href(ticket["id"]), "class": "desk"}, name)
+    else:
+        href = safe_href(ticket.get("url"))
+        link = (
+            tag(
+                "a",
+                {"href": href, "rel": "noreferrer noopener", "target": "_blank", "class": "desk"},
+                name,
+                " ↗",
+            )
+            if href
+            else name
         )
-        if href
-        else name
-    )
     return definitions(
         [
             ("ticket", link),
@@ -337,3 +342,56 @@ def entry(event: Mapping[str, Any], *, csrf: str) -> str:
         tag("section", {"id": "entry"}, head, tag("pre", {"class": "whole"}, data)),
     ]
     return layout(f"Entry #{event['position']}", body, csrf=csrf)
+
+
+def local_ticket_href(ticket_id: object) -> str:
+    """The console's page of a ticket on the built-in desk."""
+    return f"/ui/tickets/local/{quote(str(ticket_id), safe='')}"
+
+
+def local_ticket(ticket: Mapping[str, Any], *, csrf: str) -> str:
+    """A ticket of the built-in desk, as an agent there sees it: its fields and comments."""
+    cid = ticket.get("conversation_id")
+    comments = ticket.get("comments") or []
+    body = [
+        tag("h1", None, "Ticket local:", outside(ticket["id"], FIELD_LIMIT)),
+        tag("p", None, tag("a", {"href": conversation_href(cid)}, "Its conversation"))
+        if cid
+        else "",
+        tag(
+            "section",
+            {"id": "ticket"},
+            definitions(
+                [
+                    ("subject", outside(ticket.get("subject"), FIELD_LIMIT)),
+                    ("status", outside(ticket.get("status"), FIELD_LIMIT)),
+                    ("priority", outside(ticket.get("priority"), FIELD_LIMIT)),
+                    ("group", outside(ticket.get("group"), FIELD_LIMIT)),
+                    ("assignee", outside(ticket.get("assignee"), FIELD_LIMIT) or "nobody"),
+                    ("tags", listed(ticket.get("tags"))),
+                ]
+            ),
+        ),
+        tag(
+            "section",
+            {"id": "comments"},
+            tag("h2", None, "Comments"),
+            tag(
+                "ol",
+                None,
+                [
+                    tag(
+                        "li",
+                        {"class": "public" if comment.get("public") else "internal"},
+                        tag("strong", None, outside(comment.get("author"), FIELD_LIMIT)),
+                        " (public)" if comment.get("public") else " (internal note)",
+                        tag("pre", {"class": "whole"}, outside(comment.get("body"))),
+                    )
+                    for comment in comments
+                ],
+            )
+            if comments
+            else tag("p", None, "No comments."),
+        ),
+    ]
+    return layout(f"Ticket local:{ticket['id']}", body, csrf=csrf)
