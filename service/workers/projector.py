@@ -19,6 +19,7 @@ from ticketsync.events.commands import COMMAND_KINDS, TELL_TYPES, Command, Creat
 from ticketsync.events.errors import Refused
 from ticketsync.events.registry import OUTCOME_TYPES, TICKET_SIDE_TYPES
 from ticketsync.projections.conversation import Conversation, Event, Policy, apply
+from ticketsync.projections.view import Control
 from ticketsync.service.store import codec
 from ticketsync.service.store.calls import Call, new_call
 from ticketsync.service.store.entries import LogEntry, NewEntry
@@ -237,7 +238,8 @@ class ConversationProjector:
                 continue
             views[cid] = view
             page.conversations[cid] = view
-            if record and before is not None and view.control.holder != before.control.holder:
+            held = before.control.holder if before is not None else Control().holder
+            if record and view.control.holder != held:
                 page.entries.append(_control_changed(entry, view, now))
             for index, command in enumerate(commands):
                 identifier = call_id(entry.position, index)

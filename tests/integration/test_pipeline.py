@@ -664,3 +664,17 @@ def test_a_read_the_desk_cannot_answer_is_retried_like_any_call(
     settle(service)
     assert desk.count("read_ticket") == 2
     assert views.conversation(service, "c1")["status"] == "awaiting_customer"
+
+
+def test_a_hand_over_is_recorded_when_it_is_the_conversations_first_event(service) -> None:
+    """An escalation can be the first thing said of a conversation: its hand-over to
+    people is in the audit all the same."""
+    deliver(service, payload("conversation.escalated", "c9", reason="wants a human"))
+    settle(service)
+    from ticketsync.service.store.log import AuditQuery
+
+    entries, _ = service.log.query(AuditQuery(conversation_id="c9"))
+    [handed] = [e for e in entries if e.type == "control.changed"]
+    escalation = next(e for e in entries if e.type == "conversation.escalated")
+    assert handed.caused_by == escalation.key
+    assert orjson.loads(handed.data) == {"holder": "human", "reason": "escalated"}
