@@ -50,6 +50,10 @@ def _reason(before: Conversation, after: Conversation, event: object) -> str | N
     was = before.ticket.status if before.ticket else None
     now = after.ticket.status if after.ticket else None
     if now != was and now in SETTLED and not isinstance(event, MessageCreated):
+        if isinstance(event, TicketFoundClosed) and after.status == "escalated":
+            # Found closed by the call an escalation made: the customer asked for a person,
+            # and finding the ticket closed does not give them back to the AI agent.
+            return None
         return "ticket_solved" if now == "solved" else "ticket_closed"
     if len(after.replied) > len(before.replied):
         # An agent's public reply that reached the conversation (not an echo, not a repeat).

@@ -86,6 +86,7 @@ def facts(
     ticket = after.ticket
     if (
         previous is not _UNCHANGED
+        and previous != "deleted"  # never told, so never the status a change is told from
         and ticket is not None
         and ticket.status not in (None, "deleted")
         and ticket.status != previous

@@ -150,7 +150,12 @@ VARIABLES = frozenset(
 )
 # Read by the test suite and the benchmarks, not by the service: not worth a warning.
 NOT_SETTINGS = frozenset(
-    {"TICKETSYNC_TEST_POSTGRES_URL", "TICKETSYNC_SCREENSHOTS", "TICKETSYNC_BENCH_SECRET"}
+    {
+        "TICKETSYNC_TEST_POSTGRES_URL",
+        "TICKETSYNC_SCREENSHOTS",
+        "TICKETSYNC_BENCH_SECRET",
+        "TICKETSYNC_BENCH_POSTGRES_URL",
+    }
 )
 
 

@@ -100,6 +100,14 @@ def _dev_inbox_url(url: str | None) -> bool:
     return url is not None and urlsplit(url).path == ROUTE
 
 
+def _url_host(host: str) -> str:
+    """`host` as a URL names it on this machine: all interfaces as 127.0.0.1, an IPv6
+    address in brackets."""
+    if host in ("0.0.0.0", "::"):  # noqa: S104
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def _dev_public_url(settings: config.Settings, host: str, port: int) -> config.Settings:
     """Where this development service is reached, saved in .env as TICKETSYNC_PUBLIC_URL, so
     that `simulate`, the README's examples and alert links find it on whatever port it took.
@@ -107,9 +115,9 @@ def _dev_public_url(settings: config.Settings, host: str, port: int) -> config.S
     from dataclasses import replace
     from urllib.parse import urlsplit
 
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    url = f"http://{reachable}:{port}"
+    url = f"http://{_url_host(host)}:{port}"
     given = config.environment().get("TICKETSYNC_PUBLIC_URL")
+    reachable = urlsplit(url).hostname
     if given and urlsplit(given).hostname not in ("127.0.0.1", "localhost", "::1", reachable):
         return settings
     if given != url:
@@ -164,9 +172,8 @@ def serve(args: argparse.Namespace) -> int:
         from ticketsync.service.cli.dev_inbox import ROUTE
 
         inbox = bootstrap.dev_inbox(settings.chat_reply_secret or bootstrap.new_chat_secret())
-        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
         chosen = {
-            "TICKETSYNC_CHAT_REPLY_URL": f"http://{host}:{args.port}{ROUTE}",
+            "TICKETSYNC_CHAT_REPLY_URL": f"http://{_url_host(args.host)}:{args.port}{ROUTE}",
             "TICKETSYNC_CHAT_REPLY_SECRET": inbox.secret,
         }
         if (settings.chat_reply_url, settings.chat_reply_secret) != tuple(chosen.values()):
@@ -791,7 +798,8 @@ def _unknown_option(
         if word.startswith("--"):
             name = word.partition("=")[0]
             options = sorted({s for action in current._actions for s in action.option_strings})
-            if name not in options:
+            # argparse takes an unambiguous prefix (`--conv`); an ambiguous one it names itself.
+            if name not in options and not any(option.startswith(name) for option in options):
                 near = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
                 hint = f"; did you mean {near[0]}?" if near else ""
                 return current, f"unknown option {name}{hint}"

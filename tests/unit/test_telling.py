@@ -267,3 +267,17 @@ def test_explain_says_who_answers_and_why() -> None:
     )
     view, _ = fold([*ESCALATED, status("solved")])
     assert holder(view) == "the AI agent answers the customer again: the ticket was solved"
+
+
+def test_finding_the_ticket_closed_after_an_escalation_gives_nothing_back_to_the_agent() -> None:
+    # The view thinks the ticket solved; the desk closed it since. The customer escalates,
+    # and the call that reopens it finds it closed: a person was asked for, and stays.
+    lines, held = tells([*ESCALATED, status("solved"), escalated("again, please")], found_closed())
+    assert held == "human"
+    assert not [line for line in lines if "control" in line]
+
+
+def test_a_change_from_a_status_never_told_is_not_told_from_it() -> None:
+    view, _ = fold([*ESCALATED, status("deleted")])
+    _, commands = apply(view, retimed(status("open")), POLICY)
+    assert [told(c) for c in commands if told(c) and "status" in told(c)] == []
