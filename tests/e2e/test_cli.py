@@ -541,7 +541,7 @@ def test_serve_warns_once_of_a_misspelt_variable(tmp_path: Path) -> None:
             ["audit", "--conversaton", "conv_42"],
             "unknown option --conversaton; did you mean --conversation?",
         ),
-        (["outbox", "list", "--stat=parked"], "unknown option --stat; did you mean --state?"),
+        (["outbox", "list", "--sate=parked"], "unknown option --sate; did you mean --state?"),
         (["serve", "--prot", "8123"], "unknown option --prot; did you mean --port?"),
         (["verify", "--zzzzzz"], "unknown option --zzzzzz"),
     ],
