@@ -82,10 +82,16 @@ def facts(
                 ticket=_ref(after.ticket) if after.ticket is not None else None,
             )
         )
-    previous = created if created is not None else _status_of(before, after)
     ticket = after.ticket
+    # The status the step started from: the new ticket's as made, else the same ticket's
+    # before the step (another ticket, or none, has nothing to compare with).
+    previous: str | None = created
+    compared = created is not None
+    if not compared and before.ticket is not None and ticket is not None:
+        compared = before.ticket.id == ticket.id
+        previous = before.ticket.status
     if (
-        previous is not _UNCHANGED
+        compared
         and previous != "deleted"  # never told, so never the status a change is told from
         and ticket is not None
         and ticket.status not in (None, "deleted")
@@ -97,7 +103,7 @@ def facts(
                 number=next_number(),
                 occurred_at=at,
                 ticket=_ref(ticket),
-                previous_status=previous,  # type: ignore[arg-type]
+                previous_status=previous,
                 conversation_status=after.status,
             )
         )
@@ -109,17 +115,6 @@ def facts(
         [tell for tell in first if TELL_TYPES[type(tell)] in wanted],
         [tell for tell in last if TELL_TYPES[type(tell)] in wanted],
     )
-
-
-_UNCHANGED = object()
-
-
-def _status_of(before: Conversation, after: Conversation) -> object:
-    """The current ticket's status before the step, or _UNCHANGED when there is nothing to
-    compare: no ticket, or another ticket than before."""
-    if before.ticket is None or after.ticket is None or before.ticket.id != after.ticket.id:
-        return _UNCHANGED
-    return before.ticket.status
 
 
 def _ref(ticket: Ticket, *, status: str | None = None) -> TicketRef:
